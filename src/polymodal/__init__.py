@@ -1,0 +1,70 @@
+"""polymodal: the speech and vision-language part of Transformers, smaller and faster.
+
+Public names are imported on first use (PEP 562), so ``import polymodal`` costs little more
+than importing torch's absence: nothing heavy is loaded until a class is touched.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Names that are not model-family classes (those come from models/auto.py's table).
+_OTHER_NAMES: dict[str, str] = {
+    "PretrainedConfig": "polymodal.core.config",
+    "PreTrainedModel": "polymodal.core.modeling",
+    "ModelOutput": "polymodal.core.outputs",
+    "BatchFeature": "polymodal.audio.features",
+    "FeatureExtractionMixin": "polymodal.audio.features",
+    "SequenceFeatureExtractor": "polymodal.audio.features",
+    "BatchEncoding": "polymodal.text.base",
+    "PreTrainedTokenizerBase": "polymodal.text.base",
+    "ProcessorMixin": "polymodal.text.processing",
+    "BaseImageProcessor": "polymodal.vision.base",
+    "load_audio": "polymodal.audio.io",
+    "resample": "polymodal.audio.io",
+    "AutoConfig": "polymodal.models.auto",
+    "AutoModel": "polymodal.models.auto",
+    "AutoModelForAudioClassification": "polymodal.models.auto",
+    "AutoModelForCTC": "polymodal.models.auto",
+    "AutoModelForZeroShotImageClassification": "polymodal.models.auto",
+    "AutoFeatureExtractor": "polymodal.models.auto",
+    "AutoImageProcessor": "polymodal.models.auto",
+    "AutoTokenizer": "polymodal.models.auto",
+    "AutoProcessor": "polymodal.models.auto",
+    "pipeline": "polymodal.pipelines",
+    "Trainer": "polymodal.train.trainer",
+    "TrainingArguments": "polymodal.train.arguments",
+    "DataCollatorWithPadding": "polymodal.train.collators",
+    "DataCollatorCTCWithPadding": "polymodal.train.collators",
+    "set_seed": "polymodal.train.trainer",
+}
+
+_SUBMODULES = {"audio_utils", "core", "models", "pipelines", "train", "audio", "vision", "text", "nn",
+               "metrics", "datasets", "image_utils"}
+
+
+def _module_for(name: str) -> str | None:
+    if name in _OTHER_NAMES:
+        return _OTHER_NAMES[name]
+    from .models.auto import CLASS_MODULES
+
+    return CLASS_MODULES.get(name)
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    module = _module_for(name)
+    if module is None:
+        raise AttributeError(f"module 'polymodal' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    from .models.auto import CLASS_MODULES
+
+    return sorted(set(globals()) | set(_OTHER_NAMES) | set(CLASS_MODULES) | _SUBMODULES)

@@ -1,0 +1,1 @@
+"""The kernel every family builds on: configs, outputs, loading, hub resolution, errors."""

@@ -1,0 +1,90 @@
+"""Turn a local folder or a hub id into file paths.
+
+A local directory always works offline. Anything else is treated as a hub id and fetched
+with ``huggingface_hub`` when it is installed and the network allows; otherwise the error
+names the id and says how to use a local folder instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import CheckpointError, HubUnavailableError
+
+_OFFLINE_HELP = (
+    "To use it offline, download it once on a machine with network access, e.g.\n"
+    "    huggingface-cli download {id} --local-dir ./{name}\n"
+    "then pass the folder: from_pretrained('./{name}')."
+)
+
+
+def _hub_error(repo_id: str, reason: str) -> HubUnavailableError:
+    help_text = _OFFLINE_HELP.format(id=repo_id, name=repo_id.split("/")[-1])
+    return HubUnavailableError(
+        f"'{repo_id}' is not a local folder, so it was taken as a hub id, but {reason}.\n{help_text}"
+    )
+
+
+def is_local(path_or_id: str | os.PathLike) -> bool:
+    return Path(path_or_id).expanduser().is_dir()
+
+
+def resolve_file(
+    path_or_id: str | os.PathLike,
+    filename: str,
+    *,
+    required: bool = True,
+    local_files_only: bool = False,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    token: str | bool | None = None,
+    **_ignored,
+) -> str | None:
+    """Return the path of ``filename`` inside a local folder or hub repository.
+
+    Returns ``None`` when the file does not exist and ``required`` is False.
+    """
+    path = Path(path_or_id).expanduser()
+    if path.is_dir():
+        candidate = path / filename
+        if candidate.is_file():
+            return str(candidate)
+        if not required:
+            return None
+        present = sorted(p.name for p in path.iterdir())[:20]
+        raise CheckpointError(
+            f"'{path}' has no '{filename}'. Files there: {present or 'none'}. "
+            "Point to a folder written by save_pretrained() (or a Transformers checkpoint folder)."
+        )
+    if path.is_file():
+        raise CheckpointError(
+            f"'{path}' is a file; from_pretrained() expects the folder that holds '{filename}'."
+        )
+    name = str(path_or_id)
+    if name.startswith((".", "/", "~")) or name.count("/") > 1 or not name.strip():
+        raise CheckpointError(f"No such folder: '{name}'. Check the path (it should hold '{filename}').")
+    return _hub_download(name, filename, required=required, local_files_only=local_files_only,
+                         revision=revision, cache_dir=cache_dir, token=token)
+
+
+def _hub_download(repo_id, filename, *, required, local_files_only, revision, cache_dir, token):
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes") or local_files_only
+    try:
+        import huggingface_hub
+    except ImportError:
+        raise _hub_error(repo_id, "huggingface_hub is not installed") from None
+    try:
+        return huggingface_hub.hf_hub_download(
+            repo_id, filename, revision=revision, cache_dir=cache_dir, token=token,
+            local_files_only=offline,
+        )
+    except huggingface_hub.errors.EntryNotFoundError:
+        if not required:
+            return None
+        raise CheckpointError(f"Hub repository '{repo_id}' has no file '{filename}'.") from None
+    except Exception as exc:  # offline, DNS failure, 404 on the repo, ...
+        if not required and not isinstance(exc, (OSError, ConnectionError)):
+            return None
+        reason = "the hub could not be reached" if not offline else "offline mode is on (HF_HUB_OFFLINE)"
+        raise _hub_error(repo_id, f"{reason} ({type(exc).__name__})") from None

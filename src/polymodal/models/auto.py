@@ -1,0 +1,313 @@
+"""One registry: ``model_type`` / class names in checkpoint files → polymodal classes.
+
+Everything is stored as names and imported on first use, so ``import polymodal`` stays fast
+and a family that is never used is never imported.
+
+* ``CLASS_MODULES`` maps every public class name to the module defining it.
+* ``MODEL_TYPES`` maps a config's ``model_type`` to the class playing each role
+  (``config``, ``model``, ``audio_classification``, ``ctc``, ``feature_extractor`` …).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from ..core.errors import CheckpointError, ConfigError
+
+_W2V = "polymodal.models.wav2vec2"
+_CLIP = "polymodal.models.clip"
+_BERT = "polymodal.models.bert"
+
+CLASS_MODULES: dict[str, str] = {
+    # wav2vec2 family
+    "Wav2Vec2Config": f"{_W2V}.configuration",
+    "Wav2Vec2Model": f"{_W2V}.modeling",
+    "Wav2Vec2PreTrainedModel": f"{_W2V}.modeling",
+    "Wav2Vec2ForSequenceClassification": f"{_W2V}.modeling",
+    "Wav2Vec2ForCTC": f"{_W2V}.modeling",
+    "Wav2Vec2FeatureExtractor": f"{_W2V}.feature_extraction",
+    "Wav2Vec2CTCTokenizer": f"{_W2V}.tokenization",
+    "Wav2Vec2Tokenizer": f"{_W2V}.tokenization",
+    "Wav2Vec2Processor": f"{_W2V}.processing",
+    # whisper (front end only)
+    "WhisperFeatureExtractor": "polymodal.models.whisper.feature_extraction",
+    # audio spectrogram transformer
+    "ASTFeatureExtractor": "polymodal.models.audio_spectrogram_transformer.feature_extraction",
+    "ASTConfig": "polymodal.models.audio_spectrogram_transformer.configuration",
+    "ASTModel": "polymodal.models.audio_spectrogram_transformer.modeling",
+    "ASTForAudioClassification": "polymodal.models.audio_spectrogram_transformer.modeling",
+    # log-mel CNN classifier (polymodal's own small audio model, used by the demo)
+    "LogMelClassifierConfig": "polymodal.models.logmel_cnn.configuration",
+    "LogMelClassifierForSequenceClassification": "polymodal.models.logmel_cnn.modeling",
+    # BERT-like text towers
+    "BertConfig": f"{_BERT}.configuration",
+    "BertModel": f"{_BERT}.modeling",
+    "BertTokenizer": "polymodal.text.tokenizers",
+    "BertTokenizerFast": "polymodal.text.tokenizers",
+    "XLMRobertaConfig": f"{_BERT}.configuration",
+    "XLMRobertaModel": f"{_BERT}.modeling",
+    "XLMRobertaTokenizer": "polymodal.text.tokenizers",
+    "XLMRobertaTokenizerFast": "polymodal.text.tokenizers",
+    "RobertaConfig": f"{_BERT}.configuration",
+    "RobertaModel": f"{_BERT}.modeling",
+    "RobertaTokenizer": "polymodal.text.tokenizers",
+    "RobertaTokenizerFast": "polymodal.text.tokenizers",
+    # CLIP
+    "CLIPConfig": f"{_CLIP}.configuration",
+    "CLIPTextConfig": f"{_CLIP}.configuration",
+    "CLIPVisionConfig": f"{_CLIP}.configuration",
+    "CLIPModel": f"{_CLIP}.modeling",
+    "CLIPTextModel": f"{_CLIP}.modeling",
+    "CLIPVisionModel": f"{_CLIP}.modeling",
+    "CLIPTextModelWithProjection": f"{_CLIP}.modeling",
+    "CLIPVisionModelWithProjection": f"{_CLIP}.modeling",
+    "CLIPImageProcessor": f"{_CLIP}.image_processing",
+    "CLIPImageProcessorFast": f"{_CLIP}.image_processing",
+    "CLIPTokenizer": "polymodal.text.tokenizers",
+    "CLIPTokenizerFast": "polymodal.text.tokenizers",
+    "CLIPProcessor": f"{_CLIP}.processing",
+    # AltCLIP
+    "AltCLIPConfig": "polymodal.models.altclip.configuration",
+    "AltCLIPTextConfig": "polymodal.models.altclip.configuration",
+    "AltCLIPVisionConfig": "polymodal.models.altclip.configuration",
+    "AltCLIPModel": "polymodal.models.altclip.modeling",
+    "AltCLIPTextModel": "polymodal.models.altclip.modeling",
+    "AltCLIPVisionModel": "polymodal.models.altclip.modeling",
+    "AltCLIPProcessor": "polymodal.models.altclip.processing",
+    # ALIGN
+    "AlignConfig": "polymodal.models.align.configuration",
+    "AlignTextConfig": "polymodal.models.align.configuration",
+    "AlignVisionConfig": "polymodal.models.align.configuration",
+    "AlignModel": "polymodal.models.align.modeling",
+    "AlignTextModel": "polymodal.models.align.modeling",
+    "AlignVisionModel": "polymodal.models.align.modeling",
+    "AlignProcessor": "polymodal.models.align.processing",
+    "EfficientNetImageProcessor": "polymodal.models.align.image_processing",
+    "EfficientNetImageProcessorFast": "polymodal.models.align.image_processing",
+}
+
+# model_type -> role -> class name
+MODEL_TYPES: dict[str, dict[str, str]] = {
+    "wav2vec2": {
+        "config": "Wav2Vec2Config",
+        "model": "Wav2Vec2Model",
+        "audio_classification": "Wav2Vec2ForSequenceClassification",
+        "ctc": "Wav2Vec2ForCTC",
+        "feature_extractor": "Wav2Vec2FeatureExtractor",
+        "tokenizer": "Wav2Vec2CTCTokenizer",
+        "processor": "Wav2Vec2Processor",
+    },
+    "whisper": {"feature_extractor": "WhisperFeatureExtractor"},
+    "audio-spectrogram-transformer": {
+        "config": "ASTConfig",
+        "model": "ASTModel",
+        "audio_classification": "ASTForAudioClassification",
+        "feature_extractor": "ASTFeatureExtractor",
+    },
+    "logmel_cnn": {
+        "config": "LogMelClassifierConfig",
+        "audio_classification": "LogMelClassifierForSequenceClassification",
+        "model": "LogMelClassifierForSequenceClassification",
+        "feature_extractor": "WhisperFeatureExtractor",
+    },
+    "bert": {"config": "BertConfig", "model": "BertModel", "tokenizer": "BertTokenizer"},
+    "roberta": {"config": "RobertaConfig", "model": "RobertaModel", "tokenizer": "RobertaTokenizer"},
+    "xlm-roberta": {"config": "XLMRobertaConfig", "model": "XLMRobertaModel", "tokenizer": "XLMRobertaTokenizer"},
+    "clip": {
+        "config": "CLIPConfig",
+        "model": "CLIPModel",
+        "zero_shot_image_classification": "CLIPModel",
+        "image_processor": "CLIPImageProcessor",
+        "tokenizer": "CLIPTokenizer",
+        "processor": "CLIPProcessor",
+    },
+    "clip_text_model": {"config": "CLIPTextConfig", "model": "CLIPTextModel"},
+    "clip_vision_model": {"config": "CLIPVisionConfig", "model": "CLIPVisionModel"},
+    "altclip": {
+        "config": "AltCLIPConfig",
+        "model": "AltCLIPModel",
+        "zero_shot_image_classification": "AltCLIPModel",
+        "image_processor": "CLIPImageProcessor",
+        "tokenizer": "XLMRobertaTokenizer",
+        "processor": "AltCLIPProcessor",
+    },
+    "altclip_text_model": {"config": "AltCLIPTextConfig", "model": "AltCLIPTextModel"},
+    "altclip_vision_model": {"config": "AltCLIPVisionConfig", "model": "AltCLIPVisionModel"},
+    "align": {
+        "config": "AlignConfig",
+        "model": "AlignModel",
+        "zero_shot_image_classification": "AlignModel",
+        "image_processor": "EfficientNetImageProcessor",
+        "tokenizer": "BertTokenizer",
+        "processor": "AlignProcessor",
+    },
+    "align_text_model": {"config": "AlignTextConfig", "model": "AlignTextModel"},
+    "align_vision_model": {"config": "AlignVisionConfig", "model": "AlignVisionModel"},
+}
+
+
+def get_class(name: str):
+    """Import and return the polymodal class called ``name`` (Transformers' spelling)."""
+    module = CLASS_MODULES.get(name)
+    if module is None:
+        raise ConfigError(f"Unknown class '{name}'. polymodal provides: {', '.join(sorted(CLASS_MODULES))}.")
+    return getattr(importlib.import_module(module), name)
+
+
+def register(model_type: str, classes: dict[str, type]) -> None:
+    """Register user classes: ``register("my_model", {"config": MyConfig, "model": MyModel})``."""
+    roles = MODEL_TYPES.setdefault(model_type, {})
+    for role, cls in classes.items():
+        CLASS_MODULES[cls.__name__] = cls.__module__
+        roles[role] = cls.__name__
+
+
+def class_for(model_type: str | None, role: str, source: str = "config.json"):
+    """The class playing ``role`` for ``model_type``, with an error that lists what exists."""
+    if not model_type:
+        raise ConfigError(f"{source} has no 'model_type'; cannot pick a class. Add \"model_type\" to it.")
+    roles = MODEL_TYPES.get(model_type)
+    if roles is None:
+        raise ConfigError(
+            f"Unknown model_type '{model_type}' in {source}. polymodal supports: "
+            f"{', '.join(sorted(MODEL_TYPES))}."
+        )
+    if role not in roles:
+        have = ", ".join(sorted(roles)) or "nothing"
+        raise ConfigError(f"model_type '{model_type}' has no {role.replace('_', ' ')} class (it has: {have}).")
+    return get_class(roles[role])
+
+
+def _base_class_name(name: str) -> str:
+    # Transformers writes "…Fast" / "…Pil" variants; polymodal has one class per role.
+    for suffix in ("Fast", "Pil"):
+        if name.endswith(suffix) and name[: -len(suffix)] in CLASS_MODULES:
+            return name[: -len(suffix)]
+    return name
+
+
+def _read_json_if_any(path_or_id, filename: str, **kwargs) -> dict | None:
+    from ..core.config import read_json
+    from ..core.hub import resolve_file
+
+    path = resolve_file(path_or_id, filename, required=False, **kwargs)
+    return read_json(path) if path else None
+
+
+def _model_type_of(path_or_id, **kwargs) -> str | None:
+    config = _read_json_if_any(path_or_id, "config.json", **kwargs)
+    return None if config is None else config.get("model_type")
+
+
+class _AutoBase:
+    def __init__(self, *args, **kwargs):
+        raise EnvironmentError(
+            f"{type(self).__name__} is not built directly; use {type(self).__name__}.from_pretrained(path)."
+        )
+
+
+class AutoConfig(_AutoBase):
+    @classmethod
+    def for_model(cls, model_type: str, **kwargs):
+        return class_for(model_type, "config")(**kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        from ..core.config import PretrainedConfig
+
+        config_dict, overrides = PretrainedConfig.get_config_dict(pretrained_model_name_or_path, **kwargs)
+        config_cls = class_for(config_dict.get("model_type"), "config",
+                               f"'{pretrained_model_name_or_path}/config.json'")
+        config = config_cls.from_dict(config_dict, **overrides)
+        config.name_or_path = str(pretrained_model_name_or_path)
+        return config
+
+
+class _AutoModelBase(_AutoBase):
+    _role = "model"
+
+    @classmethod
+    def from_config(cls, config, **kwargs):
+        return class_for(config.model_type, cls._role)(config, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        config = kwargs.pop("config", None)
+        if config is None:
+            config_kwargs = {k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs}
+            config = AutoConfig.from_pretrained(pretrained_model_name_or_path, **config_kwargs)
+        model_cls = class_for(config.model_type, cls._role, f"'{pretrained_model_name_or_path}/config.json'")
+        return model_cls.from_pretrained(pretrained_model_name_or_path, *model_args, config=config, **kwargs)
+
+
+class AutoModel(_AutoModelBase):
+    _role = "model"
+
+
+class AutoModelForAudioClassification(_AutoModelBase):
+    _role = "audio_classification"
+
+
+class AutoModelForCTC(_AutoModelBase):
+    _role = "ctc"
+
+
+class AutoModelForZeroShotImageClassification(_AutoModelBase):
+    _role = "zero_shot_image_classification"
+
+
+def _from_named_file(path_or_id, filename: str, key: str, role: str, **kwargs):
+    """Pick a class from ``key`` in ``filename`` (e.g. feature_extractor_type), else from model_type."""
+    hub_kwargs = {k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs}
+    data = _read_json_if_any(path_or_id, filename, **hub_kwargs) or {}
+    name = data.get(key)
+    if name:
+        return get_class(_base_class_name(name))
+    model_type = _model_type_of(path_or_id, **hub_kwargs)
+    if model_type is None and not data:
+        raise CheckpointError(
+            f"'{path_or_id}' has neither '{filename}' nor 'config.json'; cannot tell which {role.replace('_', ' ')} to use."
+        )
+    return class_for(model_type, role, f"'{path_or_id}/config.json'")
+
+
+class AutoFeatureExtractor(_AutoBase):
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        klass = _from_named_file(pretrained_model_name_or_path, "preprocessor_config.json",
+                                 "feature_extractor_type", "feature_extractor", **kwargs)
+        return klass.from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+
+class AutoImageProcessor(_AutoBase):
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        klass = _from_named_file(pretrained_model_name_or_path, "preprocessor_config.json",
+                                 "image_processor_type", "image_processor", **kwargs)
+        return klass.from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+
+class AutoTokenizer(_AutoBase):
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *inputs, **kwargs):
+        klass = _from_named_file(pretrained_model_name_or_path, "tokenizer_config.json",
+                                 "tokenizer_class", "tokenizer", **kwargs)
+        return klass.from_pretrained(pretrained_model_name_or_path, *inputs, **kwargs)
+
+
+class AutoProcessor(_AutoBase):
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        path = pretrained_model_name_or_path
+        for filename in ("processor_config.json", "preprocessor_config.json", "tokenizer_config.json"):
+            name = (_read_json_if_any(path, filename) or {}).get("processor_class")
+            if name:
+                return get_class(_base_class_name(name)).from_pretrained(path, **kwargs)
+        model_type = _model_type_of(path)
+        roles = MODEL_TYPES.get(model_type or "", {})
+        for role in ("processor", "feature_extractor", "image_processor", "tokenizer"):
+            if role in roles:
+                return get_class(roles[role]).from_pretrained(path, **kwargs)
+        return AutoFeatureExtractor.from_pretrained(path, **kwargs)
