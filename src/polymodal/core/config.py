@@ -214,9 +214,24 @@ class PretrainedConfig:
         return_unused = kwargs.pop("return_unused_kwargs", False)
         data = dict(config_dict)
         data.pop("model_type", None)
+        labels = {k: kwargs.pop(k) for k in ("id2label", "label2id", "num_labels") if k in kwargs}
         data.update(kwargs)
         config = cls(**data)
+        config._override_labels(**labels)
         return (config, {}) if return_unused else config
+
+    def _override_labels(self, id2label=None, label2id=None, num_labels=None) -> None:
+        """Apply label overrides given to from_pretrained (they win over the saved ones)."""
+        if id2label is not None:
+            self.id2label = {int(k): v for k, v in id2label.items()}
+            self.label2id = {k: int(v) for k, v in label2id.items()} if label2id else {v: k for k, v in self.id2label.items()}
+            if num_labels is not None and num_labels != len(self.id2label):
+                raise ConfigError(f"num_labels={num_labels} does not match id2label, which has {len(self.id2label)} entries.")
+        elif num_labels is not None:
+            self.num_labels = num_labels
+        elif label2id is not None:
+            self.label2id = {k: int(v) for k, v in label2id.items()}
+            self.id2label = {v: k for k, v in self.label2id.items()}
 
     @classmethod
     def from_json_file(cls, path: str | os.PathLike) -> "PretrainedConfig":

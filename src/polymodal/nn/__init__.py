@@ -1,0 +1,1 @@
+"""The only shared layers: attention, masks, activations, gradient checkpointing."""
