@@ -95,8 +95,8 @@ def main() -> None:
 
     PACKAGE_CLIP.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(PACKAGE_CLIP) as tmp:
-        shutil.copyfile(DATA / "speech_16k.wav", tmp)
-    print(f"  {PACKAGE_CLIP.relative_to(ROOT)} (copy of speech_16k.wav)")
+        shutil.copyfile(DATA / "speech_8k.wav", tmp)
+    print(f"  {PACKAGE_CLIP.relative_to(ROOT)} (copy of speech_8k.wav: the demo shows the 8 kHz -> 16 kHz step)")
     total = sum(p.stat().st_size for p in DATA.iterdir() if p.is_file())
     print(f"tests/data total: {total / 1024:.1f} KB")
 
