@@ -67,16 +67,23 @@ def _open_source(source: Any):
         return _check_path(os.fspath(source))
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
-            raise AudioDecodeError("Audio input is an empty byte string (0 bytes); pass the bytes of an audio file.")
+            raise AudioDecodeError(
+                "Audio input is an empty byte string (0 bytes); pass the bytes of an audio file."
+            )
         return io.BytesIO(bytes(source))
     if isinstance(source, io.TextIOBase):
-        raise InvalidInputError(f"Audio file object {_describe(source)} is open in text mode; open it with mode 'rb'.")
+        raise InvalidInputError(
+            f"Audio file object {_describe(source)} is open in text mode; open it with mode 'rb'."
+        )
     if hasattr(source, "read"):
         # libsndfile seeks around the header; a pipe or socket cannot, so buffer it whole.
         if not (getattr(source, "seekable", lambda: False)()):
             return _open_source(source.read())
         if _bytes_left(source) == 0:
-            raise AudioDecodeError(f"Audio file object {_describe(source)} has no bytes left to read (empty or at its end).")
+            raise AudioDecodeError(
+                f"Audio file object {_describe(source)} has no bytes left to read (empty, or already read "
+                "to its end: seek(0) first)."
+            )
         return source
     raise InvalidInputError(
         f"Audio input must be a file path, bytes or a binary file object, got {type(source).__name__}. "
