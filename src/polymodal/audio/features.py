@@ -1,0 +1,668 @@
+"""Feature-extraction base: ``BatchFeature``, ``FeatureExtractionMixin``, ``SequenceFeatureExtractor``.
+
+Every audio feature extractor (Wav2Vec2, Whisper, AST) builds on three shared pieces here:
+
+* ``as_mono_batch`` — the one input normaliser (array / list of arrays / float lists / torch /
+  int PCM → a list of 1-D arrays, with clear errors for stereo, empty, NaN and strings);
+* ``SequenceFeatureExtractor.check_sampling_rate`` — the sampling-rate check;
+* ``SequenceFeatureExtractor.pad`` → ``pad_arrays`` — the one padding routine: the padded batch
+  is allocated once and each example is copied (and cast) into it in a single pass.
+
+The JSON format (``preprocessor_config.json``) is Transformers', so files move both ways.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import warnings
+from collections import UserDict
+from enum import Enum
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..core.errors import CheckpointError, ConfigError, InvalidInputError
+
+logger = logging.getLogger(__name__)
+
+FEATURE_EXTRACTOR_NAME = "preprocessor_config.json"
+PROCESSOR_NAME = "processor_config.json"
+_HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder",
+               "proxies", "_from_auto", "_from_pipeline", "trust_remote_code")
+
+
+class TensorType(str, Enum):
+    PYTORCH = "pt"
+    NUMPY = "np"
+
+
+class PaddingStrategy(str, Enum):
+    LONGEST = "longest"
+    MAX_LENGTH = "max_length"
+    DO_NOT_PAD = "do_not_pad"
+
+
+def _is_torch(value) -> bool:
+    # Avoid importing torch just to answer "no".
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
+
+
+def _tensor_type(tensor_type) -> TensorType | None:
+    if tensor_type is None:
+        return None
+    value = getattr(tensor_type, "value", tensor_type)
+    try:
+        return TensorType(value)
+    except ValueError:
+        raise InvalidInputError(
+            f"return_tensors={tensor_type!r} is not supported; use 'pt' (torch), 'np' (numpy) or None."
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# BatchFeature
+# --------------------------------------------------------------------------------------------
+
+
+class BatchFeature(UserDict):
+    """The dict an extractor returns: key access (``bf["input_values"]``) and attribute access
+    (``bf.input_values``); ``convert_to_tensors`` and ``to`` act on every value."""
+
+    def __init__(self, data: dict[str, Any] | None = None, tensor_type=None,
+                 skip_tensor_conversion: Sequence[str] | None = None):
+        super().__init__(data)
+        self.skip_tensor_conversion = skip_tensor_conversion
+        self.convert_to_tensors(tensor_type)
+
+    def __getitem__(self, item):
+        if isinstance(item, str):
+            return self.data[item]
+        raise KeyError(f"BatchFeature is indexed by name (e.g. 'input_values'), not by {type(item).__name__}.")
+
+    def __getattr__(self, item: str):
+        if item.startswith("__") or item in ("data", "skip_tensor_conversion"):
+            raise AttributeError(item)
+        try:
+            return self.data[item]
+        except KeyError:
+            raise AttributeError(f"BatchFeature has no '{item}'; it holds {list(self.data)}.") from None
+
+    def __getstate__(self):
+        return {"data": self.data, "skip_tensor_conversion": self.skip_tensor_conversion}
+
+    def __setstate__(self, state):
+        self.data = state.get("data", {})
+        self.skip_tensor_conversion = state.get("skip_tensor_conversion")
+
+    def convert_to_tensors(self, tensor_type=None, skip_tensor_conversion=None) -> "BatchFeature":
+        """Turn every array-like value into ``tensor_type`` ('pt' or 'np'); None leaves them as they are."""
+        kind = _tensor_type(tensor_type)
+        if kind is None:
+            return self
+        skip = set(skip_tensor_conversion or self.skip_tensor_conversion or ())
+        for key, value in self.data.items():
+            if key in skip or not _is_array_like(value):
+                continue
+            try:
+                self.data[key] = _to_torch(value) if kind is TensorType.PYTORCH else _to_numpy(value)
+            except (ValueError, TypeError, RuntimeError) as exc:
+                raise InvalidInputError(
+                    f"Could not turn '{key}' into a {kind.value} tensor ({exc}). The examples probably have "
+                    "different lengths: pass padding=True, or return_tensors=None to get a list."
+                ) from None
+        return self
+
+    def to(self, *args, **kwargs) -> "BatchFeature":
+        """Move tensors to a device and/or cast them to a dtype (torch values only).
+
+        Like Transformers, only floating-point tensors are cast, so integer ids and masks keep
+        their dtype; every tensor is moved when a device is given.
+        """
+        import torch
+
+        device = kwargs.get("device")
+        if device is None and args:
+            first = args[0]
+            if isinstance(first, torch.dtype):
+                pass
+            elif isinstance(first, (str, int, torch.device)):
+                device = first
+            else:
+                raise InvalidInputError(
+                    f"BatchFeature.to() takes a device ('cpu', 'cuda:0', torch.device) or a torch dtype, "
+                    f"not {first!r}."
+                )
+        non_blocking = kwargs.get("non_blocking", False)
+
+        def move(value):
+            if isinstance(value, torch.Tensor):
+                if torch.is_floating_point(value):
+                    return value.to(*args, **kwargs)
+                return value.to(device=device, non_blocking=non_blocking) if device is not None else value
+            if isinstance(value, (list, tuple)):
+                return type(value)(move(v) for v in value)
+            return value
+
+        self.data = {key: move(value) for key, value in self.data.items()}
+        return self
+
+
+def _is_array_like(value) -> bool:
+    if isinstance(value, (np.ndarray, int, float, bool, np.number)) or _is_torch(value):
+        return True
+    if isinstance(value, (list, tuple)):
+        return len(value) == 0 or _is_array_like(value[0])
+    return False
+
+
+def _to_numpy(value):
+    if isinstance(value, np.ndarray):
+        return value
+    if _is_torch(value):
+        return _torch_to_numpy(value)
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple, np.ndarray)):
+        if len({len(v) for v in value}) > 1:
+            # Ragged: an object array of arrays, as Transformers returns.
+            out = np.empty(len(value), dtype=object)
+            out[:] = [np.asarray(v) for v in value]
+            return out
+    if isinstance(value, (list, tuple)) and value and _is_torch(value[0]):
+        return np.stack([_torch_to_numpy(v) for v in value])
+    return np.asarray(value)
+
+
+def _to_torch(value):
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor):
+        return torch.stack(list(value))
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], np.ndarray):
+        value = np.stack(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise ValueError("the examples have different shapes")
+        return torch.from_numpy(np.ascontiguousarray(value))
+    return torch.tensor(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Input normaliser and sampling-rate check, shared by every audio extractor
+# --------------------------------------------------------------------------------------------
+
+_STEREO_HELP = ("polymodal extractors take mono audio. Mix the channels down first "
+                "(e.g. audio.mean(axis=-1) for (samples, channels)) or pick one channel.")
+
+
+def _torch_to_numpy(tensor) -> np.ndarray:
+    tensor = tensor.detach().cpu()
+    if tensor.is_floating_point() and tensor.dtype.itemsize < 4:
+        tensor = tensor.float()  # numpy has no bfloat16
+    return tensor.numpy()
+
+
+def _load_hint(value) -> str:
+    return (f"got a {type(value).__name__}; audio must be a numeric array (numpy, torch or a list of floats). "
+            "To read a file use polymodal.load_audio(path, sampling_rate=...).")
+
+
+def _example_to_numpy(value, index: int) -> np.ndarray:
+    """One example → a 1-D numeric numpy array (no dtype change yet; the padding copy casts)."""
+    if _is_torch(value):
+        array = _torch_to_numpy(value)
+    elif isinstance(value, np.ndarray):
+        array = value
+    elif isinstance(value, (list, tuple)):
+        if value and isinstance(value[0], (str, bytes)):
+            raise InvalidInputError(f"Example {index}: {_load_hint(value[0])}")
+        try:
+            array = np.asarray(value, dtype=np.float32)
+        except (ValueError, TypeError):
+            raise InvalidInputError(
+                f"Example {index} could not be read as a list of numbers; expected floats (a 1-D waveform)."
+            ) from None
+    else:
+        raise InvalidInputError(f"Example {index}: {_load_hint(value)}")
+    return _check_example(array, index)
+
+
+def _check_example(array: np.ndarray, index: int) -> np.ndarray:
+    if array.dtype.kind not in "fiu":
+        raise InvalidInputError(
+            f"Example {index} has dtype {array.dtype}; expected float or integer PCM samples."
+        )
+    if array.ndim == 2 and 1 in array.shape:
+        array = array.reshape(-1)  # (samples, 1) or (1, samples): already mono
+    if array.ndim != 1:
+        raise InvalidInputError(f"Example {index} has shape {tuple(array.shape)}, expected 1-D (samples,). "
+                                + _STEREO_HELP)
+    if array.size == 0:
+        raise InvalidInputError(f"Example {index} is empty (0 samples); every clip needs at least one sample.")
+    # A sum is one cheap pass; only when it is not finite do we look closer (NaN, inf or overflow).
+    if array.dtype.kind == "f" and not np.isfinite(array.sum()) and not np.isfinite(array).all():
+        raise InvalidInputError(
+            f"Example {index} contains NaN or infinite samples; clean the audio (e.g. np.nan_to_num) first."
+        )
+    return array
+
+
+def as_mono_batch(raw_speech, dtype=None) -> tuple[list[np.ndarray], bool]:
+    """Normalise any accepted audio input to ``(list of 1-D arrays, is_batched)``.
+
+    Accepted: one 1-D array/tensor/list of floats, a 2-D array/tensor (batch, samples), or a
+    list/tuple of those. Integer PCM is kept as its numeric values (no rescaling), exactly as
+    Transformers' extractors treat it; pass ``dtype=np.float32`` to cast here, otherwise the
+    padding copy casts. ``is_batched`` says whether the input was a batch.
+    """
+    if isinstance(raw_speech, (str, bytes, os.PathLike)):
+        raise InvalidInputError(f"raw_speech {_load_hint(raw_speech)}")
+    if _is_torch(raw_speech):
+        raw_speech = _torch_to_numpy(raw_speech)
+    if isinstance(raw_speech, np.ndarray):
+        examples, is_batched = _split_array(raw_speech)
+    elif isinstance(raw_speech, (list, tuple)):
+        if len(raw_speech) == 0:
+            raise InvalidInputError("raw_speech is an empty list; pass at least one clip.")
+        first = raw_speech[0]
+        is_batched = isinstance(first, (list, tuple, np.ndarray)) or _is_torch(first)
+        examples = list(raw_speech) if is_batched else [raw_speech]
+    else:
+        raise InvalidInputError(f"raw_speech {_load_hint(raw_speech)}")
+    arrays = [_example_to_numpy(x, i) for i, x in enumerate(examples)]
+    if dtype is not None:
+        arrays = [a.astype(dtype, copy=False) for a in arrays]
+    return arrays, is_batched
+
+
+def _split_array(array) -> tuple[list, bool]:
+    """A numpy array or torch tensor: 1-D is one clip, 2-D is (batch, samples)."""
+    if array.ndim == 1:
+        return [array], False
+    if array.ndim == 2:
+        batch, samples = array.shape
+        if samples <= 8 and batch > 16 * samples:
+            raise InvalidInputError(
+                f"raw_speech has shape {tuple(array.shape)}, which looks like (samples, channels). "
+                + _STEREO_HELP + " If it really is a batch of very short clips, pass a list of 1-D arrays."
+            )
+        return list(array), True
+    raise InvalidInputError(
+        f"raw_speech has {array.ndim} dimensions {tuple(array.shape)}; expected (samples,) for one clip "
+        "or (batch, samples) for a batch. " + _STEREO_HELP
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The padding routine
+# --------------------------------------------------------------------------------------------
+
+
+def padding_strategy(padding) -> PaddingStrategy:
+    """``True``/'longest' → LONGEST, 'max_length' → MAX_LENGTH, ``False``/None/'do_not_pad' → DO_NOT_PAD."""
+    if padding is True:
+        return PaddingStrategy.LONGEST
+    if padding is False or padding is None:
+        return PaddingStrategy.DO_NOT_PAD
+    try:
+        return PaddingStrategy(getattr(padding, "value", padding))
+    except ValueError:
+        raise InvalidInputError(
+            f"padding={padding!r} is not a padding strategy; use True/'longest', 'max_length' or False/'do_not_pad'."
+        ) from None
+
+
+def _round_up(length: int, multiple: int | None) -> int:
+    if multiple is None or length % multiple == 0:
+        return length
+    return (length // multiple + 1) * multiple
+
+
+def _output_dtype(arrays: list[np.ndarray]) -> np.dtype:
+    dtype = np.result_type(*{a.dtype for a in arrays})
+    # float64 is never needed downstream; Transformers casts it to float32 too.
+    return np.dtype(np.float32) if dtype == np.float64 else dtype
+
+
+class Padded:
+    """The result of ``pad_arrays``: the padded batch plus what is needed to rebuild masks/views."""
+
+    __slots__ = ("values", "lengths", "side", "ragged")
+
+    def __init__(self, values: np.ndarray, lengths: np.ndarray, side: str, ragged: bool):
+        self.values = values      # (B, L, *feature_dims)
+        self.lengths = lengths    # (B,) valid length of each row after truncation
+        self.side = side          # "right" or "left": where the padding sits
+        self.ragged = ragged      # True when the caller asked not to pad (rows are views of the batch)
+
+    def attention_mask(self, dtype=np.int32) -> np.ndarray:
+        """(B, L) mask, 1 on real samples; built by one broadcast comparison."""
+        width = self.values.shape[1]
+        positions = np.arange(width, dtype=np.int64)[None, :]
+        if self.side == "right":
+            mask = positions < self.lengths[:, None]
+        else:
+            mask = positions >= (width - self.lengths)[:, None]
+        return mask.astype(dtype, copy=False)
+
+    def rows(self, values: np.ndarray | None = None) -> list[np.ndarray]:
+        """Per-example views without padding (for do-not-pad outputs)."""
+        values = self.values if values is None else values
+        width = values.shape[1]
+        if self.side == "right":
+            return [values[i, :n] for i, n in enumerate(self.lengths.tolist())]
+        return [values[i, width - n:] for i, n in enumerate(self.lengths.tolist())]
+
+
+def pad_arrays(
+    arrays: list[np.ndarray],
+    padding=True,
+    max_length: int | None = None,
+    truncation: bool = False,
+    pad_to_multiple_of: int | None = None,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+    dtype=None,
+) -> Padded:
+    """Truncate and pad a list of (n_i, *feature_dims) arrays into one preallocated batch.
+
+    The semantics are Transformers' ``SequenceFeatureExtractor.pad``: ``pad_to_multiple_of``
+    rounds ``max_length`` up (also for truncation) and the longest length when padding to the
+    longest. With ``padding=False`` the batch is still built (rows padded to the longest) and
+    ``Padded.ragged`` is set so the caller returns per-example views.
+    """
+    strategy = padding_strategy(padding)
+    if padding_side not in ("right", "left"):
+        raise InvalidInputError(f"padding_side={padding_side!r}; use 'right' or 'left'.")
+    if truncation and max_length is None:
+        raise InvalidInputError("truncation=True needs max_length; pass max_length=<samples>.")
+    if strategy is PaddingStrategy.MAX_LENGTH and max_length is None:
+        raise InvalidInputError("padding='max_length' needs max_length; pass max_length=<samples> or padding=True.")
+    if padding_value is None and strategy is not PaddingStrategy.DO_NOT_PAD:
+        raise InvalidInputError("Padding was asked for but padding_value is None; set padding_value (e.g. 0.0).")
+    limit = _round_up(max_length, pad_to_multiple_of) if max_length is not None else None
+    lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
+    if truncation:
+        np.minimum(lengths, limit, out=lengths)
+    width = _target_width(strategy, lengths, limit, pad_to_multiple_of)
+    dtype = np.dtype(dtype) if dtype is not None else _output_dtype(arrays)
+    values = _fill_batch(arrays, lengths, width, padding_value or 0, padding_side, dtype)
+    return Padded(values, lengths, padding_side, strategy is PaddingStrategy.DO_NOT_PAD)
+
+
+def _target_width(strategy, lengths, limit, multiple) -> int:
+    longest = int(lengths.max()) if len(lengths) else 0
+    if strategy is PaddingStrategy.DO_NOT_PAD:
+        return longest
+    if strategy is PaddingStrategy.LONGEST:
+        return _round_up(longest, multiple)
+    if longest > limit:
+        index = int(np.argmax(lengths))
+        raise InvalidInputError(
+            f"Example {index} has {longest} samples, more than max_length={limit}; pass truncation=True "
+            "to cut it, or a larger max_length."
+        )
+    return limit
+
+
+def _fill_batch(arrays, lengths, width, padding_value, side, dtype) -> np.ndarray:
+    feature_dims = arrays[0].shape[1:] if arrays else ()
+    shape = (len(arrays), width, *feature_dims)  # (B, L, *F)
+    values = np.zeros(shape, dtype) if padding_value == 0 else np.full(shape, padding_value, dtype)
+    # One copy per example into the preallocated batch; the copy also casts (int16 → float32 …).
+    for row, (array, n) in enumerate(zip(arrays, lengths.tolist())):
+        if array.shape[1:] != feature_dims:
+            raise InvalidInputError(
+                f"Example {row} has feature shape {array.shape[1:]}, but example 0 has {feature_dims}."
+            )
+        if side == "right":
+            values[row, :n] = array[:n]
+        else:
+            values[row, width - n:] = array[:n]
+    return values
+
+
+# --------------------------------------------------------------------------------------------
+# FeatureExtractionMixin: preprocessor_config.json in and out
+# --------------------------------------------------------------------------------------------
+
+
+class FeatureExtractionMixin:
+    """Config handling shared by feature extractors: ``from_pretrained`` / ``save_pretrained`` of
+    ``preprocessor_config.json``, ``to_dict`` / ``from_dict``. Unknown keys become attributes
+    and are written back, so a load/save round trip loses nothing."""
+
+    # Attributes recomputed from the others at construction; never written to JSON.
+    _derived_keys: tuple[str, ...] = ("mel_filters", "window")
+
+    def __init__(self, **kwargs):
+        # Transformers does not keep processor_class in the extractor; the class name is
+        # always written from the class itself.
+        kwargs.pop("processor_class", None)
+        kwargs.pop("feature_extractor_type", None)
+        for key, value in kwargs.items():
+            try:
+                setattr(self, key, value)
+            except AttributeError:
+                raise ConfigError(f"Cannot set '{key}' on {type(self).__name__}; it is read-only.") from None
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @classmethod
+    def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs) -> tuple[dict, dict]:
+        """Read the extractor's dict from a folder, a hub id or a JSON file; return (dict, other kwargs)."""
+        from ..core.config import read_json
+        from ..core.hub import resolve_file
+
+        hub = {k: kwargs.pop(k) for k in _HUB_KWARGS if k in kwargs}
+        path = Path(str(pretrained_model_name_or_path)).expanduser()
+        if path.is_file():
+            return read_json(path), kwargs
+        hub = {k: v for k, v in hub.items() if k in ("cache_dir", "local_files_only", "token", "revision")}
+        # A processor_config.json may nest the extractor (newer Transformers); it wins, as there.
+        processor_file = resolve_file(pretrained_model_name_or_path, PROCESSOR_NAME, required=False, **hub)
+        if processor_file is not None:
+            nested = read_json(processor_file)
+            for key in ("feature_extractor", "audio_processor"):
+                if isinstance(nested.get(key), dict):
+                    return dict(nested[key]), kwargs
+        return read_json(resolve_file(pretrained_model_name_or_path, FEATURE_EXTRACTOR_NAME, **hub)), kwargs
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        """Load from a folder (or hub id, or JSON file); keyword arguments override loaded values."""
+        config, kwargs = cls.get_feature_extractor_dict(pretrained_model_name_or_path, **kwargs)
+        return cls.from_dict(config, **kwargs)
+
+    @classmethod
+    def from_dict(cls, feature_extractor_dict: dict[str, Any], **kwargs):
+        """Build from a dict; ``kwargs`` override it. Pass ``return_unused_kwargs=True`` to get
+        back the keyword arguments that were neither in the dict nor constructor parameters."""
+        return_unused = kwargs.pop("return_unused_kwargs", False)
+        params = dict(feature_extractor_dict)
+        accepted = cls._init_parameters()
+        unused = {}
+        for key, value in kwargs.items():
+            if key in params or key in accepted:
+                params[key] = value
+            else:
+                unused[key] = value
+        if unused and not return_unused:
+            logger.debug("%s.from_dict ignored %s", cls.__name__, sorted(unused))
+        try:
+            extractor = cls(**params)
+        except TypeError as exc:
+            raise ConfigError(f"Cannot build {cls.__name__} from its config: {exc}.") from None
+        return (extractor, unused) if return_unused else extractor
+
+    @classmethod
+    def _init_parameters(cls) -> set[str]:
+        import inspect
+
+        names = set()
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is not None:
+                names.update(p for p in inspect.signature(init).parameters if p not in ("self", "kwargs"))
+        return names
+
+    @classmethod
+    def from_json_file(cls, json_file):
+        from ..core.config import read_json
+
+        return cls(**read_json(json_file))
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        output = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
+                  if not k.startswith("_") and k not in self._derived_keys}
+        output["feature_extractor_type"] = type(self).__name__
+        return output
+
+    def to_json_string(self) -> str:
+        data = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self.to_dict().items()}
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+    def to_json_file(self, json_file_path) -> None:
+        from ..core.io import atomic_write_text
+
+        atomic_write_text(json_file_path, self.to_json_string())
+
+    def save_pretrained(self, save_directory, **kwargs) -> list[str]:
+        """Write ``preprocessor_config.json`` into ``save_directory`` (created if needed)."""
+        if kwargs.get("push_to_hub"):
+            raise InvalidInputError("push_to_hub is not supported; save locally and upload with huggingface-cli.")
+        directory = Path(save_directory)
+        if directory.is_file():
+            raise CheckpointError(f"save_pretrained() needs a folder, but '{directory}' is a file.")
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / FEATURE_EXTRACTOR_NAME
+        self.to_json_file(path)
+        return [str(path)]
+
+    def __repr__(self):
+        return f"{type(self).__name__} {self.to_json_string()}"
+
+
+# --------------------------------------------------------------------------------------------
+# SequenceFeatureExtractor
+# --------------------------------------------------------------------------------------------
+
+
+class SequenceFeatureExtractor(FeatureExtractionMixin):
+    """Base of the audio extractors: ``feature_size``, ``sampling_rate``, ``padding_value``,
+    ``padding_side``, ``return_attention_mask`` and the shared ``pad``."""
+
+    model_input_names = ["input_values", "attention_mask"]
+
+    def __init__(self, feature_size: int, sampling_rate: int, padding_value: float, **kwargs):
+        self.feature_size = feature_size
+        self.sampling_rate = sampling_rate
+        self.padding_value = padding_value
+        self.padding_side = kwargs.pop("padding_side", "right")
+        self.return_attention_mask = kwargs.pop("return_attention_mask", True)
+        super().__init__(**kwargs)
+
+    def check_sampling_rate(self, sampling_rate: int | None) -> None:
+        """Raise on a wrong rate (audio must be resampled first); warn when none is given."""
+        if sampling_rate is None:
+            warnings.warn(
+                f"{type(self).__name__} was called without sampling_rate; it assumes the audio is at "
+                f"{self.sampling_rate} Hz. Pass sampling_rate={self.sampling_rate} to confirm it, so audio "
+                "at another rate is caught instead of silently giving wrong features.",
+                UserWarning, stacklevel=3,
+            )
+            return
+        if sampling_rate != self.sampling_rate:
+            raise InvalidInputError(
+                f"{type(self).__name__} expects audio sampled at {self.sampling_rate} Hz, but got "
+                f"sampling_rate={sampling_rate}. Resample it first, e.g. "
+                f"polymodal.resample(audio, {sampling_rate}, {self.sampling_rate})."
+            )
+
+    def pad(
+        self,
+        processed_features,
+        padding=True,
+        max_length: int | None = None,
+        truncation: bool = False,
+        pad_to_multiple_of: int | None = None,
+        return_attention_mask: bool | None = None,
+        return_tensors=None,
+        padding_side: str | None = None,
+    ) -> BatchFeature:
+        """Pad a batch of features (a BatchFeature/dict of lists, or a list of dicts, as a
+        DataLoader collate function gets) to a common length.
+
+        Only the main input (``model_input_names[0]``) and ``attention_mask`` are padded; other
+        keys pass through. The result is torch when the inputs are torch, else numpy, unless
+        ``return_tensors`` says otherwise.
+        """
+        features = self._as_dict_of_lists(processed_features)
+        key = self.model_input_names[0]
+        return_attention_mask = self.return_attention_mask if return_attention_mask is None else return_attention_mask
+        batch = features[key]
+        if len(batch) == 0:
+            if return_attention_mask:
+                features["attention_mask"] = []
+            return BatchFeature(features)
+        if return_tensors is None:
+            return_tensors = "pt" if _is_torch(batch[0]) or _is_torch(batch) else "np"
+        arrays = self._feature_arrays(batch, key)
+        options = dict(padding=padding, max_length=max_length, truncation=truncation,
+                       pad_to_multiple_of=pad_to_multiple_of)
+        padded = pad_arrays(arrays, padding_value=self.padding_value,
+                            padding_side=padding_side or self.padding_side, **options)
+        output = {k: v for k, v in features.items() if k not in (key, "attention_mask")}
+        output[key] = padded.rows() if padded.ragged else padded.values
+        if "attention_mask" in features:
+            mask = self._pad_given_mask(features["attention_mask"], padded, arrays=arrays, **options)
+            output["attention_mask"] = padded.rows(mask) if padded.ragged else mask
+        elif return_attention_mask:
+            mask = padded.attention_mask()
+            output["attention_mask"] = padded.rows(mask) if padded.ragged else mask
+        if padded.ragged and len(set(padded.lengths.tolist())) == 1:
+            output = {k: np.stack(v) if k in (key, "attention_mask") else v for k, v in output.items()}
+        return BatchFeature(output, tensor_type=return_tensors)
+
+    def _as_dict_of_lists(self, processed_features) -> dict:
+        if isinstance(processed_features, (list, tuple)) and processed_features \
+                and isinstance(processed_features[0], (dict, UserDict)):
+            keys = list(processed_features[0].keys())
+            processed_features = {k: [example[k] for example in processed_features] for k in keys}
+        if not isinstance(processed_features, (dict, UserDict)):
+            raise InvalidInputError(
+                f"pad() takes a BatchFeature/dict of lists or a list of dicts, not {type(processed_features).__name__}."
+            )
+        if self.model_input_names[0] not in processed_features:
+            raise InvalidInputError(
+                f"pad() needs '{self.model_input_names[0]}' in its input; it got {list(processed_features.keys())}."
+            )
+        return dict(processed_features.items())
+
+    def _feature_arrays(self, batch, key: str) -> list[np.ndarray]:
+        if _is_torch(batch):
+            batch = _torch_to_numpy(batch)
+        if isinstance(batch, np.ndarray):
+            return list(batch) if batch.ndim > 1 else [batch]
+        if isinstance(batch, (list, tuple)) and batch and isinstance(batch[0], (int, float)):
+            return [np.asarray(batch)]
+        arrays = []
+        for i, example in enumerate(batch):
+            array = _torch_to_numpy(example) if _is_torch(example) else np.asarray(example)
+            if array.dtype.kind not in "fiub" or array.ndim == 0:
+                raise InvalidInputError(f"'{key}' example {i} is not a numeric sequence (got {array.dtype}).")
+            arrays.append(array)
+        return arrays
+
+    def _pad_given_mask(self, given, padded: Padded, **pad_kwargs) -> np.ndarray:
+        # A mask that came in (e.g. from a collator) is truncated/padded like the input, with zeros.
+        arrays = [_torch_to_numpy(m) if _is_torch(m) else np.asarray(m) for m in given]
+        if [len(m) for m in arrays] != [len(a) for a in pad_kwargs.pop("arrays")]:
+            raise InvalidInputError("'attention_mask' lengths differ from the input lengths; they must match.")
+        return pad_arrays(arrays, padding_value=0, padding_side=padded.side, dtype=np.int32, **pad_kwargs).values

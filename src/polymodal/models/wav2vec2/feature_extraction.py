@@ -1,0 +1,115 @@
+"""Wav2Vec2's feature extractor: raw waveform in, padded ``input_values`` out.
+
+Optionally each clip is normalised to zero mean and unit variance over its real samples
+(``do_normalize``). The statistics for the whole padded batch are computed at once with
+masked reductions instead of a Python loop per clip.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...audio.features import (
+    BatchFeature,
+    PaddingStrategy,
+    SequenceFeatureExtractor,
+    as_mono_batch,
+    pad_arrays,
+    padding_strategy,
+)
+
+# Added to the variance before the square root, as in fairseq and Transformers.
+_VARIANCE_EPS = 1e-7
+
+
+class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
+    """Pads (and optionally normalises) mono audio for Wav2Vec2-style models.
+
+    Models with ``feat_extract_norm == "group"`` (e.g. wav2vec2-base) were trained without an
+    attention mask: pad with zeros and pass no mask. Models with ``"layer"`` (e.g. lv60) want
+    the mask for batched input.
+    """
+
+    model_input_names = ["input_values", "attention_mask"]
+
+    def __init__(self, feature_size=1, sampling_rate=16000, padding_value=0.0,
+                 return_attention_mask=False, do_normalize=True, **kwargs):
+        super().__init__(feature_size=feature_size, sampling_rate=sampling_rate,
+                         padding_value=padding_value, **kwargs)
+        self.return_attention_mask = return_attention_mask
+        self.do_normalize = do_normalize
+
+    def __call__(self, raw_speech, padding=False, max_length=None, truncation=False,
+                 pad_to_multiple_of=None, return_attention_mask=None, return_tensors=None,
+                 sampling_rate=None, **kwargs) -> BatchFeature:
+        self.check_sampling_rate(sampling_rate)
+        arrays, _ = as_mono_batch(raw_speech)
+        if return_attention_mask is None:
+            return_attention_mask = self.return_attention_mask
+        # Transformers normalises over the real samples when it has a mask (or did not pad);
+        # padded without a mask, the padding takes part in the statistics.
+        masked = return_attention_mask or padding_strategy(padding) is PaddingStrategy.DO_NOT_PAD
+        # Masked normalisation wants zeros in the padding (they drop out of the sums); the
+        # real padding value is written afterwards.
+        fill = 0.0 if self.do_normalize and masked else self.padding_value
+        padded = pad_arrays(arrays, padding, max_length, truncation, pad_to_multiple_of,
+                            padding_value=fill, padding_side=self.padding_side, dtype=np.float32)
+        values = padded.values  # (B, L) float32
+        if self.do_normalize:
+            lengths = padded.lengths if masked else np.full_like(padded.lengths, values.shape[1])
+            zero_mean_unit_var_norm(values, lengths, padded.side, self.padding_value if masked else None)
+        mask = padded.attention_mask() if return_attention_mask else None
+        data = {"input_values": padded.rows(values) if padded.ragged else values}
+        if mask is not None:
+            data["attention_mask"] = padded.rows(mask) if padded.ragged else mask
+        return _finish(data, padded, return_tensors)
+
+    @staticmethod
+    def zero_mean_unit_var_norm(input_values, attention_mask=None, padding_value=0.0):
+        """Transformers-compatible helper: normalise a list of 1-D arrays (padding set to ``padding_value``)."""
+        arrays = [np.asarray(x, dtype=np.float32) for x in input_values]
+        lengths = None if attention_mask is None else [int(np.sum(m)) for m in attention_mask]
+        padded = pad_arrays(arrays, padding=True, dtype=np.float32)
+        if lengths is not None:
+            padded.lengths = np.asarray(lengths, dtype=np.int64)
+            padded.values[padded.attention_mask() == 0] = 0.0
+        zero_mean_unit_var_norm(padded.values, padded.lengths, "right", padding_value)
+        return [padded.values[i, :len(a)] for i, a in enumerate(arrays)]
+
+
+def _finish(data: dict, padded, return_tensors) -> BatchFeature:
+    if padded.ragged and return_tensors is not None and len(set(padded.lengths.tolist())) == 1:
+        data = {k: np.stack(v) for k, v in data.items()}  # equal lengths: a regular batch
+    return BatchFeature(data, tensor_type=return_tensors)
+
+
+def zero_mean_unit_var_norm(values: np.ndarray, lengths: np.ndarray, side: str,
+                            padding_value: float | None) -> None:
+    """Normalise each row of ``values`` (B, L) in place over its first/last ``lengths`` samples.
+
+    Padding must hold zeros on entry when ``padding_value`` is given; it is set to
+    ``padding_value`` on exit. ``padding_value=None`` means every row is used in full.
+    Runs in torch on a view of the numpy buffer (no copy) so the reductions use every core.
+    """
+    import torch
+
+    x = torch.from_numpy(values)  # (B, L), shares memory with ``values``
+    n = torch.from_numpy(lengths).to(x.dtype)[:, None]  # (B, 1)
+    has_padding = padding_value is not None and bool((lengths < values.shape[1]).any())
+    mean = x.sum(dim=1, keepdim=True).div_(n)
+    x.sub_(mean)
+    if has_padding:
+        pad_mask = _padding_mask(lengths, values.shape[1], side)
+        x.masked_fill_(pad_mask, 0.0)  # padding became -mean; zero it so it drops out of the variance
+    var = torch.linalg.vecdot(x, x, dim=1)[:, None].div_(n)
+    x.mul_(var.add_(_VARIANCE_EPS).rsqrt_())
+    if has_padding and padding_value != 0:
+        x.masked_fill_(pad_mask, float(padding_value))
+
+
+def _padding_mask(lengths: np.ndarray, width: int, side: str):
+    import torch
+
+    positions = torch.arange(width)[None, :]  # (1, L)
+    bounds = torch.from_numpy(lengths)[:, None]  # (B, 1)
+    return positions >= bounds if side == "right" else positions < (width - bounds)
