@@ -1,0 +1,544 @@
+"""Wav2Vec2 / XLS-R: a convolutional feature encoder over raw audio, then a Transformer encoder.
+
+Module names are the checkpoints' own (``feature_extractor.conv_layers.0.conv``,
+``encoder.layers.0.attention.q_proj`` …), so ``load_state_dict`` is strict with no mapping table.
+The two encoder variants of the papers share one layer class:
+
+* post-norm (wav2vec2-base): layer norm *after* each residual block and once before the stack;
+* pre-norm "stable layer norm" (XLS-R, XLSR-53, large-lv60): layer norm *before* each block
+  and once after the stack.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...core.errors import ConfigError, InvalidInputError
+from ...core.modeling import PreTrainedModel
+from ...core.outputs import CausalLMOutput, ModelOutput, SequenceClassifierOutput, output_dataclass
+from ...nn.activations import get_activation
+from ...nn.attention import attention, merge_heads, padding_mask, split_heads
+from ...nn.checkpointing import run_layer
+from .configuration import Wav2Vec2Config
+from .specaugment import _compute_mask_indices
+
+logger = logging.getLogger("polymodal")
+
+
+@output_dataclass
+class Wav2Vec2BaseModelOutput(ModelOutput):
+    last_hidden_state: Any = None
+    extract_features: Any = None
+    hidden_states: Any = None
+    attentions: Any = None
+
+
+# --------------------------------------------------------------------------- feature encoder
+class Wav2Vec2ConvLayer(nn.Module):
+    """Conv1d → optional norm → activation. ``norm`` is "group" (first layer of base models),
+    "layer" (every layer of large/XLS-R models) or None."""
+
+    def __init__(self, config: Wav2Vec2Config, layer_id: int, norm: str | None):
+        super().__init__()
+        in_dim = config.conv_dim[layer_id - 1] if layer_id > 0 else 1
+        out_dim = config.conv_dim[layer_id]
+        self.conv = nn.Conv1d(in_dim, out_dim, config.conv_kernel[layer_id], stride=config.conv_stride[layer_id],
+                              bias=config.conv_bias)
+        self.norm = norm
+        if norm == "group":  # one group per channel: each channel normalised over time (whole padded clip!)
+            self.layer_norm = nn.GroupNorm(out_dim, out_dim, affine=True)
+        elif norm == "layer":
+            self.layer_norm = nn.LayerNorm(out_dim)
+        self.activation = get_activation(config.feat_extract_activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C_in, S) -> (B, C_out, S')
+        x = self.conv(x)
+        if self.norm == "group":
+            x = self.layer_norm(x)
+        elif self.norm == "layer":
+            x = self.layer_norm(x.transpose(1, 2)).transpose(1, 2)  # normalise over channels
+        return self.activation(x)
+
+
+class Wav2Vec2FeatureEncoder(nn.Module):
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        norms = ["group"] + [None] * (len(config.conv_dim) - 1) if config.feat_extract_norm == "group" \
+            else ["layer"] * len(config.conv_dim)
+        self.conv_layers = nn.ModuleList(Wav2Vec2ConvLayer(config, i, norm) for i, norm in enumerate(norms))
+        self.gradient_checkpointing = False
+
+    def _freeze_parameters(self) -> None:
+        for param in self.parameters():
+            param.requires_grad = False
+
+    def forward(self, input_values: torch.Tensor) -> torch.Tensor:  # (B, S) -> (B, C, T)
+        x = input_values[:, None]  # (B, 1, S)
+        checkpointed = self.gradient_checkpointing and self.training
+        for conv_layer in self.conv_layers:
+            x = run_layer(conv_layer, x, checkpointed=checkpointed)
+        return x
+
+
+class Wav2Vec2FeatureProjection(nn.Module):
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        self.layer_norm = nn.LayerNorm(config.conv_dim[-1], eps=config.layer_norm_eps)
+        self.projection = nn.Linear(config.conv_dim[-1], config.hidden_size)
+        self.dropout = nn.Dropout(config.feat_proj_dropout)
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        normed = self.layer_norm(features)  # also returned: Transformers' `extract_features`
+        return self.dropout(self.projection(normed)), normed
+
+
+# --------------------------------------------------------------------------- transformer encoder
+class Wav2Vec2PositionalConvEmbedding(nn.Module):
+    """Relative positions from a wide grouped convolution with weight norm over the kernel axis."""
+
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        kernel = config.num_conv_pos_embeddings
+        conv = nn.Conv1d(config.hidden_size, config.hidden_size, kernel, padding=kernel // 2,
+                         groups=config.num_conv_pos_embedding_groups)
+        # Checkpoints store weight_g/weight_v (old torch) or parametrizations.weight.original0/1;
+        # core/modeling.py renames the former to the latter on load.
+        self.conv = nn.utils.parametrizations.weight_norm(conv, name="weight", dim=2)
+        self.trim = 1 if kernel % 2 == 0 else 0  # an even kernel with padding k//2 yields one extra frame
+        self.activation = get_activation(config.feat_extract_activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, H) -> (B, T, H)
+        y = self.conv(x.transpose(1, 2))  # (B, H, T + trim)
+        if self.trim:
+            y = y[:, :, :-self.trim]
+        return self.activation(y).transpose(1, 2)
+
+
+class Wav2Vec2Attention(nn.Module):
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        width = config.hidden_size
+        self.num_heads = config.num_attention_heads
+        self.dropout = config.attention_dropout
+        self.k_proj = nn.Linear(width, width)
+        self.v_proj = nn.Linear(width, width)
+        self.q_proj = nn.Linear(width, width)
+        self.out_proj = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False):
+        q = split_heads(self.q_proj(x), self.num_heads)  # (B, H, T, D)
+        k = split_heads(self.k_proj(x), self.num_heads)
+        v = split_heads(self.v_proj(x), self.num_heads)
+        out, weights = attention(q, k, v, mask, dropout=self.dropout if self.training else 0.0,
+                                 output_attentions=output_attentions)
+        return self.out_proj(merge_heads(out)), weights  # (B, T, H*D)
+
+
+class Wav2Vec2FeedForward(nn.Module):
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        self.intermediate_dense = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.intermediate_act_fn = get_activation(config.hidden_act)
+        self.intermediate_dropout = nn.Dropout(config.activation_dropout)
+        self.output_dense = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.output_dropout = nn.Dropout(config.hidden_dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.intermediate_dropout(self.intermediate_act_fn(self.intermediate_dense(x)))
+        return self.output_dropout(self.output_dense(x))
+
+
+class Wav2Vec2AttnAdapterLayer(nn.Module):
+    """Small per-language bottleneck after each pre-norm layer (MMS checkpoints, adapter_attn_dim)."""
+
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        self.norm = nn.LayerNorm(config.hidden_size)
+        self.linear_1 = nn.Linear(config.hidden_size, config.adapter_attn_dim)
+        self.act_fn = nn.ReLU()
+        self.linear_2 = nn.Linear(config.adapter_attn_dim, config.hidden_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear_2(self.act_fn(self.linear_1(self.norm(x))))
+
+
+class Wav2Vec2EncoderLayer(nn.Module):
+    """One Transformer block; ``do_stable_layer_norm`` picks pre-norm over post-norm."""
+
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        self.pre_norm = config.do_stable_layer_norm
+        self.attention = Wav2Vec2Attention(config)
+        self.dropout = nn.Dropout(config.hidden_dropout)
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.feed_forward = Wav2Vec2FeedForward(config)
+        self.final_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        has_adapter = self.pre_norm and config.adapter_attn_dim is not None
+        self.adapter_layer = Wav2Vec2AttnAdapterLayer(config) if has_adapter else None
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False):
+        if self.pre_norm:
+            h, weights = self.attention(self.layer_norm(x), mask, output_attentions)
+            x = x + self.dropout(h)
+            x = x + self.feed_forward(self.final_layer_norm(x))
+            if self.adapter_layer is not None:
+                x = x + self.adapter_layer(x)
+        else:
+            h, weights = self.attention(x, mask, output_attentions)
+            x = self.layer_norm(x + self.dropout(h))
+            x = self.final_layer_norm(x + self.feed_forward(x))
+        return x, weights
+
+
+class Wav2Vec2Encoder(nn.Module):
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        self.pre_norm = config.do_stable_layer_norm
+        self.layerdrop = config.layerdrop
+        self.pos_conv_embed = Wav2Vec2PositionalConvEmbedding(config)
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout)
+        self.layers = nn.ModuleList(Wav2Vec2EncoderLayer(config) for _ in range(config.num_hidden_layers))
+        self.gradient_checkpointing = False
+
+    def forward(self, x, frame_mask=None, output_attentions=False, output_hidden_states=False):
+        """``x`` (B, T, H), ``frame_mask`` (B, T) bool → (last (B, T, H), hidden states, attentions)."""
+        if frame_mask is not None:  # padded frames must not leak into real ones through the conv
+            x = x.masked_fill(~frame_mask[..., None], 0.0)
+        x = x + self.pos_conv_embed(x)
+        x = self.dropout(x if self.pre_norm else self.layer_norm(x))
+        mask = None if frame_mask is None or bool(frame_mask.all()) else padding_mask(frame_mask, x.dtype)
+        hidden, attentions = [], []
+        for layer in self.layers:
+            if self.training and self.layerdrop > 0 and torch.rand([]) < self.layerdrop:
+                continue  # LayerDrop (Fan et al., 2019)
+            if output_hidden_states and not hidden:
+                hidden.append(x)
+            x, weights = run_layer(layer, x, mask, output_attentions,
+                                   checkpointed=self.gradient_checkpointing and self.training)
+            hidden.append(x)
+            attentions.append(weights)
+        # As in Transformers 5, hidden_states[-1] of the pre-norm variant is taken before the final norm.
+        last = self.layer_norm(x) if self.pre_norm else x
+        return last, tuple(hidden) if output_hidden_states else None, tuple(attentions) if output_attentions else None
+
+
+class Wav2Vec2AdapterLayer(nn.Module):
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        self.conv = nn.Conv1d(config.output_hidden_size, 2 * config.output_hidden_size, config.adapter_kernel_size,
+                              stride=config.adapter_stride, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T) -> (B, C, T / stride)
+        return F.glu(self.conv(x), dim=1)
+
+
+class Wav2Vec2Adapter(nn.Module):
+    """Strided conv + GLU stack after the encoder (``add_adapter``), used for speech-to-text decoders."""
+
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__()
+        if config.output_hidden_size != config.hidden_size:
+            self.proj = nn.Linear(config.hidden_size, config.output_hidden_size)
+            self.proj_layer_norm = nn.LayerNorm(config.output_hidden_size)
+        else:
+            self.proj = self.proj_layer_norm = None
+        self.layers = nn.ModuleList(Wav2Vec2AdapterLayer(config) for _ in range(config.num_adapter_layers))
+        self.layerdrop = config.layerdrop
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, H) -> (B, T', H_out)
+        if self.proj is not None:
+            x = self.proj_layer_norm(self.proj(x))
+        x = x.transpose(1, 2)
+        for layer in self.layers:
+            if not self.training or torch.rand([]) > self.layerdrop:
+                x = layer(x)
+        return x.transpose(1, 2)
+
+
+# --------------------------------------------------------------------------- pre-trained model base
+class Wav2Vec2PreTrainedModel(PreTrainedModel):
+    config_class = Wav2Vec2Config
+    base_model_prefix = "wav2vec2"
+    main_input_name = "input_values"
+    supports_gradient_checkpointing = True
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        """Transformers' initialisation (only reached for fresh models and newly added heads)."""
+        std = self.config.initializer_range
+        if isinstance(module, Wav2Vec2PositionalConvEmbedding):
+            _init_weight_norm_conv(module.conv)
+        elif isinstance(module, Wav2Vec2FeatureProjection):
+            bound = math.sqrt(1 / module.projection.in_features)
+            nn.init.uniform_(module.projection.weight, -bound, bound)
+            nn.init.uniform_(module.projection.bias, -bound, bound)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Conv1d) and not nn.utils.parametrize.is_parametrized(module):
+            nn.init.kaiming_normal_(module.weight)
+            if module.bias is not None:
+                bound = math.sqrt(module.groups / (module.in_channels * module.kernel_size[0]))
+                nn.init.uniform_(module.bias, -bound, bound)
+        elif isinstance(module, (nn.LayerNorm, nn.GroupNorm)):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, Wav2Vec2Model) and module.masked_spec_embed is not None:
+            nn.init.uniform_(module.masked_spec_embed)
+
+    def _get_feat_extract_output_lengths(self, input_lengths, add_adapter: bool | None = None):
+        """Frames produced from ``input_lengths`` samples (int or tensor) by the conv stack."""
+        add_adapter = self.config.add_adapter if add_adapter is None else add_adapter
+        for kernel, stride in zip(self.config.conv_kernel, self.config.conv_stride):
+            input_lengths = _conv_out_length(input_lengths, kernel, stride)
+        if add_adapter:
+            for _ in range(self.config.num_adapter_layers):
+                input_lengths = _conv_out_length(input_lengths, 1, self.config.adapter_stride)
+        return input_lengths
+
+    def _get_feature_vector_attention_mask(self, feature_vector_length: int, attention_mask: torch.Tensor,
+                                           add_adapter: bool | None = None) -> torch.Tensor:
+        """Sample-level mask (B, S) → frame-level bool mask (B, T): the first n_frames(valid samples) frames."""
+        lengths = self._get_feat_extract_output_lengths(attention_mask.sum(-1), add_adapter=add_adapter).long()
+        frames = torch.arange(feature_vector_length, device=attention_mask.device)
+        return frames[None, :] < lengths[:, None]
+
+    def freeze_feature_encoder(self) -> None:
+        """Stop gradients through the conv stack (the usual fine-tuning recipe)."""
+        self.base_model.feature_extractor._freeze_parameters()
+
+    def freeze_base_model(self) -> None:
+        """Train only the head: no gradients for any wav2vec2 weight."""
+        for param in self.base_model.parameters():
+            param.requires_grad = False
+
+    def _min_input_samples(self) -> int:
+        """Shortest input that yields one frame (the conv stack's receptive field)."""
+        samples = 1
+        for kernel, stride in reversed(list(zip(self.config.conv_kernel, self.config.conv_stride))):
+            samples = (samples - 1) * stride + kernel
+        return samples
+
+
+def _conv_out_length(length, kernel: int, stride: int):
+    if isinstance(length, torch.Tensor):
+        return torch.div(length - kernel, stride, rounding_mode="floor") + 1
+    return (length - kernel) // stride + 1
+
+
+def _init_weight_norm_conv(conv: nn.Conv1d) -> None:
+    # Init the direction (weight_v) and set the magnitude (weight_g) so that weight == weight_v.
+    std = 2 * math.sqrt(1 / (conv.kernel_size[0] * conv.in_channels))
+    weight_v = conv.parametrizations.weight.original1
+    nn.init.normal_(weight_v, mean=0.0, std=std)
+    conv.parametrizations.weight.original0.copy_(weight_v.norm(dim=(0, 1), keepdim=True))
+    nn.init.constant_(conv.bias, 0.0)
+
+
+def _finish(output: ModelOutput, return_dict: bool | None, config: Wav2Vec2Config):
+    return_dict = config.return_dict if return_dict is None else return_dict
+    return output if return_dict else output.to_tuple()
+
+
+def _flag(value: bool | None, default: bool) -> bool:
+    return default if value is None else value
+
+
+# --------------------------------------------------------------------------- the models
+class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__(config)
+        # Transformers calls the conv stack `feature_extractor` (not to be confused with the
+        # preprocessing Wav2Vec2FeatureExtractor); the checkpoint keys keep that name.
+        self.feature_extractor = Wav2Vec2FeatureEncoder(config)
+        self.feature_projection = Wav2Vec2FeatureProjection(config)
+        self.masked_spec_embed = None
+        if config.mask_time_prob > 0.0 or config.mask_feature_prob > 0.0:
+            self.masked_spec_embed = nn.Parameter(torch.empty(config.hidden_size))
+        self.encoder = Wav2Vec2Encoder(config)
+        self.adapter = Wav2Vec2Adapter(config) if config.add_adapter else None
+        self._warned_group_norm_padding = False
+        self.post_init()
+
+    def forward(self, input_values, attention_mask=None, mask_time_indices=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
+        self._check_inputs(input_values, attention_mask)
+        features = self.feature_extractor(input_values).transpose(1, 2)  # (B, T, C)
+        frame_mask = None
+        if attention_mask is not None:
+            frame_mask = self._get_feature_vector_attention_mask(features.shape[1], attention_mask, add_adapter=False)
+        hidden, features = self.feature_projection(features)
+        hidden = self._mask_hidden_states(hidden, mask_time_indices, frame_mask)
+        last, hidden_states, attentions = self.encoder(
+            hidden, frame_mask, _flag(output_attentions, self.config.output_attentions),
+            _flag(output_hidden_states, self.config.output_hidden_states),
+        )
+        if self.adapter is not None:
+            last = self.adapter(last)
+        output = Wav2Vec2BaseModelOutput(last, features, hidden_states, attentions)
+        return _finish(output, return_dict, self.config)
+
+    def _mask_hidden_states(self, hidden, mask_time_indices=None, frame_mask=None):
+        """SpecAugment (Park et al., 2019): replace time spans by a learned vector, zero feature bands."""
+        if not self.config.apply_spec_augment:
+            return hidden
+        batch, length, width = hidden.shape
+        if mask_time_indices is None and self.training and self.config.mask_time_prob > 0:
+            mask_time_indices = _compute_mask_indices(
+                (batch, length), self.config.mask_time_prob, self.config.mask_time_length,
+                attention_mask=frame_mask, min_masks=self.config.mask_time_min_masks, device=hidden.device)
+        if mask_time_indices is not None:
+            if self.masked_spec_embed is None:
+                raise ConfigError("mask_time_indices was given but the model has no masked_spec_embed "
+                                  "(mask_time_prob and mask_feature_prob are both 0 in its config).")
+            time_mask = mask_time_indices.to(device=hidden.device, dtype=torch.bool)[..., None]  # (B, T, 1)
+            hidden = torch.where(time_mask, self.masked_spec_embed.to(hidden.dtype), hidden)
+        if self.training and self.config.mask_feature_prob > 0:
+            feature_mask = _compute_mask_indices(
+                (batch, width), self.config.mask_feature_prob, self.config.mask_feature_length,
+                min_masks=self.config.mask_feature_min_masks, device=hidden.device)
+            hidden = hidden.masked_fill(feature_mask[:, None, :], 0.0)  # (B, 1, H) over all frames
+        return hidden
+
+    def _check_inputs(self, input_values, attention_mask) -> None:
+        _check_input_values(input_values, attention_mask, self._min_input_samples())
+        if attention_mask is None or self.config.feat_extract_norm != "group" or self._warned_group_norm_padding:
+            return
+        if not bool(attention_mask.all()):
+            self._warned_group_norm_padding = True
+            message = (
+                "This model uses feat_extract_norm='group': its first conv layer normalises each channel over the "
+                "whole padded clip, so zero padding changes the outputs of the shorter examples even with an "
+                "attention_mask (Transformers computes the same numbers). For exact per-clip results run clips "
+                "one at a time or batch clips of similar length."
+            )
+            logger.warning(message)
+            warnings.warn(message, stacklevel=2)
+
+
+def _check_input_values(input_values, attention_mask, min_samples: int) -> None:
+    if not isinstance(input_values, torch.Tensor):
+        raise InvalidInputError(
+            f"input_values must be a torch.Tensor of shape (batch, samples), got {type(input_values).__name__}. "
+            "Use the feature extractor with return_tensors='pt', or torch.as_tensor(...)."
+        )
+    if input_values.dim() != 2:
+        raise InvalidInputError(
+            f"input_values must have shape (batch, samples), got {tuple(input_values.shape)}. For one clip use "
+            "x[None]; for (batch, channels, samples) mix down to mono first."
+        )
+    if not input_values.is_floating_point():
+        raise InvalidInputError(
+            f"input_values must be floating point audio in [-1, 1], got dtype {input_values.dtype}. Convert integer "
+            "PCM first (e.g. x.float() / 32768) or use the feature extractor."
+        )
+    if input_values.shape[0] == 0 or input_values.shape[1] == 0:
+        raise InvalidInputError(f"input_values is empty (shape {tuple(input_values.shape)}); pass at least one clip.")
+    if input_values.shape[1] < min_samples:
+        raise InvalidInputError(
+            f"input_values has {input_values.shape[1]} samples per clip, but the model's convolutional feature "
+            f"encoder needs at least {min_samples} samples to produce one frame. Pad the audio with zeros."
+        )
+    if attention_mask is not None:
+        if not isinstance(attention_mask, torch.Tensor) or attention_mask.shape != input_values.shape:
+            got = tuple(attention_mask.shape) if isinstance(attention_mask, torch.Tensor) else type(attention_mask).__name__
+            raise InvalidInputError(
+                f"attention_mask must be a tensor with the shape of input_values {tuple(input_values.shape)}, got {got}."
+            )
+        too_short = (attention_mask.sum(-1) < min_samples).nonzero().flatten().tolist()
+        if too_short:
+            raise InvalidInputError(
+                f"Examples {too_short} of the batch have fewer than {min_samples} unmasked samples (the smallest "
+                "input that yields one frame); drop them or pad them to that length."
+            )
+
+
+class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
+    def __init__(self, config: Wav2Vec2Config, target_lang: str | None = None):
+        super().__init__(config)
+        if config.vocab_size is None:
+            raise ConfigError("vocab_size is not set; load with Wav2Vec2ForCTC.from_pretrained(path, vocab_size=N) "
+                              "where N is the size of the tokenizer's vocabulary.")
+        if target_lang is not None:
+            raise ConfigError("target_lang (MMS adapter weights per language) is not supported by polymodal yet.")
+        self.wav2vec2 = Wav2Vec2Model(config)
+        self.dropout = nn.Dropout(config.final_dropout)
+        width = config.output_hidden_size if config.add_adapter else config.hidden_size
+        self.lm_head = nn.Linear(width, config.vocab_size)
+        self.post_init()
+
+    def forward(self, input_values, attention_mask=None, labels=None, mask_time_indices=None,
+                output_attentions=None, output_hidden_states=None, return_dict=None):
+        if labels is not None and labels.max() >= self.config.vocab_size:
+            raise InvalidInputError(f"labels contain id {int(labels.max())} but vocab_size is "
+                                    f"{self.config.vocab_size}; every label must be < vocab_size (or -100).")
+        outputs = self.wav2vec2(input_values, attention_mask, mask_time_indices, output_attentions,
+                                output_hidden_states, return_dict=True)
+        logits = self.lm_head(self.dropout(outputs.last_hidden_state))  # (B, T, V)
+        loss = None
+        if labels is not None:
+            samples = attention_mask.sum(-1) if attention_mask is not None else \
+                torch.full(input_values.shape[:1], input_values.shape[1], device=input_values.device)
+            loss = self._ctc_loss(logits, labels, self._get_feat_extract_output_lengths(samples).long())
+        output = CausalLMOutput(loss, logits, outputs.hidden_states, outputs.attentions)
+        return _finish(output, return_dict, self.config)
+
+    def _ctc_loss(self, logits, labels, logit_lengths):
+        blank = self.config.pad_token_id
+        keep = (labels != -100) & (labels != blank)  # padding in labels is -100 (or the blank id)
+        # CTC needs float32 log-probabilities: bf16/fp16 underflow over long alignments, and autocast
+        # would otherwise hand ctc_loss a low-precision tensor.
+        with torch.autocast(logits.device.type, enabled=False):
+            log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T, B, V)
+            return F.ctc_loss(log_probs, labels.masked_select(keep), logit_lengths, keep.sum(-1), blank=blank,
+                              reduction=self.config.ctc_loss_reduction, zero_infinity=self.config.ctc_zero_infinity)
+
+
+class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
+    def __init__(self, config: Wav2Vec2Config):
+        super().__init__(config)
+        if config.add_adapter:
+            raise ConfigError("Wav2Vec2ForSequenceClassification does not support add_adapter=True.")
+        self.wav2vec2 = Wav2Vec2Model(config)
+        if config.use_weighted_layer_sum:
+            num_layers = config.num_hidden_layers + 1  # the layers' outputs plus their input
+            self.layer_weights = nn.Parameter(torch.full((num_layers,), 1.0 / num_layers))
+        self.projector = nn.Linear(config.hidden_size, config.classifier_proj_size)
+        self.classifier = nn.Linear(config.classifier_proj_size, config.num_labels)
+        self.post_init()
+
+    def forward(self, input_values, attention_mask=None, labels=None, mask_time_indices=None,
+                output_attentions=None, output_hidden_states=None, return_dict=None):
+        want_hidden = _flag(output_hidden_states, self.config.output_hidden_states)
+        outputs = self.wav2vec2(input_values, attention_mask, mask_time_indices, output_attentions,
+                                want_hidden or self.config.use_weighted_layer_sum, return_dict=True)
+        hidden = outputs.last_hidden_state
+        if self.config.use_weighted_layer_sum:
+            stacked = torch.stack(outputs.hidden_states, dim=1)  # (B, L+1, T, H)
+            weights = self.layer_weights.softmax(-1).view(-1, 1, 1)
+            hidden = (stacked * weights).sum(dim=1)
+        pooled = self._pool(self.projector(hidden), attention_mask)  # (B, P)
+        logits = self.classifier(pooled)
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
+        output = SequenceClassifierOutput(loss, logits, outputs.hidden_states if want_hidden else None,
+                                          outputs.attentions)
+        return _finish(output, return_dict, self.config)
+
+    def _pool(self, hidden: torch.Tensor, attention_mask) -> torch.Tensor:
+        """Mean over real (unpadded) frames: (B, T, P) → (B, P)."""
+        if attention_mask is None:
+            return hidden.mean(dim=1)
+        frame_mask = self._get_feature_vector_attention_mask(hidden.shape[1], attention_mask)
+        hidden = hidden.masked_fill(~frame_mask[..., None], 0.0)
+        return hidden.sum(dim=1) / frame_mask.sum(dim=1, keepdim=True).to(hidden.dtype)
