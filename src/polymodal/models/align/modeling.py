@@ -16,10 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...core.errors import InvalidInputError
+from ...core.errors import ConfigError, InvalidInputError
 from ...core.modeling import PreTrainedModel
 from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, output_dataclass
 from ...nn.activations import get_activation
+from ..bert.modeling import BertModel
 from .configuration import AlignConfig, AlignTextConfig, AlignVisionConfig
 
 
@@ -201,7 +202,13 @@ def contrastive_loss(logits: torch.Tensor) -> torch.Tensor:
 
 
 def align_loss(logits_per_text: torch.Tensor) -> torch.Tensor:
-    """Mean of the text→image and image→text losses."""
+    """Mean of the text→image and image→text losses (text i is the caption of image i)."""
+    n_texts, n_images = logits_per_text.shape
+    if n_texts != n_images:
+        raise InvalidInputError(
+            f"return_loss=True needs matching image-text pairs, got {n_texts} texts and {n_images} images; "
+            "pass one caption per image (or return_loss=False for zero-shot scoring)."
+        )
     return (contrastive_loss(logits_per_text) + contrastive_loss(logits_per_text.t())) / 2.0
 
 
@@ -283,5 +290,91 @@ class AlignVisionModel(AlignPreTrainedModel):
         return out if _want_dict(return_dict, config) else out.to_tuple()
 
 
+def _check_joint_width(text_embeds: torch.Tensor, image_embeds: torch.Tensor) -> None:
+    # ALIGN has no image projection, so the config must make both widths agree.
+    if text_embeds.shape[-1] != image_embeds.shape[-1]:
+        raise ConfigError(
+            f"projection_dim={text_embeds.shape[-1]} differs from the image embedding width "
+            f"{image_embeds.shape[-1]} (the last vision block's channels); set projection_dim to that width."
+        )
+
+
 def _want_dict(return_dict, config) -> bool:
     return config.return_dict if return_dict is None else return_dict
+
+
+class AlignTextModel(BertModel):
+    """ALIGN's BERT text tower: the shared BERT encoder under ALIGN's config class."""
+
+    config_class = AlignTextConfig
+    # Lets a full ALIGN checkpoint load into the text tower alone (its keys start with this).
+    base_model_prefix = "text_model"
+
+
+class AlignModel(AlignPreTrainedModel):
+    """Both towers, the text projection and the learned temperature."""
+
+    def __init__(self, config: AlignConfig):
+        super().__init__(config)
+        if not isinstance(config.text_config, AlignTextConfig) or not isinstance(config.vision_config, AlignVisionConfig):
+            raise ConfigError(
+                "AlignModel needs config.text_config to be an AlignTextConfig and config.vision_config an "
+                f"AlignVisionConfig; got {type(config.text_config).__name__} and {type(config.vision_config).__name__}."
+            )
+        self.projection_dim = config.projection_dim
+        self.text_model = AlignTextModel(config.text_config)
+        self.vision_model = AlignVisionModel(config.vision_config)
+        self.text_projection = nn.Linear(config.text_config.hidden_size, config.projection_dim)
+        self.temperature = nn.Parameter(torch.tensor(config.temperature_init_value))
+        self.post_init()
+
+    def _text_embeds(self, text_outputs) -> torch.Tensor:
+        # ALIGN projects the [CLS] hidden state itself, not BERT's tanh pooler output.
+        return self.text_projection(text_outputs.last_hidden_state[:, 0, :])
+
+    def get_text_features(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                          inputs_embeds=None, **kwargs) -> torch.Tensor:
+        """Projected, unnormalised text embeddings ``(batch, projection_dim)``."""
+        outputs = self.text_model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                                  position_ids=position_ids, inputs_embeds=inputs_embeds, return_dict=True)
+        return self._text_embeds(outputs)
+
+    def get_image_features(self, pixel_values=None, **kwargs) -> torch.Tensor:
+        """Pooled, unnormalised image embeddings ``(batch, channels of the last block)``."""
+        return self.vision_model(pixel_values=pixel_values, return_dict=True).pooler_output
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        pixel_values: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        return_loss: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ):
+        vision_outputs = self.vision_model(pixel_values=pixel_values, output_hidden_states=output_hidden_states,
+                                           return_dict=True)
+        text_outputs = self.text_model(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+            position_ids=position_ids, inputs_embeds=inputs_embeds, output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states, return_dict=True,
+        )
+        image_embeds = F.normalize(vision_outputs.pooler_output, dim=-1)
+        text_embeds = F.normalize(self._text_embeds(text_outputs), dim=-1)
+        _check_joint_width(text_embeds, image_embeds)
+        logits_per_text = text_embeds @ image_embeds.t() / self.temperature  # (n_texts, n_images)
+        out = AlignOutput(
+            loss=align_loss(logits_per_text) if return_loss else None,
+            logits_per_image=logits_per_text.t(),
+            logits_per_text=logits_per_text,
+            text_embeds=text_embeds,
+            image_embeds=image_embeds,
+            text_model_output=text_outputs,
+            vision_model_output=vision_outputs,
+        )
+        return out if _want_dict(return_dict, self.config) else out.to_tuple()
