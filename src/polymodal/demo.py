@@ -30,7 +30,7 @@ def _timed_twice(fn, *args, **kwargs):
     """Time a first call (pays lazy imports, e.g. torch) and a second, warm one."""
     result, first_ms = _timed(fn, *args, **kwargs)
     _, warm_ms = _timed(fn, *args, **kwargs)
-    return result, f"{warm_ms:.1f} ms (first call {first_ms:.0f} ms, with imports)"
+    return result, f"{warm_ms:.1f} ms (first call {first_ms:.1f} ms, with imports)"
 
 
 def _shapes(features) -> dict[str, tuple[int, ...]]:
