@@ -181,6 +181,14 @@ def test_features_match_transformers(hf_model, pm_model):
     with torch.no_grad():
         assert_close(pm_model.get_text_features(**text), hf_model.get_text_features(**text).pooler_output)
         assert_close(pm_model.get_image_features(pixels), hf_model.get_image_features(pixels).pooler_output)
+        # return_dict=True: Transformers 5's shape (the tower output with the projection as pooler_output).
+        ours = pm_model.get_text_features(**text, return_dict=True, output_hidden_states=True)
+        theirs = hf_model.get_text_features(**text, output_hidden_states=True)
+        assert_close(ours.pooler_output, theirs.pooler_output)
+        assert_close(ours.last_hidden_state, theirs.last_hidden_state)
+        assert_tuples_close(ours.hidden_states, theirs.hidden_states)
+        ours = pm_model.get_image_features(pixels, return_dict=True)
+        assert_close(ours.last_hidden_state, hf_model.get_image_features(pixels).last_hidden_state)
 
 
 def test_gradients_match_transformers(hf_dir):

@@ -333,15 +333,24 @@ class AlignModel(AlignPreTrainedModel):
         return self.text_projection(text_outputs.last_hidden_state[:, 0, :])
 
     def get_text_features(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
-                          inputs_embeds=None, **kwargs) -> torch.Tensor:
-        """Projected, unnormalised text embeddings ``(batch, projection_dim)``."""
-        outputs = self.text_model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                                  position_ids=position_ids, inputs_embeds=inputs_embeds, return_dict=True)
-        return self._text_embeds(outputs)
+                          inputs_embeds=None, output_attentions=None, output_hidden_states=None,
+                          return_dict=False, **kwargs):
+        """Projected text embeddings ``(batch, projection_dim)`` (not normalised).
 
-    def get_image_features(self, pixel_values=None, **kwargs) -> torch.Tensor:
-        """Pooled, unnormalised image embeddings ``(batch, channels of the last block)``."""
-        return self.vision_model(pixel_values=pixel_values, return_dict=True).pooler_output
+        With ``return_dict=True`` the text tower's output comes back with ``pooler_output``
+        replaced by the projection, as Transformers 5 returns it (same convention as CLIP here).
+        """
+        out = self.text_model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                              position_ids=position_ids, inputs_embeds=inputs_embeds,
+                              output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+                              return_dict=True)
+        out.pooler_output = self._text_embeds(out)
+        return out if return_dict else out.pooler_output
+
+    def get_image_features(self, pixel_values=None, output_hidden_states=None, return_dict=False, **kwargs):
+        """Pooled image embeddings ``(batch, channels of the last block)`` (not normalised); see get_text_features."""
+        out = self.vision_model(pixel_values=pixel_values, output_hidden_states=output_hidden_states, return_dict=True)
+        return out if return_dict else out.pooler_output
 
     def forward(
         self,
