@@ -14,6 +14,7 @@ from ...audio.features import (
     PaddingStrategy,
     SequenceFeatureExtractor,
     as_mono_batch,
+    check_finite_sums,
     pad_arrays,
     padding_strategy,
 )
@@ -43,7 +44,8 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
                  pad_to_multiple_of=None, return_attention_mask=None, return_tensors=None,
                  sampling_rate=None, **kwargs) -> BatchFeature:
         self.check_sampling_rate(sampling_rate)
-        arrays, _ = as_mono_batch(raw_speech)
+        # When normalising, the row sums it computes anyway serve as the NaN/inf check.
+        arrays, _ = as_mono_batch(raw_speech, check_finite=not self.do_normalize)
         if return_attention_mask is None:
             return_attention_mask = self.return_attention_mask
         # Transformers normalises over the real samples when it has a mask (or did not pad);
@@ -57,7 +59,9 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
         values = padded.values  # (B, L) float32
         if self.do_normalize:
             lengths = padded.lengths if masked else np.full_like(padded.lengths, values.shape[1])
-            zero_mean_unit_var_norm(values, lengths, padded.side, self.padding_value if masked else None)
+            row_sums = zero_mean_unit_var_norm(values, lengths, padded.side,
+                                               self.padding_value if masked else None)
+            check_finite_sums(row_sums, values)
         mask = padded.attention_mask() if return_attention_mask else None
         data = {"input_values": padded.rows(values) if padded.ragged else values}
         if mask is not None:
@@ -84,32 +88,37 @@ def _finish(data: dict, padded, return_tensors) -> BatchFeature:
 
 
 def zero_mean_unit_var_norm(values: np.ndarray, lengths: np.ndarray, side: str,
-                            padding_value: float | None) -> None:
-    """Normalise each row of ``values`` (B, L) in place over its first/last ``lengths`` samples.
+                            padding_value: float | None) -> np.ndarray:
+    """Normalise each row of ``values`` (B, L) in place over its ``lengths`` real samples.
 
-    Padding must hold zeros on entry when ``padding_value`` is given; it is set to
+    Padding must hold zeros on entry when ``padding_value`` is given; it holds
     ``padding_value`` on exit. ``padding_value=None`` means every row is used in full.
-    Runs in torch on a view of the numpy buffer (no copy) so the reductions use every core.
+    Two-pass mean/variance (as numpy's ``var``) on the whole batch at once; numpy rather than
+    torch because single-threaded reductions stay fast on a busy machine. Returns the row sums
+    (callers use them to spot NaN/inf cheaply).
     """
-    import torch
-
-    x = torch.from_numpy(values)  # (B, L), shares memory with ``values``
-    n = torch.from_numpy(lengths).to(x.dtype)[:, None]  # (B, 1)
-    has_padding = padding_value is not None and bool((lengths < values.shape[1]).any())
-    mean = x.sum(dim=1, keepdim=True).div_(n)
-    x.sub_(mean)
+    width = values.shape[1]
+    n = lengths.astype(np.float32)
+    row_sums = np.add.reduce(values, axis=1)  # (B,) pairwise float32 sums, like np.mean
+    mean = row_sums / n
+    values -= mean[:, None]
+    has_padding = padding_value is not None and bool((lengths < width).any())
     if has_padding:
-        pad_mask = _padding_mask(lengths, values.shape[1], side)
-        x.masked_fill_(pad_mask, 0.0)  # padding became -mean; zero it so it drops out of the variance
-    var = torch.linalg.vecdot(x, x, dim=1)[:, None].div_(n)
-    x.mul_(var.add_(_VARIANCE_EPS).rsqrt_())
+        _fill_padding(values, lengths, side, 0.0)  # it became -mean; zero it out of the variance
+    # Pairwise summation of the squares (as np.var does). einsum avoids the temporary but sums
+    # sequentially in float32, which drifts by ~1e-4 on long clips.
+    var = np.add.reduce(np.square(values), axis=1) / n  # (B,)
+    values *= (1.0 / np.sqrt(var + np.float32(_VARIANCE_EPS)))[:, None]
     if has_padding and padding_value != 0:
-        x.masked_fill_(pad_mask, float(padding_value))
+        _fill_padding(values, lengths, side, padding_value)
+    return row_sums
 
 
-def _padding_mask(lengths: np.ndarray, width: int, side: str):
-    import torch
-
-    positions = torch.arange(width)[None, :]  # (1, L)
-    bounds = torch.from_numpy(lengths)[:, None]  # (B, 1)
-    return positions >= bounds if side == "right" else positions < (width - bounds)
+def _fill_padding(values: np.ndarray, lengths: np.ndarray, side: str, value: float) -> None:
+    # One slice assignment per row: cheaper than building and applying a (B, L) mask.
+    width = values.shape[1]
+    for row, n in enumerate(lengths.tolist()):
+        if side == "right":
+            values[row, n:] = value
+        else:
+            values[row, :width - n] = value
