@@ -1,0 +1,1 @@
+"""Training: arguments, the Trainer loop, collators, metrics, checkpoints, data-parallel."""
