@@ -59,8 +59,9 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
         values = padded.values  # (B, L) float32
         if self.do_normalize:
             lengths = padded.lengths if masked else np.full_like(padded.lengths, values.shape[1])
-            row_sums = zero_mean_unit_var_norm(values, lengths, padded.side,
-                                               self.padding_value if masked else None)
+            with np.errstate(invalid="ignore"):  # NaN/inf input is reported just below
+                row_sums = zero_mean_unit_var_norm(values, lengths, padded.side,
+                                                   self.padding_value if masked else None)
             check_finite_sums(row_sums, values)
         mask = padded.attention_mask() if return_attention_mask else None
         data = {"input_values": padded.rows(values) if padded.ragged else values}
