@@ -39,6 +39,16 @@ def attention(
     return torch.matmul(weights, value), (weights if output_attentions else None)
 
 
+# On CPU, plain attention (matmul + softmax) beats SDPA below this many keys: SDPA's fixed
+# cost dominates for short text. Measured in benchmarks/bench_vision_language.py.
+EAGER_MAX_KEYS_CPU = 64
+
+
+def prefer_eager(seq_len: int, device: torch.device) -> bool:
+    """Whether the plain path is the faster choice for ``seq_len`` keys on ``device``."""
+    return device.type == "cpu" and seq_len <= EAGER_MAX_KEYS_CPU
+
+
 def padding_mask(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
     """``(B, T)`` 1/0 mask → additive ``(B, 1, 1, T)`` mask in ``dtype`` (None stays None)."""
     if attention_mask is None:

@@ -17,18 +17,9 @@ from torch import nn
 from ...core.modeling import PreTrainedModel
 from ...core.outputs import BaseModelOutputWithPooling
 from ...nn.activations import get_activation
-from ...nn.attention import attention, merge_heads, padding_mask, split_heads
+from ...nn.attention import attention, merge_heads, padding_mask, prefer_eager, split_heads
 from ...nn.checkpointing import run_layer
 from .configuration import BertConfig, RobertaConfig, XLMRobertaConfig
-
-# Below this many tokens plain attention (matmul + softmax) beats SDPA on CPU: SDPA's fixed
-# cost dominates for short text. Measured with benchmarks/bench_vision_language.py.
-EAGER_MAX_TOKENS = 64
-
-
-def use_eager_attention(seq_len: int, device: torch.device) -> bool:
-    return device.type == "cpu" and seq_len <= EAGER_MAX_TOKENS
-
 
 def roberta_position_ids(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
     """fairseq positions: tokens count up from ``padding_idx + 1``; padding keeps ``padding_idx``."""
@@ -87,7 +78,7 @@ class BertSelfAttention(nn.Module):
         query = split_heads(self.query(hidden_states), heads)  # (B, H, T, D)
         key = split_heads(self.key(hidden_states), heads)
         value = split_heads(self.value(hidden_states), heads)
-        eager = use_eager_attention(hidden_states.shape[1], hidden_states.device)
+        eager = prefer_eager(hidden_states.shape[1], hidden_states.device)
         context, weights = attention(query, key, value, mask, dropout=self.dropout_p if self.training else 0.0,
                                      output_attentions=output_attentions, eager=eager)
         return merge_heads(context), weights  # (B, T, H*D)
