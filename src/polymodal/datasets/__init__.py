@@ -1,0 +1,11 @@
+"""Datasets: load your own audio (folder per class or a CSV/JSONL manifest) and the bundled
+spoken-intent set, as small ``datasets``-like objects the Trainer and pipelines accept."""
+
+from .dataset import Audio, AudioDataset, AudioDatasetDict, ClassLabel, Value
+from .folder import (AUDIO_EXTENSIONS, DatasetNotFoundError, load_audio_folder, load_spoken_intents,
+                     read_manifest, spoken_intents_path)
+
+__all__ = [
+    "AUDIO_EXTENSIONS", "Audio", "AudioDataset", "AudioDatasetDict", "ClassLabel", "DatasetNotFoundError", "Value",
+    "load_audio_folder", "load_spoken_intents", "read_manifest", "spoken_intents_path",
+]

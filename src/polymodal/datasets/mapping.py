@@ -1,0 +1,124 @@
+"""``AudioDataset.map``: run a function over rows or batches and keep the results in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..core.errors import InvalidInputError
+
+
+def apply_map(dataset, function: Callable | None, batched: bool, batch_size: int | None, removed: list[str],
+              with_indices: bool, fn_kwargs: dict, desc: str | None):
+    n = len(dataset)
+    function = function or (lambda example, *args, **kwargs: {})
+    runner = _run_batched if batched else _run_rows
+    outputs, keep_lazy_audio = runner(dataset, function, batch_size or n or 1, with_indices, fn_kwargs, desc)
+    out_rows = len(next(iter(outputs.values()))) if outputs else n
+    if keep_lazy_audio:  # the function handed the decoded audio back untouched: keep paths, not arrays
+        outputs.pop(dataset._audio_column)
+    drop = set(removed) | set(outputs)
+    kept = {k: v for k, v in dataset._columns.items() if k not in drop}
+    if out_rows != n and kept:
+        raise InvalidInputError(
+            f"map: the function returned {out_rows} rows for {n} inputs, so the columns {sorted(kept)} cannot be "
+            "kept; pass remove_columns=dataset.column_names when a batched function changes the row count."
+        )
+    columns = {**kept, **outputs}
+    features = {name: dataset.features[name] if name in kept else _guess_value(values) for name, values in columns.items()}
+    audio = dataset._audio_column if dataset._audio_column in kept else None
+    lengths = dataset._safe_lengths() if out_rows == n else None
+    return type(dataset)(columns, features, audio_column=audio, lengths=lengths)
+
+
+def _guess_value(values: list):
+    from .dataset import Value
+
+    first = values[0] if values else None
+    kinds = {bool: "bool", int: "int64", float: "float32", str: "string"}
+    return Value(next((name for t, name in kinds.items() if isinstance(first, t)), "sequence"))
+
+
+def _progress(total: int, desc: str | None):
+    from tqdm.auto import tqdm
+
+    # disable=None: a bar on a terminal, silence in logs and tests.
+    return tqdm(total=total, desc=desc or "Map", unit=" examples", disable=None)
+
+
+def _run_rows(dataset, function, _batch_size, with_indices, fn_kwargs, desc):
+    outputs: dict[str, list] = {}
+    audio_name = dataset._audio_column
+    same_audio = audio_name is not None
+    with _progress(len(dataset), desc) as bar:
+        for i in range(len(dataset)):
+            row = dataset[i]
+            result = function(row, i, **fn_kwargs) if with_indices else function(row, **fn_kwargs)
+            result = _as_row(result, i)
+            if audio_name in result and result[audio_name] is not row.get(audio_name):
+                same_audio = False
+            _append_row(outputs, result, i)
+            bar.update(1)
+    return outputs, same_audio and audio_name in outputs
+
+
+def _run_batched(dataset, function, batch_size, with_indices, fn_kwargs, desc):
+    outputs: dict[str, list] = {}
+    n = len(dataset)
+    with _progress(n, desc) as bar:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            batch = dataset[start:stop]
+            indices = list(range(start, stop))
+            result = function(batch, indices, **fn_kwargs) if with_indices else function(batch, **fn_kwargs)
+            _append_batch(outputs, _as_batch(result, start, stop), start)
+            bar.update(stop - start)
+    return outputs, False
+
+
+def _as_row(result: Any, index: int) -> dict:
+    if result is None:
+        return {}
+    if not isinstance(result, Mapping):
+        raise InvalidInputError(
+            f"map: the function returned {type(result).__name__} for row {index}; it must return a dict of columns."
+        )
+    return dict(result)
+
+
+def _append_row(outputs: dict[str, list], result: dict, index: int) -> None:
+    if index > 0 and set(result) != set(outputs):
+        raise InvalidInputError(
+            f"map: row {index} returned columns {sorted(result)} but earlier rows returned {sorted(outputs)}; "
+            "return the same columns for every row."
+        )
+    for key, value in result.items():
+        outputs.setdefault(key, []).append(value)
+
+
+def _as_batch(result: Any, start: int, stop: int) -> dict[str, list]:
+    if result is None:
+        return {}
+    if not isinstance(result, Mapping):
+        raise InvalidInputError(
+            f"map(batched=True): the function returned {type(result).__name__} for rows {start}-{stop - 1}; "
+            "it must return a dict of column lists."
+        )
+    # A 2-D array (or tensor) counts as one row per first-axis entry, like a list of rows.
+    batch = {key: list(value) for key, value in dict(result).items()}
+    sizes = {key: len(value) for key, value in batch.items()}
+    if len(set(sizes.values())) > 1:
+        raise InvalidInputError(
+            f"map(batched=True): rows {start}-{stop - 1} returned columns of different lengths {sizes}."
+        )
+    return batch
+
+
+def _append_batch(outputs: dict[str, list], batch: dict[str, list], start: int) -> None:
+    if start > 0 and set(batch) != set(outputs):
+        raise InvalidInputError(
+            f"map(batched=True): the batch at row {start} returned columns {sorted(batch)} but earlier batches "
+            f"returned {sorted(outputs)}; return the same columns for every batch."
+        )
+    for key, values in batch.items():
+        outputs.setdefault(key, []).extend(values)
