@@ -682,4 +682,4 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
         arrays = [_torch_to_numpy(m) if _is_torch(m) else np.asarray(m) for m in given]
         if [len(m) for m in arrays] != [len(a) for a in pad_kwargs.pop("arrays")]:
             raise InvalidInputError("'attention_mask' lengths differ from the input lengths; they must match.")
-        return pad_arrays(arrays, padding_value=0, padding_side=padded.side, dtype=np.int32, **pad_kwargs).values
+        return pad_arrays(arrays, padding_value=0, padding_side=padded.side, **pad_kwargs).values
