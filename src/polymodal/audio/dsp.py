@@ -8,6 +8,7 @@ a ``(batch, samples)`` tensor.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -432,9 +433,9 @@ def kaldi_fbank_torch(
     if window_type not in names:
         raise InvalidInputError(f"window_type must be one of {tuple(names)}, got {window_type!r}.")
     fft_length = optimal_fft_length(win_len)
-    window = window_function(win_len, names[window_type], periodic=False)
+    window = torch.as_tensor(_kaldi_window(win_len, names[window_type]), dtype=compute_dtype,
+                             device=waveform.device)
     mel = _kaldi_mel_banks(num_mel_bins, fft_length, sample_frequency, low_freq, high_freq)
-    window = torch.as_tensor(window, dtype=compute_dtype, device=waveform.device)
     x = waveform.to(compute_dtype)
     frames = _kaldi_windowed_frames(x, win_len, hop, fft_length, window, preemphasis_coefficient, remove_dc_offset)
     if frames.shape[1] == 0:  # shorter than one frame: Kaldi returns no frames
@@ -468,6 +469,12 @@ def _kaldi_windowed_frames(x, win_len, hop, fft_length, window, preemph, remove_
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _kaldi_window(win_len: int, name: str) -> np.ndarray:
+    return window_function(win_len, name, periodic=False)
+
+
+@functools.lru_cache(maxsize=16)
 def _kaldi_mel_banks(num_mel_bins, fft_length, sample_frequency, low_freq, high_freq) -> np.ndarray:
     """Kaldi's mel bank (num_bins, num_mel_bins): triangles in Kaldi-mel space, high_freq <= 0 counts from Nyquist."""
     nyquist = 0.5 * sample_frequency

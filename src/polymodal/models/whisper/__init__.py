@@ -1,0 +1,1 @@
+"""Whisper (front end only): the log-mel feature extractor."""
