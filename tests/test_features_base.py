@@ -310,3 +310,8 @@ def test_mixin_alone():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         FeatureExtractionMixin.from_dict({"a": 2})
+
+
+def test_subfolder(tmp_path):
+    FramesExtractor(feature_size=5).save_pretrained(tmp_path / "fe")
+    assert FramesExtractor.from_pretrained(tmp_path, subfolder="fe").feature_size == 5

@@ -479,15 +479,17 @@ class FeatureExtractionMixin:
         path = Path(str(pretrained_model_name_or_path)).expanduser()
         if path.is_file():
             return read_json(path), kwargs
+        prefix = f"{hub['subfolder']}/" if hub.get("subfolder") else ""
         hub = {k: v for k, v in hub.items() if k in ("cache_dir", "local_files_only", "token", "revision")}
         # A processor_config.json may nest the extractor (newer Transformers); it wins, as there.
-        processor_file = resolve_file(pretrained_model_name_or_path, PROCESSOR_NAME, required=False, **hub)
+        path_or_id = pretrained_model_name_or_path
+        processor_file = resolve_file(path_or_id, prefix + PROCESSOR_NAME, required=False, **hub)
         if processor_file is not None:
             nested = read_json(processor_file)
             for key in ("feature_extractor", "audio_processor"):
                 if isinstance(nested.get(key), dict):
                     return dict(nested[key]), kwargs
-        return read_json(resolve_file(pretrained_model_name_or_path, FEATURE_EXTRACTOR_NAME, **hub)), kwargs
+        return read_json(resolve_file(path_or_id, prefix + FEATURE_EXTRACTOR_NAME, **hub)), kwargs
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
