@@ -19,8 +19,8 @@ class Wav2Vec2Processor(ProcessorMixin):
     feature_extractor_class = "Wav2Vec2FeatureExtractor"
     tokenizer_class = "Wav2Vec2CTCTokenizer"
 
-    def __init__(self, feature_extractor, tokenizer):
-        super().__init__(feature_extractor, tokenizer)
+    def __init__(self, feature_extractor=None, tokenizer=None):
+        super().__init__(feature_extractor=feature_extractor, tokenizer=tokenizer)
         self.current_processor = self.feature_extractor
         self._in_target_context_manager = False
 

@@ -351,9 +351,9 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
                                      output_char_offsets=output_char_offsets,
                                      output_word_offsets=output_word_offsets, **kwargs)
         if output_char_offsets or output_word_offsets:
-            return Wav2Vec2CTCTokenizerOutput(text=[d.text for d in decoded],
-                                              char_offsets=[d.char_offsets for d in decoded],
-                                              word_offsets=[d.word_offsets for d in decoded])
+            # a field is listed when the first sequence has it (Transformers' dict-of-lists rule)
+            fields = [k for k in ("text", "char_offsets", "word_offsets") if getattr(decoded[0], k) is not None]
+            return Wav2Vec2CTCTokenizerOutput(**{k: [getattr(d, k) for d in decoded] for k in fields})
         return decoded
 
     def convert_tokens_to_string(self, tokens: list[str], group_tokens: bool = True,
