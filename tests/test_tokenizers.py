@@ -304,3 +304,47 @@ def test_bad_arguments_are_rejected(folders):
             "a", padding="max_length", truncation=True, max_length=10, pad_to_multiple_of=4)
     with pytest.raises(InvalidInputError, match="input_ids"):
         tok.pad([{"attention_mask": [1]}])
+
+
+# ------------------------------------------------------------------ ProcessorMixin (image + text)
+def test_processor_mixin_routes_and_round_trips(folders, tmp_path):
+    """A CLIP-style processor on the base class: kwarg routing, merged output, both save directions."""
+    from PIL import Image
+
+    from polymodal.models.clip.image_processing import CLIPImageProcessor
+    from polymodal.text.processing import ProcessorMixin
+
+    class TinyCLIPProcessor(ProcessorMixin):
+        attributes = ["image_processor", "tokenizer"]
+        image_processor_class = "CLIPImageProcessor"
+        tokenizer_class = "CLIPTokenizer"
+
+    oracle = transformers.CLIPProcessor(
+        transformers.CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+        transformers.CLIPTokenizer.from_pretrained(str(folders["clip"]["json"])))
+    oracle.save_pretrained(str(tmp_path / "theirs"))
+    ours = TinyCLIPProcessor.from_pretrained(tmp_path / "theirs")
+    assert isinstance(ours.image_processor, CLIPImageProcessor) and isinstance(ours.tokenizer, P.CLIPTokenizer)
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 50, 3), dtype=np.uint8))
+    texts = ["a photo of a cat", "a photo of a dog sitting on the grass"]
+    a = ours(text=texts, images=image, return_tensors="pt", padding=True)
+    b = oracle(text=texts, images=image, return_tensors="pt", padding=True)
+    assert sorted(a.keys()) == sorted(b.keys()) == ["attention_mask", "input_ids", "pixel_values"]
+    assert torch.equal(a["input_ids"], b["input_ids"]) and torch.equal(a["attention_mask"], b["attention_mask"])
+    assert torch.allclose(a["pixel_values"], b["pixel_values"], atol=1e-5)
+    # modality dicts and a text-only option that must not reach the image processor
+    a = ours(text=texts, images=[image, image], text_kwargs={"max_length": 5, "truncation": True},
+             padding="max_length", return_tensors="np")
+    assert a["input_ids"].shape == (2, 5) and a["pixel_values"].shape == (2, 3, 32, 32)
+    assert ours.batch_decode(b["input_ids"], skip_special_tokens=True) == oracle.batch_decode(
+        b["input_ids"], skip_special_tokens=True)
+    assert ours.model_input_names == ["pixel_values", "input_ids", "attention_mask"]
+
+    ours.save_pretrained(tmp_path / "ours")
+    saved = json.loads((tmp_path / "ours" / "processor_config.json").read_text())
+    assert saved["processor_class"] == "TinyCLIPProcessor" and "image_processor" in saved
+    back = transformers.CLIPProcessor.from_pretrained(str(tmp_path / "ours"))
+    c = back(text=texts, images=image, return_tensors="pt", padding=True)
+    assert torch.equal(c["input_ids"], b["input_ids"]) and torch.allclose(c["pixel_values"], b["pixel_values"])
+    with pytest.raises(InvalidInputError, match="at least one"):
+        ours()
