@@ -60,7 +60,7 @@ class CLIPVisionConfig(PretrainedConfig):
             )
 
 
-class _TextVisionConfig(PretrainedConfig):
+class TextVisionConfig(PretrainedConfig):
     """A config made of a text and a vision config (CLIP, AltCLIP, and their relatives)."""
 
     def __init__(self, **kwargs):
@@ -84,7 +84,7 @@ def _copy_config(config):
     return config.copy() if isinstance(config, PretrainedConfig) else dict(config)
 
 
-class CLIPConfig(_TextVisionConfig):
+class CLIPConfig(TextVisionConfig):
     model_type = "clip"
     sub_configs = {"text_config": CLIPTextConfig, "vision_config": CLIPVisionConfig}
 
