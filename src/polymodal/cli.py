@@ -1,0 +1,379 @@
+"""``polymodal`` — train, evaluate, classify and transcribe from the command line.
+
+    polymodal train DATA --output-dir my_model          # a folder per class, or a CSV/JSONL manifest
+    polymodal train --bundled --output-dir intents      # the bundled spoken-intent set
+    polymodal evaluate my_model DATA                    # accuracy on a folder / manifest
+    polymodal classify my_model clip1.wav clip2.flac    # top-k labels per file
+    polymodal transcribe my_ctc_model talk.wav --chunk-length-s 10
+
+Heavy imports (torch, models) happen inside the commands so ``--help`` is instant. Bad input
+ends with one ``error: …`` line on stderr and exit code 2; the models and data are the same
+objects the Python API gives (``pipeline``, ``Trainer``, ``load_audio_folder``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EVAL_SPLITS = ("test", "validation", "valid", "dev", "eval")
+
+
+class CliError(Exception):
+    """A problem with the command's input, reported as one line (exit code 2)."""
+
+
+# ----------------------------------------------------------------------------- shared helpers
+
+
+def _progress(iterable, total: int, desc: str):
+    from tqdm.auto import tqdm
+
+    # disable=None: a bar on a terminal, nothing when the output is piped or captured.
+    return tqdm(iterable, total=total, desc=desc, unit="batch", disable=None, file=sys.stderr)
+
+
+def _check_files(files: list[str]) -> None:
+    """Fail before loading a model when an input file is missing."""
+    for name in files:
+        if not os.path.exists(name):
+            raise CliError(f"audio file {name!r} does not exist")
+        if os.path.isdir(name):
+            raise CliError(f"{name!r} is a folder; pass audio files (or use `polymodal evaluate` for a dataset)")
+
+
+def _check_model_dir(path: str) -> None:
+    if not os.path.isdir(path):
+        raise CliError(f"model folder {path!r} does not exist; pass a folder written by `polymodal train` "
+                       "or save_pretrained (config.json + model.safetensors)")
+
+
+def _batches(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _load_data(data: str | None, bundled: bool, sampling_rate: int | None):
+    from .datasets import load_audio_folder, load_spoken_intents
+
+    if bundled == (data is not None):
+        raise CliError("give either DATA (a folder or manifest) or --bundled, not both or neither")
+    if bundled:
+        return load_spoken_intents(sampling_rate=sampling_rate)
+    return load_audio_folder(data, sampling_rate=sampling_rate)
+
+
+def _split(data, wanted: str | None, defaults: tuple[str, ...], what: str):
+    """One split of a dataset dict (``wanted``, else the first of ``defaults``); plain datasets pass."""
+    if not isinstance(data, dict):
+        return data
+    if wanted is not None:
+        if wanted not in data:
+            raise CliError(f"the data has no split {wanted!r}; its splits are {sorted(data)}")
+        return data[wanted]
+    name = next((n for n in defaults if n in data), None)
+    if name is None:
+        raise CliError(f"the data has splits {sorted(data)}; choose the {what} one with --split")
+    return data[name]
+
+
+# ----------------------------------------------------------------------------- train
+
+
+LOGMEL_RATE = 16000  # the log-mel CNN reads Whisper-style 16 kHz log-mel features
+
+
+def _train_rate(args) -> int:
+    if args.model == "logmel":
+        return LOGMEL_RATE
+    from .models.auto import AutoFeatureExtractor
+
+    _check_model_dir(args.model)
+    return AutoFeatureExtractor.from_pretrained(args.model).sampling_rate
+
+
+def _train_parts(args, label_names: list[str], max_samples: int):
+    """(model, feature extractor) for ``--model``: the log-mel CNN or a checkpoint folder."""
+    id2label = {i: name for i, name in enumerate(label_names)}
+    label2id = {name: i for i, name in id2label.items()}
+    if args.model == "logmel":
+        from .models.logmel_cnn.configuration import LogMelClassifierConfig
+        from .models.logmel_cnn.modeling import LogMelClassifierForSequenceClassification
+        from .models.whisper.feature_extraction import WhisperFeatureExtractor
+
+        # Features are padded/cut to a fixed window that holds the longest training clip, so
+        # training and the pipeline see the same frame count.
+        seconds = min(30, max(1, math.ceil(max_samples / LOGMEL_RATE)))
+        extractor = WhisperFeatureExtractor(feature_size=80, sampling_rate=LOGMEL_RATE, chunk_length=seconds)
+        config = LogMelClassifierConfig(num_mel_bins=80, num_labels=len(label_names), id2label=id2label,
+                                        label2id=label2id)
+        return LogMelClassifierForSequenceClassification(config), extractor
+    from .models.auto import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    model = AutoModelForAudioClassification.from_pretrained(
+        args.model, num_labels=len(label_names), id2label=id2label, label2id=label2id, ignore_mismatched_sizes=True)
+    return model, AutoFeatureExtractor.from_pretrained(args.model)
+
+
+def _encode(dataset, extractor, desc: str):
+    """Decode + featurise every clip once (``map``), keeping only the model input and the label."""
+    name = extractor.model_input_names[0]
+
+    def featurise(batch):
+        arrays = [audio["array"] for audio in batch["audio"]]
+        return {name: list(extractor(arrays, sampling_rate=extractor.sampling_rate)[name])}
+
+    drop = [c for c in dataset.column_names if c != "label"]
+    return dataset.map(featurise, batched=True, batch_size=64, remove_columns=drop, desc=desc)
+
+
+def _accuracy(prediction):
+    import numpy as np
+
+    from .metrics import load
+
+    logits, labels = prediction
+    return load("accuracy").compute(predictions=np.argmax(logits, axis=-1), references=labels)
+
+
+def cmd_train(args) -> int:
+    from .train.arguments import TrainingArguments
+    from .train.trainer import Trainer
+
+    data = _load_data(args.data, args.bundled, sampling_rate=_train_rate(args))
+    train_raw, eval_raw = _train_eval_splits(data, args.eval_split)
+    if not train_raw.label_names:
+        raise CliError("the training data has no labels; give a folder per class or a manifest with a label column")
+    train_raw, eval_raw = _limit(train_raw, args.max_examples, args.seed), _limit(eval_raw, args.max_examples, args.seed)
+    model, extractor = _train_parts(args, train_raw.label_names, max(train_raw.lengths))
+    train_set = _encode(train_raw, extractor, "features (train)")
+    eval_set = _encode(eval_raw, extractor, "features (eval)") if eval_raw is not None else None
+    training_args = TrainingArguments(
+        output_dir=args.output_dir, num_train_epochs=args.epochs, learning_rate=_learning_rate(args),
+        per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=args.batch_size,
+        warmup_ratio=0.1, eval_strategy="epoch" if eval_set is not None else "no", save_strategy="no",
+        logging_steps=max(1, len(train_set) // args.batch_size), seed=args.seed, report_to="none")
+    trainer = Trainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
+                      processing_class=extractor, compute_metrics=_accuracy)
+    trainer.train()
+    trainer.save_model(args.output_dir)
+    print(f"saved the model to {args.output_dir}")
+    if eval_set is not None:
+        # The last epoch's evaluation is the final model's: no need to run it again.
+        last = [e for e in trainer.state["log_history"] if "eval_accuracy" in e]
+        accuracy = last[-1]["eval_accuracy"] if last else trainer.evaluate()["eval_accuracy"]
+        print(f"accuracy on {len(eval_set)} held-out clips: {accuracy:.2%}")
+    return 0
+
+
+def _limit(dataset, count: int | None, seed: int):
+    if dataset is None or count is None or count >= len(dataset):
+        return dataset
+    return dataset.shuffle(seed=seed).select(range(count))
+
+
+def _train_eval_splits(data, eval_split: str | None):
+    """(train, eval or None): a plain dataset trains on everything; splits need a 'train' one."""
+    if not isinstance(data, dict):
+        if eval_split is not None:
+            raise CliError(f"--eval-split {eval_split!r} given but the data has no splits")
+        return data, None
+    if "train" not in data:
+        raise CliError(f"the data has splits {sorted(data)} but no 'train' split to train on")
+    return data["train"], _split(data, eval_split, EVAL_SPLITS, "evaluation") if len(data) > 1 else None
+
+
+def _learning_rate(args) -> float:
+    if args.learning_rate is not None:
+        return args.learning_rate
+    return 1e-3 if args.model == "logmel" else 3e-5
+
+
+# ----------------------------------------------------------------------------- evaluate / classify / transcribe
+
+
+def cmd_evaluate(args) -> int:
+    from .datasets import load_audio_folder
+    from .pipelines import pipeline
+
+    _check_model_dir(args.model_dir)
+    classifier = pipeline("audio-classification", model=args.model_dir, device=args.device)
+    rate = classifier.feature_extractor.sampling_rate
+    dataset = _split(load_audio_folder(args.data, sampling_rate=rate), args.split, EVAL_SPLITS, "evaluation")
+    expected = _expected_ids(dataset, classifier.model.config.label2id, args.data)
+    correct = 0
+    for indices in _progress(_batches(list(range(len(dataset))), args.batch_size),
+                             math.ceil(len(dataset) / args.batch_size), "evaluate"):
+        clips = [dataset[i]["audio"]["array"] for i in indices]
+        results = classifier(clips, top_k=1, batch_size=args.batch_size)
+        correct += sum(r[0]["label"] == expected[i] for r, i in zip(results, indices))
+    print(json.dumps({"accuracy": correct / len(dataset), "correct": correct, "total": len(dataset)})
+          if args.json else f"accuracy: {correct / len(dataset):.2%} ({correct}/{len(dataset)} clips)")
+    return 0
+
+
+def _expected_ids(dataset, label2id: dict, source: str) -> list[str]:
+    """Each clip's true label name, after checking the model knows every label in the data."""
+    names = dataset.label_names
+    if not names:
+        raise CliError(f"{source!r} has no labels; evaluate needs a folder per class or a manifest with a label column")
+    unknown = sorted(set(names) - set(label2id))
+    if unknown:
+        raise CliError(f"labels {unknown[:5]} in {source!r} are not among the model's labels {sorted(label2id)[:10]}")
+    return [names[i] for i in dataset["label"]]
+
+
+def cmd_classify(args) -> int:
+    from .pipelines import pipeline
+
+    _check_files(args.files)
+    _check_model_dir(args.model_dir)
+    classifier = pipeline("audio-classification", model=args.model_dir, device=args.device)
+    for group in _progress(_batches(args.files, args.batch_size), math.ceil(len(args.files) / args.batch_size),
+                           "classify"):
+        for name, result in zip(group, classifier(group, top_k=args.top_k, batch_size=args.batch_size)):
+            _print_classification(name, result, args.json)
+    return 0
+
+
+def _print_classification(name: str, result: list[dict], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"file": name, "labels": result}))
+        return
+    print(name)
+    for item in result:
+        print(f"  {item['score']:.4f}  {item['label']}")
+
+
+def cmd_transcribe(args) -> int:
+    from .pipelines import pipeline
+
+    _check_files(args.files)
+    _check_model_dir(args.model_dir)
+    recognizer = pipeline("automatic-speech-recognition", model=args.model_dir, device=args.device)
+    options = {"chunk_length_s": args.chunk_length_s, "stride_length_s": args.stride_length_s}
+    for name in _progress(args.files, len(args.files), "transcribe"):
+        text = recognizer(name, **{k: v for k, v in options.items() if v is not None})["text"]
+        print(json.dumps({"file": name, "text": text}) if args.json else f"{name}\t{text}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _add_common(parser: argparse.ArgumentParser, batch_size: int) -> None:
+    parser.add_argument("--batch-size", type=_positive_int, default=batch_size,
+                        help=f"clips per forward pass (default {batch_size})")
+    parser.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda:0 (default cpu)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per line instead of text")
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train an audio classifier on a folder, a manifest or the bundled set",
+                       description="Train an audio classifier. DATA is a folder per class (DATA/<label>/*.wav, "
+                       "optionally inside train/ and test/ folders) or a CSV/JSONL manifest with path and label "
+                       "columns (and an optional split column). The model, its feature extractor and labels are "
+                       "saved to --output-dir, ready for `polymodal classify`.")
+    p.add_argument("data", nargs="?", metavar="DATA", help="a folder of audio or a CSV/JSONL manifest")
+    p.add_argument("--bundled", action="store_true", help="train on the bundled spoken-intent dataset")
+    p.add_argument("--model", default="logmel", metavar="logmel|FOLDER",
+                   help="'logmel' (default: a small CNN on log-mel features, trains in seconds on a CPU) or a "
+                   "checkpoint folder to fine-tune, e.g. a Wav2Vec2 model")
+    p.add_argument("--output-dir", required=True, help="where to save the trained model")
+    p.add_argument("--epochs", type=_positive_float, default=10.0, help="training epochs (default 10)")
+    p.add_argument("--learning-rate", type=_positive_float, default=None,
+                   help="peak learning rate (default 1e-3 for logmel, 3e-5 for a checkpoint)")
+    p.add_argument("--batch-size", type=_positive_int, default=16, help="examples per step (default 16)")
+    p.add_argument("--eval-split", default=None, help="split to evaluate on (default: test/validation if present)")
+    p.add_argument("--max-examples", type=_positive_int, default=None,
+                   help="use at most this many clips per split (a quick trial run)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.set_defaults(func=cmd_train)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="polymodal", description="polymodal: audio classification and speech "
+                                     "recognition from the command line, offline.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _train_parser(sub)
+    p = sub.add_parser("evaluate", help="accuracy of a classifier on a folder or manifest",
+                       description="Classify every clip of DATA (a folder per class or a manifest) with the model in "
+                       "MODEL_DIR and print the accuracy. Labels are matched to the model's by name.")
+    p.add_argument("model_dir", metavar="MODEL_DIR")
+    p.add_argument("data", metavar="DATA")
+    p.add_argument("--split", default=None, help="split to use when DATA has several (default: test)")
+    _add_common(p, batch_size=16)
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("classify", help="print the top labels of audio files",
+                       description="Run the audio-classification pipeline of MODEL_DIR on each FILE "
+                       "(wav, flac, ogg, mp3) and print the top-k labels with their scores.")
+    p.add_argument("model_dir", metavar="MODEL_DIR")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--top-k", type=_positive_int, default=5, help="labels to print per file (default 5)")
+    _add_common(p, batch_size=8)
+    p.set_defaults(func=cmd_classify)
+    p = sub.add_parser("transcribe", help="speech to text with a CTC model",
+                       description="Run the speech-recognition pipeline of MODEL_DIR (a CTC model such as "
+                       "Wav2Vec2ForCTC with its tokenizer) on each FILE and print FILE<TAB>text.")
+    p.add_argument("model_dir", metavar="MODEL_DIR")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--chunk-length-s", type=_positive_float, default=None,
+                   help="cut long audio into chunks of this many seconds (e.g. 10)")
+    p.add_argument("--stride-length-s", type=_positive_float, default=None,
+                   help="context on each side of a chunk in seconds (default chunk/6)")
+    _add_common(p, batch_size=1)
+    p.set_defaults(func=cmd_transcribe)
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    from .core.errors import PolymodalError
+
+    try:
+        return args.func(args)
+    except (CliError, PolymodalError, OSError) as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err) or type(err).__name__
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
