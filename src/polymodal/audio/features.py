@@ -366,6 +366,14 @@ class Padded:
                 mask[row, width - n:] = 1
         return mask
 
+    def output(self, values: np.ndarray | None = None):
+        """What to return for ``values`` (default: the padded batch): the batch itself, or one
+        view per example when padding was not asked for and the lengths differ."""
+        values = self.values if values is None else values
+        if self.ragged and len(set(self.lengths.tolist())) > 1:
+            return self.rows(values)
+        return values
+
     def rows(self, values: np.ndarray | None = None) -> list[np.ndarray]:
         """Per-example views without padding (for do-not-pad outputs)."""
         values = self.values if values is None else values
@@ -638,15 +646,12 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
         padded = pad_arrays(arrays, padding_value=self.padding_value,
                             padding_side=padding_side or self.padding_side, **options)
         output = {k: v for k, v in features.items() if k not in (key, "attention_mask")}
-        output[key] = padded.rows() if padded.ragged else padded.values
+        output[key] = padded.output()
         if "attention_mask" in features:
             mask = self._pad_given_mask(features["attention_mask"], padded, arrays=arrays, **options)
-            output["attention_mask"] = padded.rows(mask) if padded.ragged else mask
+            output["attention_mask"] = padded.output(mask)
         elif return_attention_mask:
-            mask = padded.attention_mask()
-            output["attention_mask"] = padded.rows(mask) if padded.ragged else mask
-        if padded.ragged and len(set(padded.lengths.tolist())) == 1:
-            output = {k: np.stack(v) if k in (key, "attention_mask") else v for k, v in output.items()}
+            output["attention_mask"] = padded.output(padded.attention_mask())
         return BatchFeature(output, tensor_type=return_tensors)
 
     def _as_dict_of_lists(self, processed_features) -> dict:

@@ -56,18 +56,22 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
         fill = 0.0 if self.do_normalize and masked else self.padding_value
         padded = pad_arrays(arrays, padding, max_length, truncation, pad_to_multiple_of,
                             padding_value=fill, padding_side=self.padding_side, dtype=np.float32)
-        values = padded.values  # (B, L) float32
         if self.do_normalize:
-            lengths = padded.lengths if masked else np.full_like(padded.lengths, values.shape[1])
-            with np.errstate(invalid="ignore"):  # NaN/inf input is reported just below
-                row_sums = zero_mean_unit_var_norm(values, lengths, padded.side,
-                                                   self.padding_value if masked else None)
-            check_finite_sums(row_sums, values)
-        mask = padded.attention_mask() if return_attention_mask else None
-        data = {"input_values": padded.rows(values) if padded.ragged else values}
-        if mask is not None:
-            data["attention_mask"] = padded.rows(mask) if padded.ragged else mask
-        return _finish(data, padded, return_tensors)
+            self._normalize(padded, masked)
+        data = {"input_values": padded.output()}
+        if return_attention_mask:
+            data["attention_mask"] = padded.output(padded.attention_mask())
+        return BatchFeature(data, tensor_type=return_tensors)
+
+    def _normalize(self, padded, masked: bool) -> None:
+        values = padded.values  # (B, L) float32
+        lengths = padded.lengths if masked else np.full_like(padded.lengths, values.shape[1])
+        # With a mask the statistics cover the real samples wherever they sit, so left padding
+        # works too (Transformers slices [:length] there, i.e. assumes right padding).
+        with np.errstate(invalid="ignore"):  # NaN/inf input is reported just below
+            row_sums = zero_mean_unit_var_norm(values, lengths, padded.side,
+                                               self.padding_value if masked else None)
+        check_finite_sums(row_sums, values)
 
     @staticmethod
     def zero_mean_unit_var_norm(input_values, attention_mask=None, padding_value=0.0):
@@ -80,12 +84,6 @@ class Wav2Vec2FeatureExtractor(SequenceFeatureExtractor):
             padded.values[padded.attention_mask() == 0] = 0.0
         zero_mean_unit_var_norm(padded.values, padded.lengths, "right", padding_value)
         return [padded.values[i, :len(a)] for i, a in enumerate(arrays)]
-
-
-def _finish(data: dict, padded, return_tensors) -> BatchFeature:
-    if padded.ragged and return_tensors is not None and len(set(padded.lengths.tolist())) == 1:
-        data = {k: np.stack(v) for k, v in data.items()}  # equal lengths: a regular batch
-    return BatchFeature(data, tensor_type=return_tensors)
 
 
 def zero_mean_unit_var_norm(values: np.ndarray, lengths: np.ndarray, side: str,
