@@ -9,6 +9,7 @@ the same integers. Everything after the resize is one affine map per channel
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -292,10 +293,47 @@ def torch_can_resize(resample) -> bool:
 
 
 def resize_batch_torch(images: torch.Tensor, size: tuple[int, int], resample) -> torch.Tensor:
-    """Resize a (N, C, H, W) uint8 batch with antialiasing, Pillow's filter, in one call.
+    """Resize a (N, C, H, W) uint8 batch with antialiasing, Pillow's filter, one axis at a time.
 
     torch's antialiased bilinear/bicubic use Pillow's kernels (a = -0.5 for bicubic) and
-    differ from Pillow by at most one 8-bit level from rounding.
+    round the same way, so each pass is within one 8-bit level of Pillow's. Pillow rounds
+    (and clips) to uint8 between its two passes, and recent versions pick which axis goes
+    first by the sizes, so the passes run here in the order Pillow picks for these sizes.
     """
     mode = _TORCH_MODES[int(resample)]
-    return torch.nn.functional.interpolate(images, size=size, mode=mode, antialias=True, align_corners=False)
+    height, width = images.shape[-2:]
+
+    def one_pass(x, out_size):
+        if tuple(x.shape[-2:]) == tuple(out_size):
+            return x
+        return torch.nn.functional.interpolate(x, size=out_size, mode=mode, antialias=True, align_corners=False)
+
+    if _pillow_vertical_first(height, width, size[0], size[1], int(resample)):
+        return one_pass(one_pass(images, (size[0], width)), size)
+    return one_pass(one_pass(images, (height, size[1])), size)
+
+
+@functools.lru_cache(maxsize=256)
+def _pillow_vertical_first(height: int, width: int, out_height: int, out_width: int, resample: int) -> bool:
+    """Which pass Pillow runs first for these sizes, found by asking Pillow once (cached).
+
+    A fixed high-contrast probe is resized by Pillow and by both pass orders here; the
+    order whose result is closer is Pillow's (the other differs wherever clipping between
+    the passes bites, which a noise image makes certain).
+    """
+    if height == out_height or width == out_width:
+        return False  # a single pass: the order does not matter
+    probe = np.random.default_rng(0).integers(0, 2, (height, width), dtype=np.uint8) * 255
+    reference = np.array(PIL.Image.fromarray(probe).resize((out_width, out_height), resample)).astype(np.int64)
+    x = torch.from_numpy(probe)[None, None]  # (1, 1, H, W)
+    mode = _TORCH_MODES[resample]
+
+    def error(*sizes) -> int:
+        y = x
+        for size in sizes:
+            y = torch.nn.functional.interpolate(y, size=size, mode=mode, antialias=True, align_corners=False)
+        return int(np.abs(y[0, 0].numpy().astype(np.int64) - reference).sum())
+
+    horizontal_first = error((height, out_width), (out_height, out_width))
+    vertical_first = error((out_height, width), (out_height, out_width))
+    return vertical_first < horizontal_first
