@@ -1,0 +1,1 @@
+"""Audio Spectrogram Transformer: the Kaldi-fbank feature extractor (and, later, the model)."""
