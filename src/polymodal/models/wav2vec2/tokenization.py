@@ -94,6 +94,11 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
         id_to_token = {**self.decoder, **{i: t for t, i in self._added.items()}}
         size = max(id_to_token) + 1 if id_to_token else 0
         self._tokens = np.array([id_to_token.get(i) for i in range(size)], dtype=object)
+        self._holes = np.array([t is None for t in self._tokens], dtype=bool)
+        # what each id prints as: the word delimiter shows as replace_word_delimiter_char
+        delimiter = self.word_delimiter_token
+        self._display = np.array([self.replace_word_delimiter_char if t == delimiter and t is not None else t
+                                  for t in self._tokens], dtype=object)
         # multi-character vocabulary entries are matched whole and eat the spaces around them
         self._strip_tokens = {t for t in self.encoder if len(t) > 1}
         whole = sorted({*self._strip_tokens, *self._special_token_values(), *self._added,
@@ -225,8 +230,7 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
         unk = self._convert_token_to_id(str(self.unk_token)) if self.unk_token is not None else -1
         size = len(self._tokens)
         valid = (ids >= 0) & (ids < size)
-        holes = np.array([t is None for t in self._tokens], dtype=bool) if size else np.zeros(0, bool)
-        valid[valid] &= ~holes[ids[valid]]
+        valid[valid] &= ~self._holes[ids[valid]]
         return np.where(valid, ids, unk)
 
     def _collapse(self, ids: np.ndarray, rows: np.ndarray, skip_special_tokens: bool, group_tokens: bool):
@@ -254,9 +258,7 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
         return chars[not_blank], char_rows[not_blank], start_frames[not_blank], end_frames[not_blank]
 
     def _texts(self, chars, char_rows, batch_size: int, spaces_between_special_tokens: bool) -> list[list[str]]:
-        strings = self._tokens[chars] if len(chars) else np.array([], dtype=object)
-        delimiter = self.word_delimiter_token
-        strings = np.where(strings == delimiter, self.replace_word_delimiter_char, strings)
+        strings = self._display[chars] if len(chars) else np.array([], dtype=object)
         bounds = np.searchsorted(char_rows, np.arange(batch_size + 1))
         return [list(strings[bounds[b]:bounds[b + 1]]) for b in range(batch_size)]
 
@@ -286,25 +288,39 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
             words.append(current)
         return words
 
-    def _decode_batch(self, sequences: list, skip_special_tokens=False, clean_up_tokenization_spaces=None,
-                      group_tokens=True, spaces_between_special_tokens=False, output_char_offsets=False,
-                      output_word_offsets=False) -> list:
-        lengths = [len(s) for s in sequences]
-        flat = np.fromiter((int(i) for s in sequences for i in s), dtype=np.int64, count=sum(lengths))
-        rows = np.repeat(np.arange(len(sequences)), lengths)
+    @staticmethod
+    def _flatten(sequences) -> tuple[np.ndarray, np.ndarray]:
+        """A batch of id sequences → (all ids as one int64 array, length of each sequence)."""
+        if hasattr(sequences, "detach"):  # torch: no detour through Python lists
+            sequences = sequences.detach().cpu().numpy()
+        if isinstance(sequences, np.ndarray):
+            array = sequences.reshape(1, -1) if sequences.ndim == 1 else sequences
+            if array.ndim != 2:
+                raise InvalidInputError(f"Expected ids of shape (batch, frames), got shape {sequences.shape}.")
+            return array.astype(np.int64, copy=False).reshape(-1), np.full(array.shape[0], array.shape[1])
+        rows = [np.asarray(_to_py(s), dtype=np.int64).reshape(-1) for s in sequences]
+        lengths = np.array([len(r) for r in rows], dtype=np.int64)
+        return (np.concatenate(rows) if rows else np.zeros(0, np.int64)), lengths
+
+    def _decode_batch(self, flat: np.ndarray, lengths: np.ndarray, skip_special_tokens=False,
+                      clean_up_tokenization_spaces=None, group_tokens=True, spaces_between_special_tokens=False,
+                      output_char_offsets=False, output_word_offsets=False) -> list:
+        batch = len(lengths)
+        rows = np.repeat(np.arange(batch), lengths)
         chars, char_rows, starts, ends = self._collapse(self._canonical_ids(flat), rows, skip_special_tokens,
                                                         group_tokens)
-        per_row = self._texts(chars, char_rows, len(sequences), spaces_between_special_tokens)
+        per_row = self._texts(chars, char_rows, batch, spaces_between_special_tokens)
         texts = [self._finish_text(c, spaces_between_special_tokens, clean_up_tokenization_spaces) for c in per_row]
         if not (output_char_offsets or output_word_offsets):
             return texts
-        bounds = np.searchsorted(char_rows, np.arange(len(sequences) + 1))
+        bounds = np.searchsorted(char_rows, np.arange(batch + 1))
+        row_bounds = np.r_[0, np.cumsum(lengths)]
         outputs = []
         for b, text in enumerate(texts):
             lo, hi = bounds[b], bounds[b + 1]
             offsets = [{"char": c, "start_offset": int(s), "end_offset": int(e)}
                        for c, s, e in zip(per_row[b], starts[lo:hi], ends[lo:hi])]
-            if not offsets and not self._had_tokens(sequences[b], skip_special_tokens):
+            if not offsets and not self._had_tokens(flat[row_bounds[b]:row_bounds[b + 1]], skip_special_tokens):
                 outputs.append(Wav2Vec2CTCTokenizerOutput(text=text, char_offsets=[], word_offsets=[]))
                 continue
             words = self._word_offsets(offsets, self.replace_word_delimiter_char) if output_word_offsets else None
@@ -318,11 +334,12 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
             return len(sequence) > 0
         special = {self._convert_token_to_id(t) for t in self._special_token_values()}
         special.discard(self.word_delimiter_token_id)
-        ids = self._canonical_ids(np.asarray(sequence, dtype=np.int64).reshape(-1))
+        ids = self._canonical_ids(sequence)
         return bool((~np.isin(ids, list(special))).any())
 
     def _decode(self, token_ids, skip_special_tokens=False, clean_up_tokenization_spaces=None, **kwargs):
-        return self._decode_batch([token_ids], skip_special_tokens, clean_up_tokenization_spaces, **kwargs)[0]
+        flat, lengths = self._flatten([token_ids])
+        return self._decode_batch(flat, lengths, skip_special_tokens, clean_up_tokenization_spaces, **kwargs)[0]
 
     def decode(self, token_ids, skip_special_tokens: bool = False, clean_up_tokenization_spaces=None,
                output_char_offsets: bool = False, output_word_offsets: bool = False, **kwargs):
@@ -331,6 +348,10 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
         With ``output_char_offsets`` / ``output_word_offsets`` returns a
         ``Wav2Vec2CTCTokenizerOutput`` whose offsets count logit frames.
         """
+        if hasattr(token_ids, "ndim") and token_ids.ndim == 1:  # tensor / array: straight to numpy
+            return self._decode_batch(*self._flatten(token_ids), skip_special_tokens, clean_up_tokenization_spaces,
+                                      output_char_offsets=output_char_offsets,
+                                      output_word_offsets=output_word_offsets, **kwargs)[0]
         token_ids = _to_py(token_ids)
         if isinstance(token_ids, int):
             token_ids = [token_ids]
@@ -344,10 +365,10 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
     def batch_decode(self, sequences, skip_special_tokens: bool = False, clean_up_tokenization_spaces=None,
                      output_char_offsets: bool = False, output_word_offsets: bool = False, **kwargs):
         """Decode a batch (2-D tensor/array or list of lists) in one vectorised pass."""
-        sequences = _to_py(sequences)
-        if sequences and isinstance(sequences[0], int):
+        if isinstance(sequences, (list, tuple)) and sequences and isinstance(_to_py(sequences[0]), int):
             sequences = [sequences]
-        decoded = self._decode_batch(list(sequences), skip_special_tokens, clean_up_tokenization_spaces,
+        flat, lengths = self._flatten(sequences)
+        decoded = self._decode_batch(flat, lengths, skip_special_tokens, clean_up_tokenization_spaces,
                                      output_char_offsets=output_char_offsets,
                                      output_word_offsets=output_word_offsets, **kwargs)
         if output_char_offsets or output_word_offsets:
@@ -360,7 +381,7 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
                                  spaces_between_special_tokens: bool = False, output_char_offsets: bool = False,
                                  output_word_offsets: bool = False) -> dict:
         ids = [self._convert_token_to_id(t) for t in tokens]
-        out = self._decode_batch([ids], group_tokens=group_tokens,
+        out = self._decode_batch(*self._flatten([ids]), group_tokens=group_tokens,
                                  spaces_between_special_tokens=spaces_between_special_tokens,
                                  output_char_offsets=output_char_offsets, output_word_offsets=output_word_offsets)[0]
         if isinstance(out, str):
