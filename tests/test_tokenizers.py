@@ -348,3 +348,41 @@ def test_processor_mixin_routes_and_round_trips(folders, tmp_path):
     assert torch.equal(c["input_ids"], b["input_ids"]) and torch.allclose(c["pixel_values"], b["pixel_values"])
     with pytest.raises(InvalidInputError, match="at least one"):
         ours()
+
+
+def test_transformers4_style_config_files(folders, tmp_path):
+    """Hub configs from Transformers 4: AddedToken dicts, added_tokens_decoder, special_tokens_map.json."""
+    import shutil
+
+    for name in ("vocab.json", "merges.txt"):
+        shutil.copy(folders["clip"]["legacy"] / name, tmp_path / name)
+    vocab = json.loads((tmp_path / "vocab.json").read_text())
+    token = {"__type": "AddedToken", "lstrip": False, "normalized": True, "rstrip": False, "single_word": False}
+    config = {
+        "add_prefix_space": False, "do_lower_case": True, "errors": "replace", "model_max_length": 77,
+        "bos_token": {**token, "content": "<|startoftext|>"}, "eos_token": {**token, "content": "<|endoftext|>"},
+        "unk_token": {**token, "content": "<|endoftext|>"}, "pad_token": "<|endoftext|>",
+        "tokenizer_class": "CLIPTokenizer",
+        "added_tokens_decoder": {str(vocab[t]): {"content": t, "lstrip": False, "normalized": True, "rstrip": False,
+                                                  "single_word": False, "special": True}
+                                 for t in ("<|startoftext|>", "<|endoftext|>")},
+    }
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
+    (tmp_path / "special_tokens_map.json").write_text(json.dumps({"bos_token": "<|startoftext|>"}))
+    ours = AutoTokenizer.from_pretrained(tmp_path)
+    oracle = transformers.AutoTokenizer.from_pretrained(str(tmp_path))
+    assert isinstance(ours, P.CLIPTokenizer) and ours.model_max_length == 77
+    options = dict(padding="max_length", truncation=True, return_tensors="pt")
+    _same(ours(ALL_TEXTS, **options), oracle(ALL_TEXTS, **options))
+    assert ours.decode(oracle("hello <|endoftext|> world")["input_ids"]) == oracle.decode(
+        oracle("hello <|endoftext|> world")["input_ids"])
+
+
+def test_generic_fast_tokenizer_uses_tokenizer_json_as_is(folders):
+    from polymodal.text.base import PreTrainedTokenizerFast
+
+    for family in FAMILIES:
+        folder = str(folders[family]["json"])
+        ours = PreTrainedTokenizerFast.from_pretrained(folder)
+        oracle = transformers.PreTrainedTokenizerFast.from_pretrained(folder)
+        _same(ours(ALL_TEXTS, padding=True, return_tensors="pt"), oracle(ALL_TEXTS, padding=True, return_tensors="pt"))
