@@ -201,10 +201,6 @@ def _to_py(ids):
     return ids
 
 
-def _is_text(value) -> bool:
-    return isinstance(value, str)
-
-
 def _check_text(text, name: str = "text"):
     """Single str, list of str, or (is_split_into_words) list of lists of str."""
     if isinstance(text, str):
@@ -213,9 +209,11 @@ def _check_text(text, name: str = "text"):
         isinstance(t, str) or (isinstance(t, (list, tuple)) and all(isinstance(w, str) for w in t)) for t in text
     ):
         return
+    got = type(text).__name__
+    if isinstance(text, (list, tuple)):
+        got += " containing " + ", ".join(sorted({type(t).__name__ for t in text}))
     raise InvalidInputError(
-        f"{name} must be a str, a list of str (a batch) or a list of lists of str (pre-split words); "
-        f"got {type(text).__name__}{'' if not isinstance(text, (list, tuple)) else ' containing ' + type(text[0]).__name__ if text else ''}."
+        f"{name} must be a str, a list of str (a batch) or a list of lists of str (pre-split words); got {got}."
     )
 
 
@@ -727,9 +725,10 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         elif vocab is None and vocab_file:
             vocab, file_merges, extras = cls._read_legacy_vocab(vocab_file, merges_file, kwargs)
             merges = merges if merges is not None else file_merges
-        elif isinstance(vocab, (str, os.PathLike)):
-            vocab, file_merges, extras = cls._read_legacy_vocab(vocab, merges if isinstance(merges, (str, os.PathLike)) else merges_file, kwargs)
-            merges = file_merges if merges is None or isinstance(merges, (str, os.PathLike)) else merges
+        elif isinstance(vocab, (str, os.PathLike)):  # Transformers also accepts file paths here
+            path_merges = isinstance(merges, (str, os.PathLike))
+            vocab, file_merges, extras = cls._read_legacy_vocab(vocab, merges if path_merges else merges_file, kwargs)
+            merges = file_merges if merges is None or path_merges else merges
         return vocab, merges, extras
 
     @classmethod
@@ -838,7 +837,8 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
                 backend.no_padding()
         else:
             backend.enable_padding(
-                direction=padding_side or self.padding_side, pad_id=self.pad_token_id, pad_type_id=self.pad_token_type_id,
+                direction=padding_side or self.padding_side, pad_id=self.pad_token_id,
+                pad_type_id=self.pad_token_type_id,
                 pad_token=self.pad_token, length=max_length if padding_strategy == "max_length" else None,
                 pad_to_multiple_of=pad_to_multiple_of,
             )
@@ -925,7 +925,9 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
         if isinstance(token_ids, int):
             token_ids = [token_ids]
         text = self._backend_decode([int(i) for i in token_ids], skip_special_tokens)
-        clean = self.clean_up_tokenization_spaces if clean_up_tokenization_spaces is None else clean_up_tokenization_spaces
+        clean = clean_up_tokenization_spaces
+        if clean is None:
+            clean = self.clean_up_tokenization_spaces
         # Transformers skips the clean-up for BPE models: it would delete real spaces before punctuation.
         if clean and type(self._tokenizer.model).__name__ != "BPE":
             text = self.clean_up_tokenization(text)

@@ -36,7 +36,8 @@ def _read_vocab(vocab_file) -> dict:
     try:
         vocab = json.loads(Path(vocab_file).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CheckpointError(f"Vocabulary file not found: '{vocab_file}'. A Wav2Vec2 tokenizer needs vocab.json.") from None
+        raise CheckpointError(
+            f"Vocabulary file not found: '{vocab_file}'. A Wav2Vec2 tokenizer needs vocab.json.") from None
     except json.JSONDecodeError as exc:
         raise CheckpointError(
             f"'{vocab_file}' is not valid JSON ({exc.msg} at line {exc.lineno}); it should map characters to ids."
@@ -72,7 +73,8 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
         if target_lang is not None:
             if target_lang not in self.vocab or not isinstance(self.vocab[target_lang], dict):
                 langs = [k for k, v in self.vocab.items() if isinstance(v, dict)]
-                raise InvalidInputError(f"target_lang={target_lang!r} is not in the vocabulary (it has {langs or 'no languages'}).")
+                raise InvalidInputError(
+                    f"target_lang={target_lang!r} is not in the vocabulary (it has {langs or 'no languages'}).")
             self.encoder = dict(self.vocab[target_lang])
         else:
             self.encoder = dict(self.vocab)
@@ -199,8 +201,8 @@ class Wav2Vec2CTCTokenizer(PreTrainedTokenizerBase):
             return ids
         return ids[:max_length] if self.truncation_side == "right" else ids[len(ids) - max_length:]
 
-    def _encode_plus(self, text, text_pair=None, *, padding_strategy="do_not_pad", truncation_strategy="do_not_truncate",
-                     max_length=None, is_split_into_words=False, pad_to_multiple_of=None, padding_side=None,
+    def _encode_plus(self, text, text_pair=None, *, padding_strategy="do_not_pad",
+                     truncation_strategy="do_not_truncate", max_length=None, is_split_into_words=False, pad_to_multiple_of=None, padding_side=None,
                      return_tensors=None, return_attention_mask=None, return_length=False,
                      split_special_tokens=False, **_) -> BatchEncoding:
         _check_text(text, "text")
