@@ -17,6 +17,7 @@ Files are only checked to exist here; clips are decoded when a row is read.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
@@ -145,14 +146,15 @@ def read_manifest(path: str | os.PathLike) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _read_csv(path: Path, text: str, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
-    reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
+    # newline="": quoted cells may hold line breaks (the csv module's own rule)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     records = []
     try:
         for row in reader:
             line = reader.line_num
             if None in row or None in row.values():  # more / fewer cells than the header has
                 raise InvalidInputError(
-                    f"{path}:{line}: expected {len(reader.fieldnames)} comma-separated values "
+                    f"{path}:{line}: expected {len(reader.fieldnames)} values "
                     f"({', '.join(reader.fieldnames)}), got {_cells(row)}."
                 )
             records.append((line, row))
