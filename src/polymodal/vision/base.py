@@ -194,7 +194,7 @@ class BaseImageProcessor(FeatureExtractionMixin):
         return BatchFeature({"pixel_values": pixel_values}, tensor_type=o["return_tensors"])
 
     # ------------------------------------------------------------------------- resize + crop
-    def _resize_crop_pil(self, image, o: dict) -> torch.Tensor:
+    def _resize_crop_pil(self, image, o: dict) -> np.ndarray:
         """One image → (C, H, W) tensor, resized and center cropped (Pillow's pixels)."""
         if isinstance(image, PIL.Image.Image):
             pil, scaled, array = image, False, None
@@ -214,7 +214,7 @@ class BaseImageProcessor(FeatureExtractionMixin):
             out = array
         if o["do_center_crop"] and out.shape[-2:] != (o["crop_size"]["height"], o["crop_size"]["width"]):
             out = T.center_crop(out, (o["crop_size"]["height"], o["crop_size"]["width"]))
-        return _as_tensor(out)
+        return out
 
     def _resize_to_crop(self, pil: PIL.Image.Image, o: dict) -> np.ndarray:
         size = T.get_resize_output_image_size(pil.height, pil.width, o["size"])
@@ -227,23 +227,23 @@ class BaseImageProcessor(FeatureExtractionMixin):
         return out
 
     def _resize_crop_torch(self, images: list, o: dict) -> list[torch.Tensor]:
-        """Batched resize: images of one size and dtype go through one interpolate call."""
-        tensors = [_to_uint8_chw(image) for image in images]
+        """Batched resize: images of one size go through one interpolate call per axis."""
+        converted = [_to_uint8_hwc(image) for image in images]
         groups: dict[tuple, list[int]] = {}
-        for i, (tensor, scaled) in enumerate(tensors):
-            groups.setdefault((tuple(tensor.shape), scaled), []).append(i)
+        for i, (array, scaled) in enumerate(converted):
+            groups.setdefault((array.shape, scaled), []).append(i)
         out: list = [None] * len(images)
         for (shape, scaled), index in groups.items():
-            batch = torch.stack([tensors[i][0] for i in index])  # (N, C, H, W) uint8
+            # (N, H, W, C) stacked once, viewed as (N, C, H, W) channels-last: no transpose copy
+            batch = torch.from_numpy(np.stack([converted[i][0] for i in index])).permute(0, 3, 1, 2)
             if o["device"] is not None:
                 batch = batch.to(o["device"])
-            size = T.get_resize_output_image_size(shape[1], shape[2], o["size"])
+            size = T.get_resize_output_image_size(shape[0], shape[1], o["size"])
             batch = _center_crop_tensor(T.resize_batch_torch(batch, size, o["resample"]), o)
-            if scaled:
+            if scaled:  # Transformers divides a [0, 1] float image by 255 after its uint8 round trip
                 batch = batch.to(torch.float32) * (1 / 255)
-            out_list = list(batch)
-            for i, tensor in zip(index, out_list):
-                out[i] = tensor
+            for i, image in zip(index, batch):
+                out[i] = image
         return out
 
     # ------------------------------------------------------------------------- affine
@@ -260,24 +260,32 @@ class BaseImageProcessor(FeatureExtractionMixin):
             scale, offset = scale / std, (offset - mean) / std
         return scale, offset
 
-    def _affine_batch(self, arrays: list[torch.Tensor], o: dict):
+    def _affine_batch(self, arrays: list, o: dict):
         """Stack equal shapes once and apply the fused affine: a (N, C, H, W) tensor, or a list
         of (C, H, W) tensors in input order when the shapes differ."""
         groups: dict[tuple, list[int]] = {}
         for i, array in enumerate(arrays):
             groups.setdefault(tuple(array.shape), []).append(i)
         if len(groups) == 1:
-            return self._affine_group(torch.stack(arrays), o)
+            return self._affine_group(arrays, o)
         results: list = [None] * len(arrays)
         for index in groups.values():
-            batch = self._affine_group(torch.stack([arrays[i] for i in index]), o)
+            batch = self._affine_group([arrays[i] for i in index], o)
             for i, image in zip(index, batch):
                 results[i] = image
         return results
 
-    def _affine_group(self, batch: torch.Tensor, o: dict) -> torch.Tensor:
+    def _affine_group(self, arrays: list, o: dict) -> torch.Tensor:
+        """(C, H, W) arrays of one shape → one (N, C, H, W) tensor, rescaled and normalised."""
+        if isinstance(arrays[0], torch.Tensor) and arrays[0].device.type != "cpu":
+            batch = torch.stack(arrays)
+            params = self.affine(o, batch.shape[1])
+            return batch if params is None else T.affine_to_tensor(batch, *params)
+        # On CPU this is numpy on purpose: the arrays are small, and torch's intra-op thread
+        # pool costs more than it gains here (and much more on a busy machine).
+        batch = np.stack([a.numpy() if isinstance(a, torch.Tensor) else a for a in arrays])
         params = self.affine(o, batch.shape[1])
-        return batch if params is None else T.affine_to_tensor(batch, *params)
+        return _as_tensor(batch if params is None else T.affine_numpy(batch, *params))
 
     def _finish(self, pixel_values, o: dict):
         """Pad, lay out, move and convert to ``return_tensors``."""
@@ -324,14 +332,15 @@ def _hwc(array: np.ndarray) -> np.ndarray:
     return array[..., None] if array.ndim == 2 else array
 
 
-def _to_uint8_chw(image) -> tuple[torch.Tensor, bool]:
-    """(C, H, W) uint8 tensor and whether it was a [0, 1] float image scaled by 255."""
+def _to_uint8_hwc(image) -> tuple[np.ndarray, bool]:
+    """(H, W, C) uint8 array and whether it was a [0, 1] float image scaled by 255 (Transformers'
+    rule for turning arrays into PIL images)."""
     if isinstance(image, PIL.Image.Image):
-        return torch.from_numpy(np.moveaxis(_hwc(np.array(image)), -1, 0)), False
+        return _hwc(np.asarray(image)), False
     scaled = T.needs_pil_rescale(image)
     if scaled:
         image = T.rescale(image, 255)
-    return torch.from_numpy(np.ascontiguousarray(image.astype(np.uint8))), scaled
+    return np.moveaxis(image, 0, -1).astype(np.uint8, copy=False), scaled
 
 
 def _center_crop_tensor(batch: torch.Tensor, o: dict) -> torch.Tensor:

@@ -281,6 +281,15 @@ def affine_to_tensor(images: torch.Tensor, scale: np.ndarray | None, offset: np.
     return out.mul_(a).add_(b)
 
 
+def affine_numpy(images: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """``affine_to_tensor`` for a (N, C, H, W) numpy batch: float32 out, two passes, no copies."""
+    channels = images.shape[1]
+    a = _per_channel(scale, channels, "scale").astype(np.float32).reshape(1, channels, 1, 1)
+    b = _per_channel(offset, channels, "offset").astype(np.float32).reshape(1, channels, 1, 1)
+    out = np.multiply(images, a, dtype=np.float32)
+    return np.add(out, b, out=out)
+
+
 # ----------------------------------------------------------------------------- tensor path
 _TORCH_MODES = {
     int(PILImageResampling.BILINEAR): "bilinear",
