@@ -185,6 +185,9 @@ def test_access_and_select(tmp_path):
     ds = load_audio_folder(class_folder(tmp_path))
     assert ds[-1]["audio"]["path"] == ds[3]["audio"]["path"]
     assert ds[1:3]["label"] == ds["label"][1:3]
+    assert ds[[3, 0]]["label"] == [ds["label"][3], ds["label"][0]]
+    with pytest.raises(InvalidInputError, match="got float"):
+        ds[1.5]
     with pytest.raises(IndexError):
         ds[4]
     with pytest.raises(KeyError, match="'nope' not in the dataset"):

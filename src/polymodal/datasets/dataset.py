@@ -136,9 +136,12 @@ class AudioDataset:
     def __getitem__(self, key):
         if isinstance(key, str):
             return self._column(key)
-        if isinstance(key, slice):
-            indices = range(self._num_rows)[key]
+        if isinstance(key, (slice, list)):  # a batch: a dict of column lists, as datasets returns
+            indices = range(self._num_rows)[key] if isinstance(key, slice) else [self._index(i) for i in key]
             return {name: [self._value(name, i) for i in indices] for name in self._columns}
+        return {name: self._value(name, self._index(key)) for name in self._columns}
+
+    def _index(self, key) -> int:
         if isinstance(key, bool) or not hasattr(key, "__index__"):
             raise InvalidInputError(
                 f"Index a dataset with an int, a slice or a column name, got {type(key).__name__}."
@@ -146,8 +149,7 @@ class AudioDataset:
         index = int(key)
         if not -self._num_rows <= index < self._num_rows:
             raise IndexError(f"Index {index} is out of range for a dataset of {self._num_rows} rows.")
-        index %= self._num_rows
-        return {name: self._value(name, index) for name in self._columns}
+        return index % self._num_rows
 
     def __iter__(self):
         for i in range(self._num_rows):
