@@ -195,25 +195,19 @@ class BaseImageProcessor(FeatureExtractionMixin):
 
     # ------------------------------------------------------------------------- resize + crop
     def _resize_crop_pil(self, image, o: dict) -> np.ndarray:
-        """One image → (C, H, W) tensor, resized and center cropped (Pillow's pixels)."""
-        if isinstance(image, PIL.Image.Image):
-            pil, scaled, array = image, False, None
-        elif o["do_resize"]:
-            (pil, scaled), array = T.array_to_pil(image), None
-        else:
-            pil, scaled, array = None, False, image  # (C, H, W)
-        if pil is not None and o["do_resize"]:
-            out = self._resize_to_crop(pil, o)
-        elif pil is not None:
-            out = _hwc(np.array(pil))
-        if array is None:
-            out = np.moveaxis(out, -1, 0)  # (H, W, C) → (C, H, W) view
+        """One image → (C, H, W) array, resized and center cropped (Pillow's pixels)."""
+        if o["do_resize"]:
+            pil, scaled = (image, False) if isinstance(image, PIL.Image.Image) else T.array_to_pil(image)
+            out = np.moveaxis(self._resize_to_crop(pil, o), -1, 0)  # (H, W, C) → (C, H, W) view
             if scaled:  # Transformers divides a [0, 1] float image by 255 after its uint8 round trip
                 out = T.rescale(out, 1 / 255)
+        elif isinstance(image, PIL.Image.Image):
+            out = np.moveaxis(_hwc(np.array(image)), -1, 0)
         else:
-            out = array
-        if o["do_center_crop"] and out.shape[-2:] != (o["crop_size"]["height"], o["crop_size"]["width"]):
-            out = T.center_crop(out, (o["crop_size"]["height"], o["crop_size"]["width"]))
+            out = image  # already (C, H, W)
+        crop = (o["crop_size"]["height"], o["crop_size"]["width"]) if o["do_center_crop"] else None
+        if crop is not None and out.shape[-2:] != crop:
+            out = T.center_crop(out, crop)  # also pads with zeros where the image is smaller
         return out
 
     def _resize_to_crop(self, pil: PIL.Image.Image, o: dict) -> np.ndarray:
