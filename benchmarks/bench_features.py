@@ -8,7 +8,9 @@ Cases (targets are polymodal's time / Transformers' time, on 2 CPU cores):
   ASTFeatureExtractor        8 clips of 5 s                                      <= 0.2
 
 Runs alternate between the libraries (and which goes first), so a slow spell on a shared
-machine hits both alike; medians are reported. Transformers' AST extractor runs its numpy
+machine hits both alike; medians are reported. The load average is printed with the table:
+on a busy machine torch's thread pool suffers more than single-threaded numpy, so the ratios
+are only meaningful on a quiet one. Transformers' AST extractor runs its numpy
 path here, as torchaudio is not installed. ``--write-docs`` puts the table in
 docs/benchmarks.md under "## Feature extraction".
 """
@@ -16,6 +18,7 @@ docs/benchmarks.md under "## Feature extraction".
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import time
@@ -92,9 +95,10 @@ def run(repeats: int) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict], threads: int) -> str:
+def table(rows: list[dict], threads: int, load: tuple[float, float]) -> str:
     lines = [
-        f"Median of interleaved runs, {threads} torch thread(s), torch {torch.__version__}. "
+        f"Median of interleaved runs, {threads} torch thread(s), torch {torch.__version__}, "
+        f"{os.cpu_count()} CPUs, load average {load[0]:.1f} before / {load[1]:.1f} after. "
         "Audio-s/s = seconds of audio processed per second of wall time.",
         "",
         "| extractor | inputs | polymodal ms | Transformers ms | polymodal audio-s/s | Transformers audio-s/s "
@@ -136,7 +140,9 @@ def main() -> None:
 
     transformers.logging.set_verbosity_error()
     torch.set_num_threads(args.threads)
-    text = table(run(args.repeats), args.threads)
+    load_before = os.getloadavg()[0]
+    rows = run(args.repeats)
+    text = table(rows, args.threads, (load_before, os.getloadavg()[0]))
     print(text)
     if args.write_docs:
         write_docs(text)

@@ -181,18 +181,16 @@ def _check_stft_args(window_length, frame_length, hop_length, fft_length, power,
 
 
 def _preprocess_frames(frames, dither, remove_dc_offset, preemphasis, randn):
-    """Kaldi-style per-frame conditioning, in place order: dither, remove DC, pre-emphasis."""
+    """Kaldi-style conditioning of each frame (numpy or torch): dither, then DC removal, then pre-emphasis."""
     if dither != 0.0:
         frames = frames + dither * randn(frames.shape)
     if remove_dc_offset:
-        frames = frames - frames.mean(-1, keepdims=True) if isinstance(frames, np.ndarray) else (
-            frames - frames.mean(-1, keepdim=True))
+        frames = frames - frames.mean(-1)[..., None]
     if preemphasis is not None:
         # y[0] = (1 - p) x[0]; y[n] = x[n] - p x[n-1]  (Kaldi's convention for the first sample)
         first = frames[..., :1] * (1 - preemphasis)
         rest = frames[..., 1:] - preemphasis * frames[..., :-1]
-        cat = np.concatenate if isinstance(frames, np.ndarray) else torch.cat
-        frames = cat([first, rest], -1)
+        frames = (np.concatenate if isinstance(frames, np.ndarray) else torch.cat)([first, rest], -1)
     return frames
 
 
@@ -480,15 +478,19 @@ def _kaldi_windowed_frames(x, win_len, hop, fft_length, window, preemph, remove_
     """
     batch, num_samples = x.shape
     num_frames = max(0, 1 + (num_samples - win_len) // hop)
-    out = x.new_zeros(batch, num_frames, fft_length)
+    out = x.new_empty(batch, num_frames, fft_length)
+    out[..., win_len:] = 0.0
     if num_frames == 0:
         return out
+    emph = torch.empty_like(x)
+    emph[:, 0] = x[:, 0]
+    torch.add(x[:, 1:], x[:, :-1], alpha=-preemph, out=emph[:, 1:])  # x[n] - p x[n-1], in one pass
+    body = out[..., :win_len]  # (B, T, win) view into the FFT buffer
+    torch.mul(emph.unfold(-1, win_len, hop)[:, :num_frames], window, out=body)
     raw = x.unfold(-1, win_len, hop)[:, :num_frames]  # (B, T, win) view
     mean = raw.mean(-1, keepdim=True) if remove_dc else x.new_zeros(batch, num_frames, 1)
-    emph = torch.cat([x[:, :1], x[:, 1:] - preemph * x[:, :-1]], dim=1)
-    frames = emph.unfold(-1, win_len, hop)[:, :num_frames]  # (B, T, win) view
-    torch.mul(frames - (1 - preemph) * mean, window, out=out[..., :win_len])
-    out[..., 0] = window[0] * (1 - preemph) * (raw[..., 0] - mean[..., 0])
+    body.addcmul_(mean, window, value=-(1 - preemph))  # minus (1 - p) m, windowed
+    body[..., 0] = window[0] * (1 - preemph) * (raw[..., 0] - mean[..., 0])
     return out
 
 
