@@ -191,6 +191,30 @@ def test_spectrogram_random_parameters(power, center, preemphasis, remove_dc, ho
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero")  # log of the zero-padded frames, in both libraries
+@pytest.mark.parametrize("case", SPECTROGRAM_CASES)
+def test_spectrogram_batch(case):
+    kwargs = SPECTROGRAM_CASES[case]
+    window = HANN if "fft_length" not in kwargs else hf.window_function(400, "hann", periodic=False)
+    waves = [WAVE[:4000], WAVE[:1234] * 3, WAVE[500:3100] + 0.5]
+    ours = pm.spectrogram_batch(waves, window, 400, 160, **kwargs)
+    theirs = hf.spectrogram_batch(waves, window, 400, 160, **kwargs)
+    assert len(ours) == len(theirs) == 3
+    for a, b in zip(ours, theirs):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_spectrogram_batch_dither_stream():
+    waves = [WAVE[:3000], WAVE[:2000]]
+    np.random.seed(5)
+    ours = pm.spectrogram_batch(waves, HANN, 400, 160, dither=0.01, power=2.0)
+    np.random.seed(5)
+    theirs = hf.spectrogram_batch(waves, HANN, 400, 160, dither=0.01, power=2.0)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     (dict(frame_length=512), "window has length"),
     (dict(hop_length=0), "hop_length"),
@@ -221,6 +245,14 @@ def test_to_db(fn, reference, min_value, db_range):
     spec = RNG.random((20, 30)) ** 4
     ours = getattr(pm, fn)(spec, reference, min_value, db_range)
     np.testing.assert_allclose(ours, getattr(hf, fn)(spec, reference, min_value, db_range), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", ["power_to_db_batch", "amplitude_to_db_batch"])
+@pytest.mark.parametrize("db_range", [None, 25.0])
+def test_to_db_batch(fn, db_range):
+    spec = RNG.random((3, 20, 30)) ** 4 * np.array([1e-4, 1.0, 10.0])[:, None, None]
+    ours = getattr(pm, fn)(spec, 1.5, 1e-8, db_range)
+    np.testing.assert_allclose(ours, getattr(hf, fn)(spec, 1.5, 1e-8, db_range), rtol=1e-12)
 
 
 @pytest.mark.parametrize("fn", ["power_to_db", "amplitude_to_db"])

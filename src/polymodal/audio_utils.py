@@ -5,6 +5,7 @@ Everything lives in :mod:`polymodal.audio.dsp`; this module only re-exports it.
 
 from .audio.dsp import (
     amplitude_to_db,
+    amplitude_to_db_batch,
     amplitude_to_db_torch,
     hertz_to_mel,
     kaldi_fbank_torch,
@@ -12,14 +13,17 @@ from .audio.dsp import (
     mel_to_hertz,
     optimal_fft_length,
     power_to_db,
+    power_to_db_batch,
     power_to_db_torch,
     spectrogram,
+    spectrogram_batch,
     spectrogram_torch,
     window_function,
 )
 
 __all__ = [
     "amplitude_to_db",
+    "amplitude_to_db_batch",
     "amplitude_to_db_torch",
     "hertz_to_mel",
     "kaldi_fbank_torch",
@@ -27,8 +31,10 @@ __all__ = [
     "mel_to_hertz",
     "optimal_fft_length",
     "power_to_db",
+    "power_to_db_batch",
     "power_to_db_torch",
     "spectrogram",
+    "spectrogram_batch",
     "spectrogram_torch",
     "window_function",
 ]

@@ -236,28 +236,87 @@ def spectrogram(
     """
     fft_length = frame_length if fft_length is None else fft_length
     _check_stft_args(len(window), frame_length, hop_length, fft_length, power, mel_filters)
+    _check_waveform(waveform)
+    if center:
+        waveform = np.pad(waveform, (frame_length // 2, frame_length // 2), mode=pad_mode)
+    rows = waveform[None].astype(np.float64)  # (1, N)
+    return _spectrogram_rows(rows, window, frame_length, hop_length, fft_length, power, onesided, dither,
+                             preemphasis, mel_filters, mel_floor, log_mel, reference, min_value, db_range,
+                             remove_dc_offset, dtype)[0]
+
+
+def spectrogram_batch(
+    waveform_list: list[np.ndarray],
+    window: np.ndarray,
+    frame_length: int,
+    hop_length: int,
+    fft_length: int | None = None,
+    power: float | None = 1.0,
+    center: bool = True,
+    pad_mode: str = "reflect",
+    onesided: bool = True,
+    dither: float = 0.0,
+    preemphasis: float | None = None,
+    mel_filters: np.ndarray | None = None,
+    mel_floor: float = 1e-10,
+    log_mel: str | None = None,
+    reference: float = 1.0,
+    min_value: float = 1e-10,
+    db_range: float | None = None,
+    remove_dc_offset: bool = False,
+    dtype: np.dtype = np.float32,
+) -> list[np.ndarray]:
+    """:func:`spectrogram` of several waveforms at once → a list of ``(bins or mels, frames_i)``.
+
+    As in Transformers, the (centred) waveforms are zero-padded to a common length and rounded
+    to ``dtype`` first, ``db_range`` is per waveform, and dither is drawn frame by frame for the
+    whole batch.
+    """
+    fft_length = frame_length if fft_length is None else fft_length
+    _check_stft_args(len(window), frame_length, hop_length, fft_length, power, mel_filters)
+    for waveform in waveform_list:
+        _check_waveform(waveform)
+    if center:
+        half = frame_length // 2
+        waveform_list = [np.pad(w, (half, half), mode=pad_mode) for w in waveform_list]
+    lengths = [len(w) for w in waveform_list]
+    rows = np.zeros((len(waveform_list), max(lengths)), dtype=dtype)  # (B, N)
+    for row, waveform in zip(rows, waveform_list):
+        row[: len(waveform)] = waveform
+    spec = _spectrogram_rows(rows.astype(np.float64), window, frame_length, hop_length, fft_length, power,
+                             onesided, dither, preemphasis, mel_filters, mel_floor, log_mel, reference,
+                             min_value, db_range, remove_dc_offset, dtype)
+    return [s[:, : max(0, 1 + (n - frame_length) // hop_length)] for s, n in zip(spec, lengths)]
+
+
+def _check_waveform(waveform: np.ndarray) -> None:
     if waveform.ndim != 1:
         raise InvalidInputError(f"waveform must be one-dimensional (mono), got shape {waveform.shape}.")
     if np.iscomplexobj(waveform):
         raise InvalidInputError("Complex-valued waveforms are not supported; pass a real signal.")
-    if center:
-        waveform = np.pad(waveform, (frame_length // 2, frame_length // 2), mode=pad_mode)
-    # float64 throughout, as np.fft computes in float64 anyway.
-    waveform = waveform.astype(np.float64)
-    num_frames = max(0, 1 + (waveform.size - frame_length) // hop_length)
-    frames = np.lib.stride_tricks.sliding_window_view(waveform, frame_length)[::hop_length][:num_frames]
-    frames = _preprocess_frames(frames, dither, remove_dc_offset, preemphasis, lambda s: np.random.randn(*s))
+
+
+def _spectrogram_rows(rows, window, frame_length, hop_length, fft_length, power, onesided, dither, preemphasis,
+                      mel_filters, mel_floor, log_mel, reference, min_value, db_range, remove_dc_offset, dtype):
+    """The numpy spectrogram of a float64 (B, N) batch (already centred) → (B, bins or mels, frames)."""
+    num_frames = max(0, 1 + (rows.shape[1] - frame_length) // hop_length)
+    frames = np.lib.stride_tricks.sliding_window_view(rows, frame_length, axis=-1)
+    frames = frames[:, ::hop_length][:, :num_frames]  # (B, T, frame_length) view
+    # Transformers draws the dither frame by frame for all rows at once: (T, B, L) order.
+    randn = lambda shape: np.random.randn(shape[1], shape[0], shape[2]).transpose(1, 0, 2)  # noqa: E731
+    frames = _preprocess_frames(frames, dither, remove_dc_offset, preemphasis, randn)
     frames = frames * window.astype(np.float64)
     fft = np.fft.rfft if onesided else np.fft.fft
     # Transformers stores the STFT as complex64 before taking magnitudes; do the same for equal numbers.
-    spec = fft(frames, n=fft_length, axis=-1).astype(np.complex64)  # (frames, bins)
+    spec = fft(frames, n=fft_length, axis=-1).astype(np.complex64)  # (B, T, bins)
     if power is not None:
         spec = np.abs(spec, dtype=np.float64) ** power
-    spec = spec.T  # (bins, frames)
     if mel_filters is not None:
-        spec = np.maximum(mel_floor, mel_filters.T @ spec)
+        spec = np.maximum(mel_floor, spec @ mel_filters)  # (B, T, mels)
+    spec = spec.transpose(0, 2, 1)  # (B, bins or mels, T)
     if power is not None and log_mel is not None:
-        spec = _log_scale(spec, log_mel, power, reference, min_value, db_range, power_to_db, amplitude_to_db)
+        spec = _log_scale(spec, log_mel, power, reference, min_value, db_range, power_to_db_batch,
+                          amplitude_to_db_batch)
         spec = np.asarray(spec, dtype)
     return spec
 
@@ -292,6 +351,30 @@ def amplitude_to_db(
 ) -> np.ndarray:
     """``20 * log10(spectrogram / reference)``, floored at ``min_value`` and ``max - db_range``."""
     return _to_db(spectrogram, 20.0, reference, min_value, db_range)
+
+
+def _to_db_batch(spectrogram, multiplier, reference, min_value, db_range):
+    _check_db_args(reference, min_value, db_range)
+    reference = max(min_value, reference)
+    db = multiplier * (np.log10(np.clip(spectrogram, min_value, None)) - np.log10(reference))
+    if db_range is not None:
+        peak = db.max(axis=tuple(range(1, db.ndim)), keepdims=True)  # one peak per example
+        db = np.clip(db, peak - db_range, None)
+    return db
+
+
+def power_to_db_batch(
+    spectrogram: np.ndarray, reference: float = 1.0, min_value: float = 1e-10, db_range: float | None = None
+) -> np.ndarray:
+    """:func:`power_to_db` over a ``(batch, ...)`` array, with ``db_range`` per example."""
+    return _to_db_batch(spectrogram, 10.0, reference, min_value, db_range)
+
+
+def amplitude_to_db_batch(
+    spectrogram: np.ndarray, reference: float = 1.0, min_value: float = 1e-5, db_range: float | None = None
+) -> np.ndarray:
+    """:func:`amplitude_to_db` over a ``(batch, ...)`` array, with ``db_range`` per example."""
+    return _to_db_batch(spectrogram, 20.0, reference, min_value, db_range)
 
 
 # --------------------------------------------------------------------------- batched torch versions
