@@ -195,3 +195,13 @@ def test_bad_inputs(hf_dirs):
         ours.get_text_features(torch.ones(1, 25, dtype=torch.long))
     with pytest.raises(ValueError, match="attention_mask"):
         ours.get_text_features(ids, attention_mask=mask[:, :3])
+
+
+def test_auto_classes(hf_dirs):
+    from polymodal import AutoConfig, AutoModel, AutoModelForZeroShotImageClassification
+
+    assert type(AutoConfig.from_pretrained(hf_dirs["CLIPModel"])).__name__ == "CLIPConfig"
+    assert type(AutoModel.from_pretrained(hf_dirs["CLIPModel"])).__name__ == "CLIPModel"
+    assert type(AutoModelForZeroShotImageClassification.from_pretrained(hf_dirs["CLIPModel"])).__name__ == "CLIPModel"
+    assert type(AutoModel.from_pretrained(hf_dirs["CLIPTextModel"])).__name__ == "CLIPTextModel"
+    assert type(AutoModel.from_pretrained(hf_dirs["CLIPVisionModel"])).__name__ == "CLIPVisionModel"
