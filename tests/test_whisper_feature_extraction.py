@@ -187,6 +187,11 @@ def test_ragged_batch_without_padding_is_a_clear_error():
         WhisperFeatureExtractor()(clips(), sampling_rate=16000, padding=False)
 
 
+def test_too_short_for_the_stft_without_max_length_padding():
+    with pytest.raises(InvalidInputError, match="too short"):
+        WhisperFeatureExtractor()(np.ones(150, np.float32), sampling_rate=16000, padding="longest")
+
+
 @pytest.mark.parametrize("bad,match", [
     (np.zeros((2, 3, 100), np.float32), "dimensions"),
     ("speech.wav", "load_audio"),

@@ -94,6 +94,11 @@ class WhisperFeatureExtractor(SequenceFeatureExtractor):
         frames that only see zeros are then filled in instead of transformed.
         """
         x = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32)).to(device)
+        if x.shape[1] <= self.n_fft // 2:
+            raise InvalidInputError(
+                f"The padded batch has {x.shape[1]} samples, too short for the centred {self.n_fft}-point STFT "
+                f"(it needs more than {self.n_fft // 2}); use padding='max_length' (the default)."
+            )
         num_frames = x.shape[1] // self.hop_length  # the STFT's last frame is dropped, as Whisper does
         if self.dither != 0.0:
             # The same draw as Transformers (one randn over the batch), so a seeded run matches.
