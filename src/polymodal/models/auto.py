@@ -86,6 +86,17 @@ CLASS_MODULES: dict[str, str] = {
     "AlignProcessor": "polymodal.models.align.processing",
     "EfficientNetImageProcessor": "polymodal.models.align.image_processing",
     "EfficientNetImageProcessorFast": "polymodal.models.align.image_processing",
+    # CLAP
+    "ClapConfig": "polymodal.models.clap.configuration",
+    "ClapTextConfig": "polymodal.models.clap.configuration",
+    "ClapAudioConfig": "polymodal.models.clap.configuration",
+    "ClapModel": "polymodal.models.clap.modeling",
+    "ClapTextModel": "polymodal.models.clap.modeling",
+    "ClapAudioModel": "polymodal.models.clap.modeling",
+    "ClapTextModelWithProjection": "polymodal.models.clap.modeling",
+    "ClapAudioModelWithProjection": "polymodal.models.clap.modeling",
+    "ClapFeatureExtractor": "polymodal.models.clap.feature_extraction",
+    "ClapProcessor": "polymodal.models.clap.processing",
 }
 
 # model_type -> role -> class name
@@ -145,6 +156,16 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     },
     "align_text_model": {"config": "AlignTextConfig", "model": "AlignTextModel"},
     "align_vision_model": {"config": "AlignVisionConfig", "model": "AlignVisionModel"},
+    "clap": {
+        "config": "ClapConfig",
+        "model": "ClapModel",
+        "zero_shot_audio_classification": "ClapModel",
+        "feature_extractor": "ClapFeatureExtractor",
+        "tokenizer": "RobertaTokenizer",
+        "processor": "ClapProcessor",
+    },
+    "clap_text_model": {"config": "ClapTextConfig", "model": "ClapTextModel"},
+    "clap_audio_model": {"config": "ClapAudioConfig", "model": "ClapAudioModel"},
 }
 
 
