@@ -36,8 +36,14 @@ def _load_model(task: str, role: str, model, torch_dtype, model_kwargs: dict):
     if not isinstance(model, (str, os.PathLike)):
         return model
     config = AutoConfig.from_pretrained(model)
-    if task == "automatic-speech-recognition" and role not in _roles(config.model_type):
-        raise ConfigError(f"'{model}' is a '{config.model_type}' model; the ASR pipeline supports CTC models only.")
+    architectures = config.architectures or []
+    if task == "automatic-speech-recognition" and (
+        role not in _roles(config.model_type) or (architectures and not any("CTC" in a for a in architectures))
+    ):
+        raise ConfigError(
+            f"'{model}' holds a {', '.join(architectures) or config.model_type} model; the speech-recognition "
+            "pipeline needs a CTC model (e.g. Wav2Vec2ForCTC)."
+        )
     model_cls = class_for(config.model_type, role, f"'{model}/config.json'")
     kwargs = dict(model_kwargs)
     if torch_dtype is not None:
