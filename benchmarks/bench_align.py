@@ -1,0 +1,117 @@
+"""ALIGN model calls: polymodal vs Transformers, same weights and inputs in one run.
+
+    python benchmarks/bench_align.py [--repeats 5] [--image-size 289]
+
+An align-base-sized model (BERT-base text tower, EfficientNet-B7 image tower, 640-d joint
+space) with random weights is built by Transformers, saved, and loaded by both libraries.
+Timed: ``get_image_features`` on 8 images and ``get_text_features`` on 8 prompts padded to 64
+tokens (AlignProcessor's default ``padding="max_length", max_length=64``), in fp32 and with
+polymodal in bf16. Runs are interleaved and the median is reported, so a slow spell on a shared
+machine hits both sides alike. The last column checks the zero-shot ranking is unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import warnings
+
+import torch
+
+
+def interleaved_medians(functions: dict, repeats: int) -> dict:
+    times = {name: [] for name in functions}
+    for fn in functions.values():  # warm-up
+        fn()
+    for _ in range(repeats):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def build_checkpoint(path: str, image_size: int) -> None:
+    import transformers
+
+    torch.manual_seed(0)
+    config = transformers.AlignConfig(vision_config={"image_size": image_size})
+    transformers.AlignModel(config).eval().save_pretrained(path)
+
+
+def inputs(image_size: int):
+    gen = torch.Generator().manual_seed(0)
+    pixels = torch.randn(8, 3, image_size, image_size, generator=gen)
+    input_ids = torch.randint(1000, 30000, (8, 64), generator=gen)
+    attention_mask = torch.zeros_like(input_ids)
+    for i, length in enumerate((7, 9, 12, 8, 10, 6, 11, 9)):  # short prompts, padded to 64
+        attention_mask[i, :length] = 1
+    input_ids[:, 0] = 101
+    input_ids[attention_mask == 0] = 0
+    return pixels, {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def ranking(model, pixels, text) -> torch.Tensor:
+    with torch.inference_mode():
+        image = torch.nn.functional.normalize(model.get_image_features(pixels).float(), dim=-1)
+        words = torch.nn.functional.normalize(model.get_text_features(**text).float(), dim=-1)
+    return (image @ words.t()).argsort(dim=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--image-size", type=int, default=289)
+    args = parser.parse_args()
+
+    warnings.filterwarnings("ignore")
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    from polymodal import AlignModel
+
+    with tempfile.TemporaryDirectory() as path:
+        build_checkpoint(path, args.image_size)
+        theirs = transformers.AlignModel.from_pretrained(path).eval()
+        ours = AlignModel.from_pretrained(path)
+        ours_bf16 = AlignModel.from_pretrained(path, torch_dtype=torch.bfloat16)
+    pixels, text = inputs(args.image_size)
+
+    def timed(fn):
+        def run():
+            with torch.inference_mode():
+                fn()
+        return run
+
+    print(f"ALIGN-base sized, 8 images {args.image_size}px / 8 prompts x 64 tokens, "
+          f"torch threads={torch.get_num_threads()}, median of {args.repeats} interleaved runs")
+    print(f"{'call':<22}{'transformers':>14}{'polymodal':>12}{'ratio':>8}{'bf16':>12}{'ratio':>8}{'same ranking':>14}")
+    same = torch.equal(ranking(ours_bf16, pixels, text), ranking(theirs_features(theirs), pixels, text))
+    for name, call in (("get_image_features", lambda m: m.get_image_features(pixels)),
+                       ("get_text_features", lambda m: m.get_text_features(**text))):
+        t = interleaved_medians({
+            "theirs": timed(lambda: call(theirs)),
+            "ours": timed(lambda: call(ours)),
+            "bf16": timed(lambda: call(ours_bf16)),
+        }, args.repeats)
+        print(f"{name:<22}{t['theirs'] * 1e3:>11.1f} ms{t['ours'] * 1e3:>9.1f} ms{t['ours'] / t['theirs']:>8.2f}"
+              f"{t['bf16'] * 1e3:>9.1f} ms{t['bf16'] / t['theirs']:>8.2f}{str(same):>14}")
+
+
+class theirs_features:
+    """Transformers 5 returns output objects from get_*_features; unwrap them to tensors."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def get_image_features(self, pixels):
+        return self.model.get_image_features(pixels).pooler_output
+
+    def get_text_features(self, **text):
+        return self.model.get_text_features(**text).pooler_output
+
+
+if __name__ == "__main__":
+    main()
