@@ -7,7 +7,8 @@ space) with random weights is built by Transformers, saved, and loaded by both l
 Timed: ``get_image_features`` on 8 images and ``get_text_features`` on 8 prompts padded to 64
 tokens (AlignProcessor's default ``padding="max_length", max_length=64``), in fp32 and with
 polymodal in bf16. Runs are interleaved and the median is reported, so a slow spell on a shared
-machine hits both sides alike. The last column checks the zero-shot ranking is unchanged.
+machine hits both sides alike. Last, the image-text cosine similarities of polymodal (fp32 and
+bf16) are compared with Transformers' fp32 ones, with the top-1 prompt per image.
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ def build_checkpoint(path: str, image_size: int) -> None:
 
     torch.manual_seed(0)
     config = transformers.AlignConfig(vision_config={"image_size": image_size})
-    transformers.AlignModel(config).eval().save_pretrained(path)
+    model = transformers.AlignModel(config).eval()
+    # Transformers' default init (std 0.02) shrinks activations to ~1e-20 through 55 conv blocks;
+    # fan-in scaled convs keep them O(1), so the bf16 ranking check below means something.
+    with torch.no_grad():
+        for module in model.vision_model.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                torch.nn.init.kaiming_normal_(module.weight, nonlinearity="linear")
+    model.save_pretrained(path)
 
 
 def inputs(image_size: int):
@@ -53,11 +61,12 @@ def inputs(image_size: int):
     return pixels, {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
-def ranking(model, pixels, text) -> torch.Tensor:
+def similarities(model, pixels, text) -> torch.Tensor:
+    """Cosine similarities (8 images x 8 prompts), as zero-shot classification ranks them."""
     with torch.inference_mode():
         image = torch.nn.functional.normalize(model.get_image_features(pixels).float(), dim=-1)
         words = torch.nn.functional.normalize(model.get_text_features(**text).float(), dim=-1)
-    return (image @ words.t()).argsort(dim=1)
+    return image @ words.t()
 
 
 def main() -> None:
@@ -87,8 +96,7 @@ def main() -> None:
 
     print(f"ALIGN-base sized, 8 images {args.image_size}px / 8 prompts x 64 tokens, "
           f"torch threads={torch.get_num_threads()}, median of {args.repeats} interleaved runs")
-    print(f"{'call':<22}{'transformers':>14}{'polymodal':>12}{'ratio':>8}{'bf16':>12}{'ratio':>8}{'same ranking':>14}")
-    same = torch.equal(ranking(ours_bf16, pixels, text), ranking(theirs_features(theirs), pixels, text))
+    print(f"{'call':<22}{'transformers':>14}{'polymodal':>12}{'ratio':>8}{'bf16':>12}{'ratio':>8}")
     for name, call in (("get_image_features", lambda m: m.get_image_features(pixels)),
                        ("get_text_features", lambda m: m.get_text_features(**text))):
         t = interleaved_medians({
@@ -97,7 +105,13 @@ def main() -> None:
             "bf16": timed(lambda: call(ours_bf16)),
         }, args.repeats)
         print(f"{name:<22}{t['theirs'] * 1e3:>11.1f} ms{t['ours'] * 1e3:>9.1f} ms{t['ours'] / t['theirs']:>8.2f}"
-              f"{t['bf16'] * 1e3:>9.1f} ms{t['bf16'] / t['theirs']:>8.2f}{str(same):>14}")
+              f"{t['bf16'] * 1e3:>9.1f} ms{t['bf16'] / t['theirs']:>8.2f}")
+    reference = similarities(theirs_features(theirs), pixels, text)
+    for name, model in (("fp32", ours), ("bf16", ours_bf16)):
+        sims = similarities(model, pixels, text)
+        top1 = (sims.argmax(dim=1) == reference.argmax(dim=1)).float().mean().item()
+        print(f"polymodal {name}: max |cos diff| vs Transformers fp32 {(sims - reference).abs().max().item():.2e}, "
+              f"same top-1 prompt for {top1:.0%} of images")
 
 
 class theirs_features:

@@ -382,3 +382,97 @@ def test_auto_model_loads_align(hf_dir):
 
     assert isinstance(AutoModel.from_pretrained(hf_dir), AlignModel)
     assert isinstance(AutoModelForZeroShotImageClassification.from_pretrained(hf_dir), AlignModel)
+
+
+# --------------------------------------------------------------------------- processor
+@pytest.fixture(scope="module")
+def processor_dir(hf_model, tmp_path_factory):
+    """A full ALIGN folder: Transformers' model, WordPiece tokenizer and EfficientNet image processor."""
+    from tokenizer_helpers import write_bert_files
+
+    folder = tmp_path_factory.mktemp("align_processor")
+    write_bert_files(folder)
+    tokenizer = transformers.BertTokenizer(str(folder / "vocab.txt"))
+    image_processor = transformers.EfficientNetImageProcessor(size={"height": 40, "width": 40})
+    transformers.AlignProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    # Tiny model whose vocabulary covers the tokenizer's 500 ids.
+    config = hf_config()
+    config.text_config.vocab_size = tokenizer.vocab_size
+    torch.manual_seed(0)
+    model = transformers.AlignModel(config).eval()
+    randomise_batch_norms(model)
+    model.save_pretrained(folder)
+    return folder
+
+
+def photo(seed: int, size=(50, 40)):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+
+
+PROMPTS = ["an image of a cat", "an image of a dog", "the quick brown fox"]
+
+
+def test_processor_matches_transformers(processor_dir):
+    from polymodal import AlignProcessor
+
+    ours = AlignProcessor.from_pretrained(processor_dir)
+    theirs = transformers.AlignProcessor.from_pretrained(processor_dir)
+    images = [photo(0), photo(1)]
+    for kwargs in ({}, {"padding": True}, {"padding": "max_length", "max_length": 12, "truncation": True}):
+        a = ours(text=PROMPTS, images=images, return_tensors="pt", **kwargs)
+        b = theirs(text=PROMPTS, images=images, return_tensors="pt", **kwargs)
+        assert set(a.keys()) == set(b.keys())
+        for key in b.keys():
+            if key == "pixel_values":
+                assert_close(a[key], b[key])
+            else:
+                assert torch.equal(a[key], b[key]), key
+    # Transformers' ALIGN default pads text to 64 tokens.
+    assert ours(text=PROMPTS, return_tensors="pt")["input_ids"].shape == (3, 64)
+
+
+def test_processor_save_loads_in_transformers(processor_dir, tmp_path):
+    from polymodal import AlignProcessor
+
+    AlignProcessor.from_pretrained(processor_dir).save_pretrained(tmp_path)
+    theirs = transformers.AlignProcessor.from_pretrained(tmp_path)
+    again = AlignProcessor.from_pretrained(tmp_path)
+    expected = transformers.AlignProcessor.from_pretrained(processor_dir)(text=PROMPTS, images=photo(2),
+                                                                          return_tensors="pt")
+    for processor in (theirs, again):
+        out = processor(text=PROMPTS, images=photo(2), return_tensors="pt")
+        assert torch.equal(out["input_ids"], expected["input_ids"])
+        assert_close(out["pixel_values"], expected["pixel_values"])
+
+
+def test_page_example_runs_with_a_local_model(processor_dir):
+    """The ALIGN page's example, verbatim apart from the local folder and a local image."""
+    from polymodal import AlignModel, AlignProcessor
+
+    processor = AlignProcessor.from_pretrained(processor_dir)
+    model = AlignModel.from_pretrained(processor_dir)
+    image = photo(3)
+    candidate_labels = ["an image of a cat", "an image of a dog"]
+    inputs = processor(text=candidate_labels, images=image, return_tensors="pt")
+    with torch.no_grad():
+        outputs = model(**inputs)
+    logits_per_image = outputs.logits_per_image
+    probs = logits_per_image.softmax(dim=1)
+
+    hf_model = transformers.AlignModel.from_pretrained(processor_dir).eval()
+    hf_inputs = transformers.AlignProcessor.from_pretrained(processor_dir)(
+        text=candidate_labels, images=image, return_tensors="pt")
+    with torch.no_grad():
+        expected = hf_model(**hf_inputs).logits_per_image.softmax(dim=1)
+    assert probs.shape == (1, 2)
+    assert_close(probs, expected)
+
+
+def test_auto_processor_loads_align(processor_dir):
+    from polymodal import AutoProcessor
+
+    assert type(AutoProcessor.from_pretrained(processor_dir)).__name__ == "AlignProcessor"
