@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import random
+import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -99,6 +100,20 @@ def _schedule(name: str, warmup: int, total: int) -> Callable[[int], float]:
 
     return {"linear": linear, "cosine": cosine, "constant": lambda step: 1.0,
             "constant_with_warmup": constant_with_warmup}[name]
+
+
+# Parameters that get no weight decay: biases and normalisation weights (Transformers' rule).
+_NO_DECAY_PATTERNS = [re.compile(p) for p in (r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)")]
+
+
+def _no_weight_decay_names(model: torch.nn.Module) -> set[str]:
+    names = set()
+    for module_name, module in model.named_modules():
+        for param_name, _ in module.named_parameters(recurse=False):
+            full = f"{module_name}.{param_name}" if module_name else param_name
+            if isinstance(module, torch.nn.LayerNorm) or any(p.search(full.lower()) for p in _NO_DECAY_PATTERNS):
+                names.add(full)
+    return names
 
 
 class Trainer:
@@ -194,12 +209,10 @@ class Trainer:
         args = self.args
         if self.optimizer is None:
             decay, no_decay = [], []
+            no_decay_names = _no_weight_decay_names(self.model)
             for name, param in self.model.named_parameters():
-                if not param.requires_grad:
-                    continue
-                lowered = name.lower()
-                skip = "bias" in lowered or "layernorm" in lowered or "layer_norm" in lowered or ".norm" in lowered
-                (no_decay if skip else decay).append(param)
+                if param.requires_grad:
+                    (no_decay if name in no_decay_names else decay).append(param)
             groups = [{"params": decay, "weight_decay": args.weight_decay},
                       {"params": no_decay, "weight_decay": 0.0}]
             self.optimizer = torch.optim.AdamW(groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2),
@@ -295,6 +308,7 @@ class Trainer:
         if self.args.max_grad_norm and self.args.max_grad_norm > 0:
             grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.max_grad_norm))
         self.optimizer.step()
+        self._step_lr = self.lr_scheduler.get_last_lr()[0]  # the rate this update used (what gets logged)
         self.lr_scheduler.step()
         self.model.zero_grad(set_to_none=True)
         return grad_norm
@@ -320,7 +334,7 @@ class Trainer:
 
     def _log_train(self, loss: float, grad_norm: float, progress) -> None:
         logs = {"loss": round(loss, 4), "grad_norm": grad_norm,
-                "learning_rate": self.lr_scheduler.get_last_lr()[0], "epoch": round(self.state["epoch"], 4)}
+                "learning_rate": self._step_lr, "epoch": round(self.state["epoch"], 4)}
         if self.skipped_nonfinite:
             logs["skipped_nonfinite"] = self.skipped_nonfinite
             warnings.warn(f"{self.skipped_nonfinite} training step(s) had a NaN/inf loss and were skipped "
