@@ -473,29 +473,6 @@ def spectrogram_torch(
     return spec
 
 
-def mel_blocks(mel_filters: np.ndarray, num_blocks: int = 8) -> list[tuple[int, int, torch.Tensor]]:
-    """Split a (bins, mels) filter bank into ``num_blocks`` groups of adjacent filters, each
-    with only the frequency rows it touches: ``[(first_bin, end_bin, weights (rows, mels_in_group))]``.
-
-    Mel triangles are narrow, so a dense projection multiplies mostly by zeros; the blocks do
-    about a quarter of the work (see :func:`apply_mel_blocks`). Result is float32.
-    """
-    weights = torch.as_tensor(np.asarray(mel_filters), dtype=torch.float32)
-    blocks = []
-    for group in np.array_split(np.arange(weights.shape[1]), min(num_blocks, weights.shape[1])):
-        columns = weights[:, group[0] : group[-1] + 1]  # (bins, group)
-        rows = columns.any(dim=1).nonzero()[:, 0]
-        lo, hi = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 1)
-        blocks.append((lo, hi, columns[lo:hi].contiguous()))
-    return blocks
-
-
-def apply_mel_blocks(power: torch.Tensor, blocks: list[tuple[int, int, torch.Tensor]]) -> torch.Tensor:
-    """``power (..., bins) @ mel_filters`` → ``(..., mels)``, computed block by block."""
-    parts = [power[..., lo:hi] @ weights.to(power.device) for lo, hi, weights in blocks]
-    return torch.cat(parts, dim=-1)
-
-
 # --------------------------------------------------------------------------- Kaldi-compatible fbank
 
 # float32 machine epsilon: Kaldi's floor before the log.
@@ -540,7 +517,8 @@ def kaldi_fbank_torch(
     fft_length = optimal_fft_length(win_len)
     window = torch.as_tensor(_kaldi_window(win_len, names[window_type]), dtype=compute_dtype,
                              device=waveform.device)
-    blocks = _kaldi_mel_blocks(num_mel_bins, fft_length, sample_frequency, low_freq, high_freq)
+    mel = torch.as_tensor(_kaldi_mel_banks(num_mel_bins, fft_length, sample_frequency, low_freq, high_freq),
+                          dtype=torch.float32, device=waveform.device)
     x = waveform.to(compute_dtype)
     frames = _kaldi_windowed_frames(x, win_len, hop, fft_length, window, preemphasis_coefficient, remove_dc_offset)
     if frames.shape[1] == 0:  # shorter than one frame: Kaldi returns no frames
@@ -549,7 +527,9 @@ def kaldi_fbank_torch(
     # each bin's relative precision, which is what the log needs.
     spec = torch.view_as_real(torch.fft.rfft(frames).to(torch.complex64))  # (B, T, bins, 2)
     power = spec[..., 0].square() + spec[..., 1].square()  # (B, T, bins)
-    return apply_mel_blocks(power, blocks).clamp_(min=mel_floor).log_()  # (B, T, mels)
+    # One dense matmul: a banded product does less arithmetic but takes one call per band, and on a
+    # busy machine every extra parallel call costs more than the multiplications it saves.
+    return (power @ mel).clamp_(min=mel_floor).log_()  # (B, T, mels)
 
 
 def _kaldi_windowed_frames(x, win_len, hop, fft_length, window, preemph, remove_dc) -> torch.Tensor:
@@ -583,10 +563,6 @@ def _kaldi_window(win_len: int, name: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _kaldi_mel_blocks(num_mel_bins, fft_length, sample_frequency, low_freq, high_freq):
-    return mel_blocks(_kaldi_mel_banks(num_mel_bins, fft_length, sample_frequency, low_freq, high_freq))
-
-
 def _kaldi_mel_banks(num_mel_bins, fft_length, sample_frequency, low_freq, high_freq) -> np.ndarray:
     """Kaldi's mel bank (num_bins, num_mel_bins): triangles in Kaldi-mel space, high_freq <= 0 counts from Nyquist."""
     nyquist = 0.5 * sample_frequency

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 
-from ...audio.dsp import apply_mel_blocks, frame_signal_torch, mel_blocks, mel_filter_bank, power_spectrum_torch
+from ...audio.dsp import frame_signal_torch, mel_filter_bank, power_spectrum_torch
 from ...audio.features import BatchFeature, SequenceFeatureExtractor, as_mono_batch, pad_arrays
 from ...core.errors import InvalidInputError
 from ..wav2vec2.feature_extraction import zero_mean_unit_var_norm
@@ -44,7 +44,6 @@ class WhisperFeatureExtractor(SequenceFeatureExtractor):
             num_frequency_bins=1 + n_fft // 2, num_mel_filters=feature_size, min_frequency=0.0,
             max_frequency=8000.0, sampling_rate=sampling_rate, norm="slaney", mel_scale="slaney",
         )
-        self._mel_blocks = mel_blocks(self.mel_filters)
 
     def __call__(self, raw_speech, truncation=True, pad_to_multiple_of=None, return_tensors=None,
                  return_attention_mask=None, padding="max_length", max_length=None, sampling_rate=None,
@@ -107,7 +106,7 @@ class WhisperFeatureExtractor(SequenceFeatureExtractor):
         window = torch.hann_window(self.n_fft, device=x.device)
         frames = frame_signal_torch(x, self.n_fft, self.hop_length, center=True)[:, :num_frames]  # (B, T', n_fft)
         power = power_spectrum_torch(frames * window, self.n_fft)  # (B, T', bins)
-        mel = apply_mel_blocks(power, self._mel_blocks)  # (B, T', n_mels)
+        mel = power @ torch.as_tensor(self.mel_filters, dtype=torch.float32, device=x.device)  # (B, T', n_mels)
         log_spec = mel.clamp_(min=_LOG_FLOOR).log10_().transpose(1, 2)  # (B, n_mels, T')
         return _whisper_scale(log_spec, num_frames).cpu().numpy()
 
