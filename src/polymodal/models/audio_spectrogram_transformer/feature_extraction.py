@@ -59,12 +59,14 @@ class ASTFeatureExtractor(SequenceFeatureExtractor):
     def _pad_and_normalize(self, fbank: torch.Tensor, num_frames: list[int], max_length: int) -> torch.Tensor:
         """(B, T, mels) → (B, max_length, mels): frames past each clip's end are zero padding, then normalised."""
         batch, computed, mels = fbank.shape
+        out = fbank.new_empty(batch, max_length, mels)
         pad = torch.zeros((), dtype=fbank.dtype)
         if self.do_normalize:
-            fbank = fbank.sub_(self.mean).div_(self.std * 2)  # self.normalize, in place
+            # self.normalize, written straight into the output
+            torch.sub(fbank, self.mean, out=out[:, :computed]).div_(self.std * 2)
             pad = self.normalize(pad)  # what a zero padding frame becomes
-        out = fbank.new_empty(batch, max_length, mels)
-        out[:, :computed] = fbank
+        else:
+            out[:, :computed] = fbank
         out[:, computed:] = pad
         for row, n in enumerate(num_frames):  # clips shorter than the longest: one slice each
             if n < computed:
