@@ -505,8 +505,9 @@ def kaldi_fbank_torch(
 
     Transformers' AST extractor, when torchaudio is missing (as here), computes the same thing
     with ``audio_utils.spectrogram`` in float64 with a floor of 1.192092955078125e-07 (a mistyped
-    float32 epsilon); pass that as ``mel_floor`` to match it. Kaldi itself works in float32; the
-    two agree to about 1e-5 in the log domain except in bins near the floor.
+    float32 epsilon); pass that as ``mel_floor`` to match it. We frame and transform in float64
+    (``compute_dtype``) to match those numbers to ~1e-6; Kaldi/torchaudio work in float32, so
+    they differ from both by float32 rounding, most in low-energy bands (~1e-3 in the log there).
     """
     win_len = int(sample_frequency * frame_length * 0.001)
     hop = int(sample_frequency * frame_shift * 0.001)
