@@ -476,3 +476,16 @@ def test_auto_processor_loads_align(processor_dir):
     from polymodal import AutoProcessor
 
     assert type(AutoProcessor.from_pretrained(processor_dir)).__name__ == "AlignProcessor"
+
+
+def test_zero_shot_pipeline_matches_transformers(processor_dir):
+    from polymodal import pipeline
+
+    images = [photo(4), photo(5)]
+    labels = ["cat", "dog", "fox"]
+    ours = pipeline("zero-shot-image-classification", model=str(processor_dir))(images, candidate_labels=labels)
+    theirs = transformers.pipeline("zero-shot-image-classification", model=str(processor_dir))(
+        images, candidate_labels=labels)
+    for mine, expected in zip(ours, theirs):
+        assert [r["label"] for r in mine] == [r["label"] for r in expected]
+        assert [r["score"] for r in mine] == pytest.approx([r["score"] for r in expected], abs=1e-5)
