@@ -113,7 +113,8 @@ def workloads(side, images, torch_processor=None) -> dict:
         "get_image_features (8 images)": image_features,
         "get_text_features (8 prompts)": text_features,
         "image processor (8 photos 640x480)": lambda: processor(images, return_tensors="pt"),
-        "zero-shot pipeline (8 images x 5 labels)": lambda: classifier(images, candidate_labels=LABELS, batch_size=8),
+        "zero-shot pipeline (8 images x 5 labels)": lambda: classifier(images, candidate_labels=LABELS),
+        "zero-shot pipeline, batch_size=8": lambda: classifier(images, candidate_labels=LABELS, batch_size=8),
     }
     # polymodal's tensor backend (within two 8-bit levels of the exact PIL path); Transformers runs PIL again.
     fast = torch_processor or processor

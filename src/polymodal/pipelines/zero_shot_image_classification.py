@@ -2,8 +2,8 @@
 
 Scores are the softmax over ``logits_per_image`` of the labels written into
 ``hypothesis_template``, sorted best first — the same numbers Transformers returns. Unlike
-Transformers, which runs the text tower again for every image, the label sentences are encoded
-once per call and the images go through the vision tower ``batch_size`` at a time; the
+Transformers, which by default runs the text tower again for every image, the label sentences are encoded
+once per call and the images go through the vision tower ``batch_size`` (default 8) at a time; the
 similarity is then the model's own head maths (CLIP's ``logit_scale``, ALIGN's ``temperature``).
 """
 
@@ -19,8 +19,17 @@ from ..core.errors import InvalidInputError
 from .base import Pipeline, chunks, describe
 
 
+# Images per vision-tower call when the caller gives no batch_size: results do not depend on it,
+# and one batched call is several times faster than one call per image.
+DEFAULT_BATCH_SIZE = 8
+
+
 class ZeroShotImageClassificationPipeline(Pipeline):
     task = "zero-shot-image-classification"
+
+    def __init__(self, *args, batch_size: int | None = None, **kwargs):
+        super().__init__(*args, batch_size=batch_size, **kwargs)
+        self.batch_size = batch_size or DEFAULT_BATCH_SIZE
 
     def __call__(self, images=None, candidate_labels=None, hypothesis_template: str = "This is a photo of {}.",
                  batch_size: int | None = None, tokenizer_kwargs: dict | None = None, **kwargs):
