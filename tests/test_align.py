@@ -140,8 +140,8 @@ def test_config_errors_name_the_field():
 def test_align_model_matches_transformers(hf_model, pm_model):
     inputs = {**text_batch(), "pixel_values": pixel_batch(3)}
     with torch.no_grad():
-        theirs = hf_model(**inputs, return_loss=True, output_hidden_states=True)
-        ours = pm_model(**inputs, return_loss=True, output_hidden_states=True)
+        theirs = hf_model(**inputs, return_loss=True, output_hidden_states=True, output_attentions=True)
+        ours = pm_model(**inputs, return_loss=True, output_hidden_states=True, output_attentions=True)
     assert list(ours.keys()) == list(theirs.keys())
     for key in ("loss", "logits_per_image", "logits_per_text", "text_embeds", "image_embeds"):
         assert_close(ours[key], theirs[key])
@@ -151,6 +151,7 @@ def test_align_model_matches_transformers(hf_model, pm_model):
         assert_close(ours[tower].last_hidden_state, theirs[tower].last_hidden_state)
         assert_close(ours[tower].pooler_output, theirs[tower].pooler_output)
         assert_tuples_close(ours[tower].hidden_states, theirs[tower].hidden_states)
+    assert_tuples_close(ours.text_model_output.attentions, theirs.text_model_output.attentions)
 
 
 def test_loss_uses_label_smoothing(pm_model):
@@ -230,6 +231,8 @@ def test_vision_model_matches_transformers(hf_model, tmp_path):
     assert_close(mine.last_hidden_state, theirs.last_hidden_state)
     assert_close(mine.pooler_output, theirs.pooler_output)
     assert len(mine.hidden_states) == 1 + 4
+    # Computed channels-last inside, returned with ordinary strides (so .view works as with Transformers).
+    assert mine.last_hidden_state.is_contiguous() and all(h.is_contiguous() for h in mine.hidden_states)
     assert_tuples_close(mine.hidden_states, theirs.hidden_states)
 
 

@@ -187,11 +187,12 @@ class AlignVisionEncoder(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor, output_hidden_states: bool = False):
         """Returns the last feature map and, if asked, (stem output, each block's output)."""
-        all_states = [hidden_states] if output_hidden_states else None
+        # Returned maps are made contiguous (NCHW strides) so `.view` works as on Transformers' outputs.
+        all_states = [hidden_states.contiguous()] if output_hidden_states else None
         for block in self.blocks:
             hidden_states = block(hidden_states)
             if all_states is not None:
-                all_states.append(hidden_states)
+                all_states.append(hidden_states.contiguous())
         return hidden_states, (tuple(all_states) if all_states is not None else None)
 
 
@@ -304,7 +305,8 @@ class AlignVisionModel(AlignPreTrainedModel):
         hidden, states = self.encoder(self.embeddings(pixel_values), output_hidden_states)
         # Global pooling over the whole feature map (Transformers' pool window is larger than any map).
         pooled = hidden.mean(dim=(2, 3)) if config.pooling_type == "mean" else hidden.amax(dim=(2, 3))
-        out = BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=pooled, hidden_states=states)
+        out = BaseModelOutputWithPooling(last_hidden_state=hidden.contiguous(), pooler_output=pooled,
+                                         hidden_states=states)
         return out if _want_dict(return_dict, config) else out.to_tuple()
 
 
