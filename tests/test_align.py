@@ -492,3 +492,14 @@ def test_zero_shot_pipeline_matches_transformers(processor_dir):
     for mine, expected in zip(ours, theirs):
         assert [r["label"] for r in mine] == [r["label"] for r in expected]
         assert [r["score"] for r in mine] == pytest.approx([r["score"] for r in expected], abs=1e-5)
+
+
+def test_tower_saves_load_in_transformers(pm_model, tmp_path):
+    pm_model.vision_model.save_pretrained(tmp_path / "vision")
+    pm_model.text_model.save_pretrained(tmp_path / "text")
+    vision = transformers.AlignVisionModel.from_pretrained(tmp_path / "vision").eval()
+    text = transformers.AlignTextModel.from_pretrained(tmp_path / "text").eval()
+    pixels, batch = pixel_batch(), text_batch()
+    with torch.no_grad():
+        assert_close(vision(pixels).pooler_output, pm_model.vision_model(pixels).pooler_output)
+        assert_close(text(**batch).last_hidden_state, pm_model.text_model(**batch).last_hidden_state)
