@@ -57,11 +57,12 @@ def test_outputs_match_transformers(tmp_path, hf_config_cls, hf_model_cls, ours_
 
 
 @pytest.mark.parametrize("hf_config_cls,hf_model_cls,ours_cls", FAMILIES)
-def test_sdpa_path_and_tuple_output(tmp_path, hf_config_cls, hf_model_cls, ours_cls):
+def test_sdpa_path_and_tuple_output(tmp_path, monkeypatch, hf_config_cls, hf_model_cls, ours_cls):
+    monkeypatch.setattr("polymodal.nn.attention.EAGER_MAX_KEYS_CPU", 0)  # force the SDPA path
     theirs = _save_hf(tmp_path, hf_config_cls, hf_model_cls)
     ours = ours_cls.from_pretrained(tmp_path / "hf")
     torch.manual_seed(1)
-    ids = torch.randint(3, 99, (2, 37))  # long enough for the SDPA path
+    ids = torch.randint(3, 99, (2, 37))
     mask = torch.ones_like(ids)
     mask[1, 20:] = 0
     with torch.no_grad():

@@ -118,14 +118,17 @@ def test_legacy_eos_id_pools_at_largest_id(tmp_path):
                                    theirs(ids, attention_mask=mask).pooler_output)
 
 
-def test_eos_used_as_padding_pools_first_eos(hf_dirs):
+def test_eos_used_as_padding_pools_first_eos(hf_dirs, monkeypatch):
     theirs = transformers.CLIPTextModel.from_pretrained(hf_dirs["CLIPTextModel"]).eval()
     ours = ours_mod.CLIPTextModel.from_pretrained(hf_dirs["CLIPTextModel"])
     ids, mask = clip_text_batch(lengths=(3, 9, 6), pad=EOS)
     with torch.no_grad():
         torch.testing.assert_close(ours(ids, attention_mask=mask).pooler_output,
                                    theirs(ids, attention_mask=mask).pooler_output)
-        # A mask-free call (SDPA path, long text) too.
+        # A mask-free call through the SDPA path too.
+        monkeypatch.setattr("polymodal.nn.attention.EAGER_MAX_KEYS_CPU", 0)
+        torch.testing.assert_close(ours(ids, attention_mask=mask).last_hidden_state,
+                                   theirs(ids, attention_mask=mask).last_hidden_state, atol=1e-5, rtol=1e-5)
         long_ids, _ = clip_text_batch(lengths=(19, 19))
         torch.testing.assert_close(ours(long_ids).last_hidden_state, theirs(long_ids).last_hidden_state,
                                    atol=1e-5, rtol=1e-5)
