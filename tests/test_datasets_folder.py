@@ -172,7 +172,8 @@ def test_manifest_inside_folder_and_explicit(tmp_path):
 
 def test_transcription_only_manifest(tmp_path):
     paths = manifest_clips(tmp_path)
-    (tmp_path / "asr.csv").write_text("audio,transcription\n" + "".join(f"{p},words {i}\n" for i, p in enumerate(paths)))
+    rows = "".join(f"{p},words {i}\n" for i, p in enumerate(paths))
+    (tmp_path / "asr.csv").write_text("audio,transcription\n" + rows)
     ds = load_audio_folder(tmp_path / "asr.csv")
     assert ds.column_names == ["audio", "transcription"] and ds.label_names == []
     assert ds[0]["transcription"] == "words 0"
@@ -202,7 +203,8 @@ def test_access_and_select(tmp_path):
 def test_guide_preprocessing_flow(tmp_path):
     """remove_columns / features[...].names / cast_column / batched map / rename_column, as in the guide."""
     paths = manifest_clips(tmp_path)
-    (tmp_path / "m.csv").write_text("path,intent_class,lang_id\n" + "".join(f"{p},{c},0\n" for p, c in zip(paths, "aba")))
+    rows = "".join(f"{p},{c},0\n" for p, c in zip(paths, "aba"))
+    (tmp_path / "m.csv").write_text("path,intent_class,lang_id\n" + rows)
     ds = load_audio_folder(tmp_path / "m.csv", label_column="intent_class")
     ds = ds.remove_columns(["lang_id"]).rename_column("label", "intent_class")
     labels = ds.features["intent_class"].names
@@ -320,7 +322,8 @@ def test_bad_manifests(tmp_path):
         "emptylabel.csv": (f"path,label\n{paths[0]},\n", r"emptylabel\.csv:2: the 'label' value is empty"),
         "emptypath.csv": ("path,label\n ,a\n", r"emptypath\.csv:2: the 'path' value is empty"),
         "header.csv": ("path,label\n", "has no rows"),
-        "broken.jsonl": (json.dumps({"path": paths[0], "label": "a"}) + '\n{"path": "x", \n', r"broken\.jsonl:2: broken JSON"),
+        "broken.jsonl": (json.dumps({"path": paths[0], "label": "a"}) + '\n{"path": "x", \n',
+                         r"broken\.jsonl:2: broken JSON"),
         "list.jsonl": ('["a", "b"]\n', r"list\.jsonl:1: expected a JSON object"),
         "m.txt": ("path,label\n", "unknown format"),
     }

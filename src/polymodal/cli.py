@@ -18,7 +18,6 @@ import json
 import math
 import os
 import sys
-from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 EVAL_SPLITS = ("test", "validation", "valid", "dev", "eval")
@@ -149,14 +148,16 @@ def cmd_train(args) -> int:
     train_raw, eval_raw = _train_eval_splits(data, args.eval_split)
     if not train_raw.label_names:
         raise CliError("the training data has no labels; give a folder per class or a manifest with a label column")
-    train_raw, eval_raw = _limit(train_raw, args.max_examples, args.seed), _limit(eval_raw, args.max_examples, args.seed)
+    train_raw = _limit(train_raw, args.max_examples, args.seed)
+    eval_raw = _limit(eval_raw, args.max_examples, args.seed)
     model, extractor = _train_parts(args, train_raw.label_names, max(train_raw.lengths))
     train_set = _encode(train_raw, extractor, "features (train)")
     eval_set = _encode(eval_raw, extractor, "features (eval)") if eval_raw is not None else None
     training_args = TrainingArguments(
-        output_dir=args.output_dir, num_train_epochs=args.epochs, learning_rate=_learning_rate(args),
+        output_dir=args.output_dir, num_train_epochs=_epochs(args), learning_rate=_learning_rate(args),
         per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=args.batch_size,
-        warmup_ratio=0.1, eval_strategy="epoch" if eval_set is not None else "no", save_strategy="no",
+        weight_decay=0.01, warmup_ratio=0.1, save_strategy="no",
+        eval_strategy="epoch" if eval_set is not None else "no",
         logging_steps=max(1, len(train_set) // args.batch_size), seed=args.seed, report_to="none")
     trainer = Trainer(model=model, args=training_args, train_dataset=train_set, eval_dataset=eval_set,
                       processing_class=extractor, compute_metrics=_accuracy)
@@ -188,10 +189,18 @@ def _train_eval_splits(data, eval_split: str | None):
     return data["train"], _split(data, eval_split, EVAL_SPLITS, "evaluation") if len(data) > 1 else None
 
 
+# The log-mel CNN's recipe is the demo's (polymodal/demo.py: ≥ 90 % on the bundled held-out voices);
+# a pretrained checkpoint gets the audio-classification guide's fine-tuning settings.
 def _learning_rate(args) -> float:
     if args.learning_rate is not None:
         return args.learning_rate
-    return 1e-3 if args.model == "logmel" else 3e-5
+    return 5e-3 if args.model == "logmel" else 3e-5
+
+
+def _epochs(args) -> float:
+    if args.epochs is not None:
+        return args.epochs
+    return 20.0 if args.model == "logmel" else 10.0
 
 
 # ----------------------------------------------------------------------------- evaluate / classify / transcribe
@@ -296,13 +305,15 @@ def _train_parser(sub) -> None:
     p.add_argument("data", nargs="?", metavar="DATA", help="a folder of audio or a CSV/JSONL manifest")
     p.add_argument("--bundled", action="store_true", help="train on the bundled spoken-intent dataset")
     p.add_argument("--model", default="logmel", metavar="logmel|FOLDER",
-                   help="'logmel' (default: a small CNN on log-mel features, trains in seconds on a CPU) or a "
+                   help="'logmel' (default: a small CNN on log-mel features, trains in minutes on a CPU) or a "
                    "checkpoint folder to fine-tune, e.g. a Wav2Vec2 model")
     p.add_argument("--output-dir", required=True, help="where to save the trained model")
-    p.add_argument("--epochs", type=_positive_float, default=10.0, help="training epochs (default 10)")
+    p.add_argument("--epochs", type=_positive_float, default=None,
+                   help="training epochs (default 20 for logmel, 10 for a checkpoint)")
     p.add_argument("--learning-rate", type=_positive_float, default=None,
-                   help="peak learning rate (default 1e-3 for logmel, 3e-5 for a checkpoint)")
-    p.add_argument("--batch-size", type=_positive_int, default=16, help="examples per step (default 16)")
+                   help="peak learning rate, after a 10%% linear warm-up "
+                   "(default 5e-3 for logmel, 3e-5 for a checkpoint)")
+    p.add_argument("--batch-size", type=_positive_int, default=32, help="examples per step (default 32)")
     p.add_argument("--eval-split", default=None, help="split to evaluate on (default: test/validation if present)")
     p.add_argument("--max-examples", type=_positive_int, default=None,
                    help="use at most this many clips per split (a quick trial run)")

@@ -243,7 +243,9 @@ class AudioDataset:
         names = [names] if isinstance(names, str) else list(names)
         missing = [n for n in names if n not in self._columns]
         if missing:
-            raise InvalidInputError(f"{where}: columns {missing} not in the dataset; its columns are {self.column_names}.")
+            raise InvalidInputError(
+                f"{where}: columns {missing} not in the dataset; its columns are {self.column_names}."
+            )
         return names
 
     def to_list(self) -> list[dict]:

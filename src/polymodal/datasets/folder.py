@@ -58,7 +58,9 @@ def load_audio_folder(path: str | os.PathLike, sampling_rate: int | None = None,
     """
     root = Path(path)
     if manifest is None and not root.exists():
-        raise DatasetNotFoundError(f"Dataset path {str(root)!r} does not exist; pass a folder of audio or a manifest file.")
+        raise DatasetNotFoundError(
+            f"Dataset path {str(root)!r} does not exist; pass a folder of audio or a manifest file."
+        )
     manifest_file = _find_manifest(root, manifest)
     audio = Audio(sampling_rate=sampling_rate, mono=mono)
     if manifest_file is not None:
@@ -77,7 +79,9 @@ def _find_manifest(root: Path, manifest) -> Path | None:
     if manifest is not None:
         manifest = Path(manifest)
         if not manifest.is_file():
-            raise DatasetNotFoundError(f"Manifest {str(manifest)!r} does not exist; pass the path of a CSV or JSONL file.")
+            raise DatasetNotFoundError(
+                f"Manifest {str(manifest)!r} does not exist; pass the path of a CSV or JSONL file."
+            )
         return manifest
     if root.is_file():
         if root.suffix.lower() in AUDIO_EXTENSIONS:
@@ -133,7 +137,9 @@ def read_manifest(path: str | os.PathLike) -> list[tuple[int, dict[str, Any]]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
-        raise InvalidInputError(f"Manifest {str(path)!r} is not UTF-8 text ({err.reason} at byte {err.start}).") from None
+        raise InvalidInputError(
+            f"Manifest {str(path)!r} is not UTF-8 text ({err.reason} at byte {err.start})."
+        ) from None
     if suffix in (".jsonl", ".json"):
         records = _read_json(path, text)
     elif suffix in (".csv", ".tsv"):

@@ -25,7 +25,8 @@ def apply_map(dataset, function: Callable | None, batched: bool, batch_size: int
             "kept; pass remove_columns=dataset.column_names when a batched function changes the row count."
         )
     columns = {**kept, **outputs}
-    features = {name: dataset.features[name] if name in kept else _guess_value(values) for name, values in columns.items()}
+    features = {name: dataset.features[name] if name in kept else _guess_value(values)
+                for name, values in columns.items()}
     audio = dataset._audio_column if dataset._audio_column in kept else None
     lengths = dataset._safe_lengths() if out_rows == n else None
     return type(dataset)(columns, features, audio_column=audio, lengths=lengths)
