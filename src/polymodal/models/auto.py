@@ -97,6 +97,24 @@ CLASS_MODULES: dict[str, str] = {
     "ClapAudioModelWithProjection": "polymodal.models.clap.modeling",
     "ClapFeatureExtractor": "polymodal.models.clap.feature_extraction",
     "ClapProcessor": "polymodal.models.clap.processing",
+    # X-CLIP
+    "XCLIPConfig": "polymodal.models.x_clip.configuration",
+    "XCLIPTextConfig": "polymodal.models.x_clip.configuration",
+    "XCLIPVisionConfig": "polymodal.models.x_clip.configuration",
+    "XCLIPModel": "polymodal.models.x_clip.modeling",
+    "XCLIPTextModel": "polymodal.models.x_clip.modeling",
+    "XCLIPVisionModel": "polymodal.models.x_clip.modeling",
+    "XCLIPProcessor": "polymodal.models.x_clip.processing",
+    # Chinese-CLIP
+    "ChineseCLIPConfig": "polymodal.models.chinese_clip.configuration",
+    "ChineseCLIPTextConfig": "polymodal.models.chinese_clip.configuration",
+    "ChineseCLIPVisionConfig": "polymodal.models.chinese_clip.configuration",
+    "ChineseCLIPModel": "polymodal.models.chinese_clip.modeling",
+    "ChineseCLIPTextModel": "polymodal.models.chinese_clip.modeling",
+    "ChineseCLIPVisionModel": "polymodal.models.chinese_clip.modeling",
+    "ChineseCLIPImageProcessor": "polymodal.models.chinese_clip.image_processing",
+    "ChineseCLIPImageProcessorFast": "polymodal.models.chinese_clip.image_processing",
+    "ChineseCLIPProcessor": "polymodal.models.chinese_clip.processing",
 }
 
 # model_type -> role -> class name
@@ -166,6 +184,25 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     },
     "clap_text_model": {"config": "ClapTextConfig", "model": "ClapTextModel"},
     "clap_audio_model": {"config": "ClapAudioConfig", "model": "ClapAudioModel"},
+    "xclip": {
+        "config": "XCLIPConfig",
+        "model": "XCLIPModel",
+        "image_processor": "CLIPImageProcessor",
+        "tokenizer": "CLIPTokenizer",
+        "processor": "XCLIPProcessor",
+    },
+    "xclip_text_model": {"config": "XCLIPTextConfig", "model": "XCLIPTextModel"},
+    "xclip_vision_model": {"config": "XCLIPVisionConfig", "model": "XCLIPVisionModel"},
+    "chinese_clip": {
+        "config": "ChineseCLIPConfig",
+        "model": "ChineseCLIPModel",
+        "zero_shot_image_classification": "ChineseCLIPModel",
+        "image_processor": "ChineseCLIPImageProcessor",
+        "tokenizer": "BertTokenizer",
+        "processor": "ChineseCLIPProcessor",
+    },
+    "chinese_clip_text_model": {"config": "ChineseCLIPTextConfig", "model": "ChineseCLIPTextModel"},
+    "chinese_clip_vision_model": {"config": "ChineseCLIPVisionConfig", "model": "ChineseCLIPVisionModel"},
 }
 
 
