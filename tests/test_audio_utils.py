@@ -353,3 +353,14 @@ def test_kaldi_fbank_short_input_has_no_frames():
 def test_kaldi_fbank_bad_window():
     with pytest.raises(InvalidInputError, match="window_type"):
         pm.kaldi_fbank_torch(torch.zeros(1, 1000), window_type="gauss")
+
+
+@pytest.mark.parametrize("name", ["hertz_to_mel", "mel_to_hertz", "mel_filter_bank", "optimal_fft_length",
+                                  "window_function", "spectrogram", "spectrogram_batch", "power_to_db",
+                                  "power_to_db_batch", "amplitude_to_db", "amplitude_to_db_batch"])
+def test_signatures_match_transformers(name):
+    import inspect
+
+    ours, theirs = inspect.signature(getattr(pm, name)), inspect.signature(getattr(hf, name))
+    assert [(p.name, p.default) for p in ours.parameters.values()] == \
+        [(p.name, p.default) for p in theirs.parameters.values()]
