@@ -170,3 +170,12 @@ def test_missing_sampling_rate_warns():
 def test_bad_audio(bad, match):
     with pytest.raises(InvalidInputError, match=match):
         ASTFeatureExtractor()(bad, sampling_rate=16000)
+
+
+@pytest.mark.parametrize("method", ["__init__", "__call__"])
+def test_signature_matches_transformers(method):
+    import inspect
+
+    ours = inspect.signature(getattr(ASTFeatureExtractor, method)).parameters
+    theirs = inspect.signature(getattr(transformers.ASTFeatureExtractor, method)).parameters
+    assert [(p.name, p.default) for p in ours.values()] == [(p.name, p.default) for p in theirs.values()]

@@ -200,3 +200,12 @@ def test_too_short_for_the_stft_without_max_length_padding():
 def test_bad_audio(bad, match):
     with pytest.raises(InvalidInputError, match=match):
         WhisperFeatureExtractor()(bad, sampling_rate=16000)
+
+
+@pytest.mark.parametrize("method", ["__init__", "__call__"])
+def test_signature_matches_transformers(method):
+    import inspect
+
+    ours = inspect.signature(getattr(WhisperFeatureExtractor, method)).parameters
+    theirs = inspect.signature(getattr(transformers.WhisperFeatureExtractor, method)).parameters
+    assert [(p.name, p.default) for p in ours.values()] == [(p.name, p.default) for p in theirs.values()]
