@@ -1,6 +1,6 @@
 """CLAP speed: polymodal vs Transformers on the same weights and inputs, in one run.
 
-    python benchmarks/bench_clap.py [--repeats 10] [--threads 2] [--fused] [--write-docs]
+    python benchmarks/bench_clap.py [--repeats 10] [--threads 1 2] [--fused] [--write-docs]
 
 Cases (targets are polymodal's time / Transformers' fp32 time):
   get_audio_features fp32   HTSAT-base (laion/clap-htsat-unfused sizes), 4 x 10 s    <= 1.0
@@ -163,7 +163,8 @@ def write_docs(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, nargs="+", default=[2],
+                        help="torch thread counts to run with, one table each (e.g. --threads 1 2)")
     parser.add_argument("--fused", action="store_true", help="benchmark the fused HTSAT variant too")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
@@ -172,16 +173,18 @@ def main() -> None:
     import transformers
 
     transformers.logging.set_verbosity_error()
-    torch.set_num_threads(args.threads)
-    load_before = os.getloadavg()[0]
-    rows = model_rows(False, args.repeats)
-    if args.fused:
-        rows += model_rows(True, args.repeats)
-    rows.append(extractor_row(args.repeats))
-    text = table(rows, args.threads, (load_before, os.getloadavg()[0]))
-    print(text)
+    tables = []
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        load_before = os.getloadavg()[0]
+        rows = model_rows(False, args.repeats)
+        if args.fused:
+            rows += model_rows(True, args.repeats)
+        rows.append(extractor_row(args.repeats))
+        tables.append(table(rows, threads, (load_before, os.getloadavg()[0])))
+        print(tables[-1])
     if args.write_docs:
-        write_docs(text)
+        write_docs("\n".join(tables))
         print(f"written to {DOCS}")
 
 

@@ -311,7 +311,9 @@ class ClapAudioLayer(nn.Module):
         self.intermediate = ClapAudioIntermediate(config, dim)
         self.output = ClapAudioOutput(config, dim)
         self.padded_resolution = tuple(math.ceil(n / self.window_size) * self.window_size for n in input_resolution)
-        mask = shifted_window_mask(*self.padded_resolution, self.window_size, self.shift_size) if self.shift_size else None
+        mask = None
+        if self.shift_size:
+            mask = shifted_window_mask(*self.padded_resolution, self.window_size, self.shift_size)
         self.register_buffer("shift_mask", mask, persistent=False)
         order = window_order(*self.padded_resolution, self.window_size, self.shift_size)
         self.register_buffer("window_order", order, persistent=False)
@@ -478,8 +480,8 @@ class ClapAudioEncoder(nn.Module):
         if not isinstance(input_features, torch.Tensor) or input_features.dim() != 4:
             shape = tuple(getattr(input_features, "shape", ()))
             raise InvalidInputError(
-                f"input_features must be a (batch, channels, frames, mel bins) tensor; got {shape or input_features!r}. "
-                "Use ClapFeatureExtractor(..., return_tensors='pt')."
+                "input_features must be a (batch, channels, frames, mel bins) tensor; got "
+                f"{shape or input_features!r}. Use ClapFeatureExtractor(..., return_tensors='pt')."
             )
         bins = input_features.shape[-1]
         if bins != self.config.num_mel_bins:
