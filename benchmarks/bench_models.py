@@ -13,9 +13,12 @@ tiled). Cases, as in issue 4:
 
 Times: one process holds all models and runs them interleaved (ours, theirs, ...), so a slow
 spell on a shared machine hits every side alike; medians are reported. Peak memory: a fresh
-subprocess per (library, case, dtype) loads the model, resets the kernel's RSS high-water mark
+subprocess per (library, case, dtype) loads the model, reads every weight once (safetensors
+maps files lazily, so otherwise the first forward would count the weights paging in), for
+training also runs one step (AdamW state), then resets the kernel's RSS high-water mark
 (``/proc/self/clear_refs``) and reports how far one forward (or training step) raises it above
-the resident size before the call. Start-up: ``import`` + ``from_pretrained`` in fresh
+the resident size before the call. ``MALLOC_MMAP_THRESHOLD_`` is set low so freed buffers go
+back to the OS and RSS follows live memory. Start-up: ``import`` + ``from_pretrained`` in fresh
 processes, interleaved, measured from the first line of the child (interpreter start-up,
 common to both, excluded).
 """
@@ -136,6 +139,7 @@ def worker_memory(lib: str, case: str, dtype: str, folder: Path, threads: int) -
     if case == "train":
         model, optimizer = make_trainer(lib, folder)
         run = lambda: training_step(model, optimizer, x, ctc_labels(batch))  # noqa: E731
+        run()  # allocates AdamW state, which is the same for both libraries
     else:
         model = load(lib, case, folder, dtype)
         x = x.to(model.dtype)
@@ -143,6 +147,8 @@ def worker_memory(lib: str, case: str, dtype: str, folder: Path, threads: int) -
         def run():
             with torch.inference_mode():
                 model(x)
+    with torch.no_grad():
+        sum(float(p.float().sum()) for p in model.parameters())  # page every weight in
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     before = _status_mb("VmRSS")
@@ -168,7 +174,7 @@ def startup_command(lib: str, folder: Path) -> list[str]:
 
 
 def run_worker(args: list[str], threads: int) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MALLOC_MMAP_THRESHOLD_="65536")
     out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

@@ -431,3 +431,15 @@ def test_bad_mask_and_labels(tmp_path):
         ours(x, attention_mask=mask)
     with pytest.raises(InvalidInputError, match="vocab_size"):
         ours(x, labels=torch.tensor([[1, 12], [1, 2]]))
+
+
+def test_conv_bias_and_adapters_parity(tmp_path):
+    # large-lv60 style conv bias, a post-encoder conv adapter (add_adapter) and MMS attention adapters
+    theirs, ours = pair(tmp_path, "Wav2Vec2ForCTC", True, "layer", conv_bias=True, add_adapter=True,
+                        output_hidden_size=16, num_adapter_layers=2, adapter_attn_dim=8)
+    x, mask = padded_batch()
+    with torch.no_grad():
+        expected = theirs(x, attention_mask=mask).logits
+        assert_close(ours(x, attention_mask=mask).logits, expected)  # inference fast path
+    grad_path = ours(x.clone().requires_grad_(), attention_mask=mask).logits  # autograd path
+    assert_close(grad_path.detach(), expected)
