@@ -258,6 +258,28 @@ def test_processor_matches_transformers(processor_dir, tmp_path):
                                ours(videos=list(one), return_tensors="pt")["pixel_values"][0])
 
 
+def test_published_videomae_preprocessor_config(processor_dir, tmp_path):
+    """Published X-CLIP folders name VideoMAEFeatureExtractor; Transformers 5 then returns (B, T, C, H, W) too."""
+    import json
+    import shutil
+
+    from polymodal import AutoProcessor
+
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(processor_dir / name, tmp_path / name)
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({
+        "crop_size": 30, "do_center_crop": True, "do_normalize": True, "do_resize": True,
+        "feature_extractor_type": "VideoMAEFeatureExtractor", "image_mean": [0.485, 0.456, 0.406],
+        "image_std": [0.229, 0.224, 0.225], "processor_class": "XCLIPProcessor", "resample": 2, "size": 30}))
+    theirs = transformers.XCLIPProcessor.from_pretrained(tmp_path)
+    ours = AutoProcessor.from_pretrained(tmp_path)
+    videos = [list(_frames(seed=0)), list(_frames(seed=1))]
+    a = theirs(videos=videos, return_tensors="pt")["pixel_values"]
+    b = ours(videos=videos, return_tensors="pt")["pixel_values"]
+    assert a.shape == b.shape == (2, FRAMES, 3, 30, 30)
+    torch.testing.assert_close(b, a)
+
+
 def test_processor_bad_inputs(processor_dir):
     from polymodal import XCLIPProcessor
 
