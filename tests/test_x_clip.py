@@ -105,6 +105,19 @@ def test_features_loss_and_tuple_output(hf_dirs):
             torch.testing.assert_close(y, x, atol=1e-5, rtol=1e-5)
 
 
+def test_interpolate_pos_encoding(hf_dirs):
+    theirs = transformers.XCLIPModel.from_pretrained(hf_dirs["XCLIPModel"]).eval()
+    ours = ours_mod.XCLIPModel.from_pretrained(hf_dirs["XCLIPModel"])
+    ids, mask = clip_text_batch((6, 4))
+    videos = torch.randn(1, FRAMES, 3, 45, 45, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        a = theirs(input_ids=ids, attention_mask=mask, pixel_values=videos, interpolate_pos_encoding=True)
+        b = ours(input_ids=ids, attention_mask=mask, pixel_values=videos, interpolate_pos_encoding=True)
+    assert_outputs_close(b, a)
+    with pytest.raises(ValueError, match="interpolate_pos_encoding"):
+        ours.get_video_features(videos)
+
+
 def test_loss_has_gradients(hf_dirs):
     ours = ours_mod.XCLIPModel.from_pretrained(hf_dirs["XCLIPModel"]).train()
     ids, mask = clip_text_batch((6, 4))
