@@ -239,6 +239,14 @@ def test_nonfinite_loss_is_skipped_with_warning(init_dir, tmp_path):
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
+def test_dict_of_splits_is_a_clear_error(init_dir, tmp_path):
+    model = polymodal.AutoModelForAudioClassification.from_pretrained(init_dir)
+    trainer = polymodal.Trainer(model=model, args=_args(polymodal, tmp_path),
+                                train_dataset={"train": _dataset(4), "test": _dataset(4)})
+    with pytest.raises(ConfigError, match="pass one split"):
+        trainer.train()
+
+
 def test_fp16_on_cpu_is_a_clear_error(init_dir, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("has a GPU")

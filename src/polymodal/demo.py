@@ -40,7 +40,7 @@ def build_dataset(feature_extractor):
     return intents, encoded
 
 
-def train(output_dir: Path, epochs: int = 20, learning_rate: float = 5e-3, seed: int = 0):
+def train(output_dir: Path, epochs: int = 15, learning_rate: float = 5e-3, seed: int = 0):
     """Train the demo classifier; returns ``(trainer, intents)``."""
     from . import Trainer, TrainingArguments, WhisperFeatureExtractor
     from .metrics import load
@@ -147,7 +147,7 @@ def plot(trainer, encoded, output_dir: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(prog="python -m polymodal.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", default="demo_output", help="where the model, checkpoints and plots go")
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--learning-rate", type=float, default=5e-3)
     args = parser.parse_args(argv)
     output_dir = Path(args.output_dir)

@@ -173,8 +173,12 @@ class Trainer:
     def _prepare(self, dataset):
         if dataset is None:
             return None
-        if isinstance(dataset, dict) and not hasattr(dataset, "column_names"):
-            raise ConfigError("Pass a dataset (a datasets.Dataset or a list of dicts), not a dict of splits.")
+        if isinstance(dataset, dict) or type(dataset).__name__.endswith("DatasetDict"):
+            splits = list(dataset.keys())
+            raise ConfigError(
+                f"Got a dict of splits {splits}; pass one split, e.g. train_dataset=data['train'] "
+                "and eval_dataset=data['test']."
+            )
         return remove_unused_columns(dataset, self.model) if self.args.remove_unused_columns else dataset
 
     def _input_name(self) -> str:
