@@ -192,15 +192,19 @@ def _train_eval_splits(data, eval_split: str | None):
 # The log-mel CNN's recipe is the demo's (polymodal/demo.py: ≥ 90 % on the bundled held-out voices);
 # a pretrained checkpoint gets the audio-classification guide's fine-tuning settings.
 def _learning_rate(args) -> float:
+    from .demo import LOGMEL_RECIPE
+
     if args.learning_rate is not None:
         return args.learning_rate
-    return 5e-3 if args.model == "logmel" else 3e-5
+    return LOGMEL_RECIPE["learning_rate"] if args.model == "logmel" else 3e-5
 
 
 def _epochs(args) -> float:
+    from .demo import LOGMEL_RECIPE
+
     if args.epochs is not None:
         return args.epochs
-    return 20.0 if args.model == "logmel" else 10.0
+    return float(LOGMEL_RECIPE["num_train_epochs"]) if args.model == "logmel" else 10.0
 
 
 # ----------------------------------------------------------------------------- evaluate / classify / transcribe
