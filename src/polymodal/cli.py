@@ -313,7 +313,7 @@ def _train_parser(sub) -> None:
                    "checkpoint folder to fine-tune, e.g. a Wav2Vec2 model")
     p.add_argument("--output-dir", required=True, help="where to save the trained model")
     p.add_argument("--epochs", type=_positive_float, default=None,
-                   help="training epochs (default 20 for logmel, 10 for a checkpoint)")
+                   help="training epochs (default 15 for logmel, 10 for a checkpoint)")
     p.add_argument("--learning-rate", type=_positive_float, default=None,
                    help="peak learning rate, after a 10%% linear warm-up "
                    "(default 5e-3 for logmel, 3e-5 for a checkpoint)")
