@@ -358,6 +358,9 @@ def test_processor_matches_transformers_and_round_trips(pipeline_dir, tmp_path):
     assert set(a) == set(b)
     for key in a:
         torch.testing.assert_close(b[key], a[key], atol=1e-4, rtol=0, msg=key)
+    np.random.seed(0)
+    legacy = ours(audios=clips, sampling_rate=16000, return_tensors="pt")  # Transformers 4's keyword
+    torch.testing.assert_close(legacy["input_features"], b["input_features"])
     ours.save_pretrained(tmp_path)
     again = transformers.ClapProcessor.from_pretrained(tmp_path)
     assert again.feature_extractor.sampling_rate == 16000
