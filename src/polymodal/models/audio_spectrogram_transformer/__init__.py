@@ -1,1 +1,1 @@
-"""Audio Spectrogram Transformer: the Kaldi-fbank feature extractor (and, later, the model)."""
+"""Audio Spectrogram Transformer: the Kaldi-fbank feature extractor, the config and the model."""

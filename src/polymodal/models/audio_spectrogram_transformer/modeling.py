@@ -23,6 +23,7 @@ from ...core.outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, prefer_eager, split_heads
 from ...nn.checkpointing import run_layer
+from ...nn.linear import linear
 from .configuration import ASTConfig
 
 
@@ -70,9 +71,9 @@ class ASTSelfAttention(nn.Module):
         self.value = nn.Linear(width, width, bias=config.qkv_bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool):
-        q = split_heads(self.query(x), self.num_heads)  # (B, H, T, D)
-        k = split_heads(self.key(x), self.num_heads)
-        v = split_heads(self.value(x), self.num_heads)
+        q = split_heads(linear(self.query, x), self.num_heads)  # (B, H, T, D)
+        k = split_heads(linear(self.key, x), self.num_heads)
+        v = split_heads(linear(self.value, x), self.num_heads)
         out, weights = attention(q, k, v, mask, dropout=self.dropout if self.training else 0.0,
                                  output_attentions=output_attentions, eager=prefer_eager(x.shape[1], x.device))
         return merge_heads(out), weights  # (B, T, H*D)
@@ -85,7 +86,7 @@ class ASTSelfOutput(nn.Module):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.dense(x))
+        return self.dropout(linear(self.dense, x))
 
 
 class ASTAttention(nn.Module):
@@ -104,9 +105,12 @@ class ASTIntermediate(nn.Module):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
         self.intermediate_act_fn = get_activation(config.hidden_act)
+        self.fuse_gelu = config.hidden_act == "gelu"  # every published AST checkpoint
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.intermediate_act_fn(self.dense(x))
+        if self.fuse_gelu:
+            return linear(self.dense, x, gelu=True)
+        return self.intermediate_act_fn(linear(self.dense, x))
 
 
 class ASTOutput(nn.Module):
@@ -116,7 +120,7 @@ class ASTOutput(nn.Module):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.dense(x))
+        return self.dropout(linear(self.dense, x))
 
 
 class ASTLayer(nn.Module):
