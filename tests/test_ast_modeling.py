@@ -246,6 +246,17 @@ def test_bf16_load(tmp_path):
     assert_close(low.float(), ref, atol=0.15, rtol=0.1)
 
 
+def test_autocast_bf16_close_to_fp32(clf_dir):
+    ours = ASTForAudioClassification.from_pretrained(clf_dir)
+    x = spectrograms()
+    with torch.no_grad():
+        ref = ours(x).logits
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = ours(x).logits  # the fused fp32 kernel must step aside for autocast
+    assert low.dtype == torch.bfloat16
+    assert_close(low.float(), ref, atol=0.15, rtol=0.1)
+
+
 def test_auto_classes_dispatch(clf_dir):
     assert type(AutoConfig.from_pretrained(clf_dir)) is ASTConfig
     assert type(AutoModelForAudioClassification.from_pretrained(clf_dir)) is ASTForAudioClassification
