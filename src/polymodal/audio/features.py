@@ -690,3 +690,45 @@ class SequenceFeatureExtractor(FeatureExtractionMixin):
         if [len(m) for m in arrays] != [len(a) for a in pad_kwargs.pop("arrays")]:
             raise InvalidInputError("'attention_mask' lengths differ from the input lengths; they must match.")
         return pad_arrays(arrays, padding_value=0, padding_side=padded.side, **pad_kwargs).values
+
+
+# --------------------------------------------------------------------------- normalisation
+# Added to the variance before the square root, as in fairseq and Transformers.
+_VARIANCE_EPS = 1e-7
+
+
+def zero_mean_unit_var_norm(values: np.ndarray, lengths: np.ndarray, side: str,
+                            padding_value: float | None) -> np.ndarray:
+    """Normalise each row of ``values`` (B, L) in place over its ``lengths`` real samples.
+
+    Padding must hold zeros on entry when ``padding_value`` is given; it holds
+    ``padding_value`` on exit. ``padding_value=None`` means every row is used in full.
+    Two-pass mean/variance (as numpy's ``var``) on the whole batch at once; numpy rather than
+    torch because single-threaded reductions stay fast on a busy machine. Returns the row sums
+    (callers use them to spot NaN/inf cheaply).
+    """
+    width = values.shape[1]
+    n = lengths.astype(np.float32)
+    row_sums = np.add.reduce(values, axis=1)  # (B,) pairwise float32 sums, like np.mean
+    mean = row_sums / n
+    values -= mean[:, None]
+    has_padding = padding_value is not None and bool((lengths < width).any())
+    if has_padding:
+        _fill_padding(values, lengths, side, 0.0)  # it became -mean; zero it out of the variance
+    # Pairwise summation of the squares (as np.var does). einsum avoids the temporary but sums
+    # sequentially in float32, which drifts by ~1e-4 on long clips.
+    var = np.add.reduce(np.square(values), axis=1) / n  # (B,)
+    values *= (1.0 / np.sqrt(var + np.float32(_VARIANCE_EPS)))[:, None]
+    if has_padding and padding_value != 0:
+        _fill_padding(values, lengths, side, padding_value)
+    return row_sums
+
+
+def _fill_padding(values: np.ndarray, lengths: np.ndarray, side: str, value: float) -> None:
+    # One slice assignment per row: cheaper than building and applying a (B, L) mask.
+    width = values.shape[1]
+    for row, n in enumerate(lengths.tolist()):
+        if side == "right":
+            values[row, n:] = value
+        else:
+            values[row, :width - n] = value

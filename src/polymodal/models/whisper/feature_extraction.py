@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from ...audio.dsp import frame_signal_torch, mel_filter_bank, power_spectrum_torch
-from ...audio.features import BatchFeature, SequenceFeatureExtractor, as_mono_batch, pad_arrays
+from ...audio.features import (BatchFeature, SequenceFeatureExtractor, as_mono_batch, pad_arrays,
+                               zero_mean_unit_var_norm)
 from ...core.errors import InvalidInputError
-from ..wav2vec2.feature_extraction import zero_mean_unit_var_norm
 
 # log10 floor of the mel power and the dynamic range kept below each example's peak (in log10 units).
 _LOG_FLOOR = 1e-10
