@@ -23,6 +23,7 @@ _OTHER_NAMES: dict[str, str] = {
     "ProcessorMixin": "polymodal.text.processing",
     "BaseImageProcessor": "polymodal.vision.base",
     "load_audio": "polymodal.audio.io",
+    "sample_frames": "polymodal.vision.video",
     "resample": "polymodal.audio.io",
     "AutoConfig": "polymodal.models.auto",
     "AutoModel": "polymodal.models.auto",
@@ -42,7 +43,7 @@ _OTHER_NAMES: dict[str, str] = {
 }
 
 _SUBMODULES = {"audio_utils", "core", "models", "pipelines", "train", "audio", "vision", "text", "nn",
-               "metrics", "datasets", "image_utils"}
+               "metrics", "datasets"}
 
 
 def _module_for(name: str) -> str | None:
