@@ -1,0 +1,158 @@
+"""HuBERT: the wav2vec2 architecture with its own pre-training target, built from wav2vec2's blocks.
+
+What differs from ``models/wav2vec2`` (and so lives here):
+
+* the feature projection's layer norm is optional (``feat_proj_layer_norm``) and the base model
+  returns no ``extract_features``;
+* ``conv_pos_batch_norm`` checkpoints put a batch norm before a plain positional convolution
+  instead of weight-normalising it;
+* the weights live under ``hubert.`` in checkpoints with a head.
+
+Everything else — conv stack, attention, encoder layers (post-norm and stable layer norm),
+SpecAugment, CTC loss, masked mean pooling — is wav2vec2's code, imported one level deep.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ...core.errors import ConfigError
+from ...core.modeling import PreTrainedModel
+from ...core.outputs import BaseModelOutput
+from ...nn.activations import get_activation
+from ...nn.dropout import Dropout
+from ..wav2vec2.modeling import (
+    Wav2Vec2Encoder,
+    Wav2Vec2FeatureEncoder,
+    Wav2Vec2FeatureProjection,
+    Wav2Vec2ForCTC,
+    Wav2Vec2ForSequenceClassification,
+    Wav2Vec2Model,
+    Wav2Vec2PreTrainedModel,
+    _finish,
+    _flag,
+)
+from .configuration import HubertConfig
+
+
+class HubertFeatureProjection(Wav2Vec2FeatureProjection):
+    """Optional layer norm → linear → dropout (Transformers' ``HubertFeatureProjection``)."""
+
+    def __init__(self, config: HubertConfig):
+        super().__init__(config)
+        if not config.feat_proj_layer_norm:
+            self.layer_norm = nn.Identity()  # no parameters, so no checkpoint keys
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:  # (B, T, C) -> (B, T, H)
+        return super().forward(features)[0]
+
+
+class HubertBatchNormConvEmbedding(nn.Module):
+    """Positional convolution of ``conv_pos_batch_norm`` checkpoints: batch norm, then a plain conv."""
+
+    def __init__(self, config: HubertConfig):
+        super().__init__()
+        kernel = config.num_conv_pos_embeddings
+        self.batch_norm = nn.BatchNorm1d(config.hidden_size)
+        self.conv = nn.Conv1d(config.hidden_size, config.hidden_size, kernel, padding=kernel // 2,
+                              groups=config.num_conv_pos_embedding_groups)
+        self.trim = 1 if kernel % 2 == 0 else 0  # an even kernel with padding k//2 yields one extra frame
+        self.activation = get_activation(config.feat_extract_activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, H) -> (B, T, H)
+        y = self.conv(self.batch_norm(x.transpose(1, 2)))  # (B, H, T + trim)
+        if self.trim:
+            y = y[:, :, :-self.trim]
+        return self.activation(y).transpose(1, 2)
+
+
+class HubertEncoder(Wav2Vec2Encoder):
+    """wav2vec2's encoder (either norm placement); only the positional conv may differ."""
+
+    def __init__(self, config: HubertConfig):
+        super().__init__(config)
+        if config.conv_pos_batch_norm:
+            self.pos_conv_embed = HubertBatchNormConvEmbedding(config)
+
+
+class HubertPreTrainedModel(Wav2Vec2PreTrainedModel):
+    config_class = HubertConfig
+    base_model_prefix = "hubert"
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        """Transformers' HuBERT initialisation: as wav2vec2's, except zero conv biases and a
+        normal (not uniform) feature projection."""
+        if isinstance(module, HubertFeatureProjection):
+            return  # its Linear and LayerNorm are visited on their own
+        if isinstance(module, nn.Conv1d) and not nn.utils.parametrize.is_parametrized(module):
+            nn.init.kaiming_normal_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm1d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        else:
+            super()._init_weights(module)
+
+
+class HubertModel(HubertPreTrainedModel, Wav2Vec2Model):
+    def __init__(self, config: HubertConfig):
+        PreTrainedModel.__init__(self, config)
+        # `feature_extractor` is the conv stack (the checkpoints' name), not the preprocessor.
+        self.feature_extractor = Wav2Vec2FeatureEncoder(config)
+        self.feature_projection = HubertFeatureProjection(config)
+        self.masked_spec_embed = None
+        if config.mask_time_prob > 0.0 or config.mask_feature_prob > 0.0:
+            self.masked_spec_embed = nn.Parameter(torch.empty(config.hidden_size))
+        self.encoder = HubertEncoder(config)
+        self.adapter = None
+        self._warned_group_norm_padding = False
+        self.post_init()
+
+    def forward(self, input_values, attention_mask=None, mask_time_indices=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None):
+        self._check_inputs(input_values, attention_mask)
+        features = self.feature_extractor(input_values).transpose(1, 2)  # (B, T, C)
+        frame_mask = None
+        if attention_mask is not None:
+            frame_mask = self._get_feature_vector_attention_mask(features.shape[1], attention_mask)
+        hidden = self.feature_projection(features)
+        # As in Transformers, HuBERT's SpecAugment spans ignore padding (no frame mask passed).
+        hidden = self._mask_hidden_states(hidden, mask_time_indices)
+        last, hidden_states, attentions = self.encoder(
+            hidden, frame_mask, _flag(output_attentions, self.config.output_attentions),
+            _flag(output_hidden_states, self.config.output_hidden_states),
+        )
+        return _finish(BaseModelOutput(last, hidden_states, attentions), return_dict, self.config)
+
+
+class HubertForCTC(HubertPreTrainedModel, Wav2Vec2ForCTC):
+    # wav2vec2's forward calls `self.wav2vec2`; here the base model is registered as `hubert`
+    # (the checkpoint prefix), so point that name at it.
+    wav2vec2 = property(lambda self: self.hubert)
+
+    def __init__(self, config: HubertConfig):
+        PreTrainedModel.__init__(self, config)
+        if config.vocab_size is None:
+            raise ConfigError("vocab_size is not set; load with HubertForCTC.from_pretrained(path, vocab_size=N) "
+                              "where N is the size of the tokenizer's vocabulary.")
+        self.hubert = HubertModel(config)
+        self.dropout = Dropout(config.final_dropout)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
+        self.post_init()
+
+
+class HubertForSequenceClassification(HubertPreTrainedModel, Wav2Vec2ForSequenceClassification):
+    wav2vec2 = property(lambda self: self.hubert)  # see HubertForCTC
+
+    def __init__(self, config: HubertConfig):
+        PreTrainedModel.__init__(self, config)
+        self.hubert = HubertModel(config)
+        if config.use_weighted_layer_sum:
+            num_layers = config.num_hidden_layers + 1  # the layers' outputs plus their input
+            self.layer_weights = nn.Parameter(torch.full((num_layers,), 1.0 / num_layers))
+        self.projector = nn.Linear(config.hidden_size, config.classifier_proj_size)
+        self.classifier = nn.Linear(config.classifier_proj_size, config.num_labels)
+        self.post_init()
