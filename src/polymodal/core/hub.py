@@ -74,11 +74,21 @@ def _hub_download(repo_id, filename, *, required, local_files_only, revision, ca
         import huggingface_hub
     except ImportError:
         raise _hub_error(repo_id, "huggingface_hub is not installed") from None
+    if not offline and not _hub_reachable():
+        cached = _cached(huggingface_hub, repo_id, filename, revision, cache_dir)
+        if cached:
+            return cached
+        raise _hub_error(repo_id, "the hub's host cannot be resolved (no network)")
     try:
         return huggingface_hub.hf_hub_download(
             repo_id, filename, revision=revision, cache_dir=cache_dir, token=token,
             local_files_only=offline,
         )
+    except huggingface_hub.errors.LocalEntryNotFoundError:
+        # Offline, or the hub unreachable, and the file is not in the local cache: whether it
+        # exists is unknown, so even an optional file is an error here.
+        reason = "offline mode is on (HF_HUB_OFFLINE) and it is not cached" if offline else "the hub could not be reached"
+        raise _hub_error(repo_id, reason) from None
     except huggingface_hub.errors.EntryNotFoundError:
         if not required:
             return None
@@ -88,3 +98,24 @@ def _hub_download(repo_id, filename, *, required, local_files_only, revision, ca
             return None
         reason = "the hub could not be reached" if not offline else "offline mode is on (HF_HUB_OFFLINE)"
         raise _hub_error(repo_id, f"{reason} ({type(exc).__name__})") from None
+
+
+def _hub_reachable() -> bool:
+    """A DNS lookup of the hub's host: fails at once offline, where a download would retry for ~30 s."""
+    import socket
+    from urllib.parse import urlparse
+
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.getaddrinfo(host, 443)
+        return True
+    except OSError:
+        return False
+
+
+def _cached(huggingface_hub, repo_id, filename, revision, cache_dir):
+    try:
+        return huggingface_hub.hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir,
+                                               local_files_only=True)
+    except Exception:  # noqa: BLE001 - not cached (or not a valid id): the caller reports it
+        return None
