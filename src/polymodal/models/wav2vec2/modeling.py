@@ -26,6 +26,7 @@ from ...core.outputs import CausalLMOutput, ModelOutput, SequenceClassifierOutpu
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, split_heads
 from ...nn.checkpointing import run_layer
+from ...nn.dropout import Dropout
 from .configuration import Wav2Vec2Config
 from .specaugment import _compute_mask_indices
 
@@ -180,7 +181,7 @@ class Wav2Vec2FeatureProjection(nn.Module):
         super().__init__()
         self.layer_norm = nn.LayerNorm(config.conv_dim[-1], eps=config.layer_norm_eps)
         self.projection = nn.Linear(config.conv_dim[-1], config.hidden_size)
-        self.dropout = nn.Dropout(config.feat_proj_dropout)
+        self.dropout = Dropout(config.feat_proj_dropout)
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         normed = self.layer_norm(features)  # also returned: Transformers' `extract_features`
@@ -235,9 +236,9 @@ class Wav2Vec2FeedForward(nn.Module):
         self.intermediate_dense = nn.Linear(config.hidden_size, config.intermediate_size)
         self.intermediate_act_fn = get_activation(config.hidden_act)
         self.fuse_gelu = config.hidden_act == "gelu"
-        self.intermediate_dropout = nn.Dropout(config.activation_dropout)
+        self.intermediate_dropout = Dropout(config.activation_dropout)
         self.output_dense = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.output_dropout = nn.Dropout(config.hidden_dropout)
+        self.output_dropout = Dropout(config.hidden_dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fuse_gelu:
@@ -268,7 +269,7 @@ class Wav2Vec2EncoderLayer(nn.Module):
         super().__init__()
         self.pre_norm = config.do_stable_layer_norm
         self.attention = Wav2Vec2Attention(config)
-        self.dropout = nn.Dropout(config.hidden_dropout)
+        self.dropout = Dropout(config.hidden_dropout)
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.feed_forward = Wav2Vec2FeedForward(config)
         self.final_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
@@ -296,7 +297,7 @@ class Wav2Vec2Encoder(nn.Module):
         self.layerdrop = config.layerdrop
         self.pos_conv_embed = Wav2Vec2PositionalConvEmbedding(config)
         self.layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout)
+        self.dropout = Dropout(config.hidden_dropout)
         self.layers = nn.ModuleList(Wav2Vec2EncoderLayer(config) for _ in range(config.num_hidden_layers))
         self.gradient_checkpointing = False
 
@@ -563,7 +564,7 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
         if target_lang is not None:
             raise ConfigError("target_lang (MMS adapter weights per language) is not supported by polymodal yet.")
         self.wav2vec2 = Wav2Vec2Model(config)
-        self.dropout = nn.Dropout(config.final_dropout)
+        self.dropout = Dropout(config.final_dropout)
         width = config.output_hidden_size if config.add_adapter else config.hidden_size
         self.lm_head = nn.Linear(width, config.vocab_size)
         self.post_init()
