@@ -156,9 +156,10 @@ fp32 time): shift + window partition as one precomputed gather instead of `roll`
 each way, query/key/value from one matmul (1.8x faster at stage 1's 96 channels), plain
 attention with a bias that broadcasts over the batch (SDPA's CPU kernel is 2x slower in bf16
 with an explicit mask), and for the extractor one batched numpy FFT instead of a per-frame
-loop plus a mel projection over only the bank's non-zeros (same numbers). On this shared 2-core machine timings swing by up to 2x between runs (the load average
-is printed with each table) and torch's 2-thread pool suffers most from the contention, so the
-1-thread table is the steadier comparison.
+loop plus a mel projection over only the bank's non-zeros (same numbers). On this shared
+2-core machine timings swing by up to 2x between runs (the load average is printed with each
+table) and torch's 2-thread pool suffers most from the contention, so the 1-thread table is
+the steadier comparison. fp32 is at parity, not below it: the matmuls are the same calls.
 
 """
 
