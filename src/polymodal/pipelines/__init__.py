@@ -1,7 +1,7 @@
 """``pipeline(task, model=…)``: the one-line inference entry point.
 
 Supported tasks: "audio-classification", "automatic-speech-recognition",
-"zero-shot-image-classification" (and "zero-shot-audio-classification" once CLAP is present).
+"zero-shot-image-classification" and "zero-shot-audio-classification" (CLAP).
 """
 
 from __future__ import annotations
