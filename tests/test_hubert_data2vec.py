@@ -238,3 +238,18 @@ def test_bad_input_is_clear(tmp_path):
     with pytest.raises(ConfigError, match="add_adapter"):
         Data2VecAudioForSequenceClassification(Data2VecAudioConfig(**TINY, add_adapter=True))
 
+
+
+def test_data2vec_padding_reaches_mostly_the_last_frames(tmp_path):
+    # The conv stack has layer norm, so padding changes nothing there; but only the input of the
+    # first positional conv is masked, so later ones read a few padded frames (as in Transformers),
+    # and attention then spreads a trace of that to the other frames.
+    _, ours = pair(tmp_path, "Data2VecAudioForCTC")
+    x, mask = padded_batch((1600, 1100))
+    with torch.no_grad():
+        batched = ours(x, attention_mask=mask).logits
+        alone = ours(x[1:, :1100]).logits
+    kernel, layers = DATA2VEC["conv_pos_kernel_size"], DATA2VEC["num_conv_pos_embeddings"]
+    reach = (layers - 1) * (kernel - 1 - kernel // 2)  # frames right of the clip each conv reads, summed
+    diff = (batched[1, :alone.shape[1]] - alone[0]).abs().amax(-1)  # (T,)
+    assert diff[:-reach].max() < 1e-4 < diff[-reach:].max()
