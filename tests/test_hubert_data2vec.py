@@ -253,3 +253,23 @@ def test_data2vec_padding_reaches_mostly_the_last_frames(tmp_path):
     reach = (layers - 1) * (kernel - 1 - kernel // 2)  # frames right of the clip each conv reads, summed
     diff = (batched[1, :alone.shape[1]] - alone[0]).abs().amax(-1)  # (T,)
     assert diff[:-reach].max() < 1e-4 < diff[-reach:].max()
+
+
+def test_speech_recognition_pipeline_with_hubert(tmp_path):
+    import json
+
+    from polymodal import pipeline
+
+    chars = ["<pad>", "<s>", "</s>", "<unk>", "|", "a", "b", "c", "d", "e", "h", "l"]
+    (tmp_path / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate(chars)}))
+    tokenizer = transformers.Wav2Vec2CTCTokenizer(str(tmp_path / "vocab.json"))
+    extractor = transformers.Wav2Vec2FeatureExtractor(return_attention_mask=True)
+    transformers.Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(tmp_path)
+    model = hf_model("HubertForCTC", **HUBERT_VARIANTS["large"])
+    with torch.no_grad():
+        model.lm_head.weight.mul_(8.0)  # a random model that emits varied, non-blank text
+    model.save_pretrained(tmp_path)
+    audio = np.random.default_rng(1).standard_normal(6000).astype(np.float32) * 0.1
+    got = pipeline("automatic-speech-recognition", model=str(tmp_path))(audio)
+    expected = transformers.pipeline("automatic-speech-recognition", model=str(tmp_path))(audio)
+    assert got["text"] == expected["text"] and got["text"]
