@@ -26,33 +26,12 @@ from ...core.outputs import CausalLMOutput, ModelOutput, SequenceClassifierOutpu
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, split_heads
 from ...nn.checkpointing import run_layer
+from ...nn.linear import linear as _linear  # oneDNN-fused bias/GELU on CPU inference
 from ...nn.dropout import Dropout
 from .configuration import Wav2Vec2Config
 from .specaugment import _compute_mask_indices
 
 logger = logging.getLogger("polymodal")
-
-# oneDNN's linear with the bias (and GELU) fused into the GEMM. On CPU inference it is about 2×
-# faster than torch's default BLAS path here in float32 and bfloat16 alike (the default BLAS
-# does not pick its AVX-512 kernels on every CPU), with the same sums. No autograd support,
-# so training keeps nn.Linear.
-_FUSED_LINEAR = getattr(torch.ops.mkldnn, "_linear_pointwise", None) if torch.backends.mkldnn.is_available() else None
-
-
-def _inference_only(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    """No autograd graph to record and no autocast to honour: the fast inference paths apply."""
-    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
-        return False
-    return not torch.is_autocast_enabled(x.device.type)
-
-
-def _linear(layer: nn.Linear, x: torch.Tensor, gelu: bool = False) -> torch.Tensor:
-    """``layer(x)``, followed by exact GELU when ``gelu``; fused through oneDNN on CPU inference."""
-    if _FUSED_LINEAR is not None and x.device.type == "cpu" and _inference_only(x, layer.weight):
-        return _FUSED_LINEAR(x, layer.weight, layer.bias, "gelu" if gelu else "none", [], "none" if gelu else "")
-    x = layer(x)
-    return F.gelu(x) if gelu else x
-
 
 @output_dataclass
 class Wav2Vec2BaseModelOutput(ModelOutput):
