@@ -12,13 +12,12 @@ from ...core.errors import ConfigError
 from ..bert.configuration import check_heads
 
 
-class CLIPTextConfig(PretrainedConfig):
-    model_type = "clip_text_model"
+class CLIPTextFields(PretrainedConfig):
+    """The fields CLIP's text config shares with X-CLIP's (which has no ``projection_dim``)."""
 
     vocab_size: int = 49408
     hidden_size: int = 512
     intermediate_size: int = 2048
-    projection_dim: int = 512
     num_hidden_layers: int = 12
     num_attention_heads: int = 8
     max_position_embeddings: int = 77
@@ -35,12 +34,17 @@ class CLIPTextConfig(PretrainedConfig):
         check_heads(self)
 
 
-class CLIPVisionConfig(PretrainedConfig):
-    model_type = "clip_vision_model"
+class CLIPTextConfig(CLIPTextFields):
+    model_type = "clip_text_model"
+
+    projection_dim: int = 512
+
+
+class CLIPVisionFields(PretrainedConfig):
+    """The fields CLIP's vision config shares with X-CLIP's (which has no ``projection_dim``)."""
 
     hidden_size: int = 768
     intermediate_size: int = 3072
-    projection_dim: int = 512
     num_hidden_layers: int = 12
     num_attention_heads: int = 12
     num_channels: int = 3
@@ -58,6 +62,12 @@ class CLIPVisionConfig(PretrainedConfig):
             raise ConfigError(
                 f"patch_size={self.patch_size} must be positive and at most image_size={self.image_size}."
             )
+
+
+class CLIPVisionConfig(CLIPVisionFields):
+    model_type = "clip_vision_model"
+
+    projection_dim: int = 512
 
 
 class TextVisionConfig(PretrainedConfig):

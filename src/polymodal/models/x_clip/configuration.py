@@ -7,58 +7,29 @@ the composite config adds the video-specific prompt generator's (``prompt_*``).
 
 from __future__ import annotations
 
-from ...core.config import PretrainedConfig
 from ...core.errors import ConfigError
-from ..bert.configuration import check_heads
-from ..clip.configuration import TextVisionConfig
+from ..clip.configuration import CLIPTextFields, CLIPVisionFields, TextVisionConfig
 
 
-class XCLIPTextConfig(PretrainedConfig):
+class XCLIPTextConfig(CLIPTextFields):
     model_type = "xclip_text_model"
 
-    vocab_size: int = 49408
-    hidden_size: int = 512
-    intermediate_size: int = 2048
-    num_hidden_layers: int = 12
-    num_attention_heads: int = 8
-    max_position_embeddings: int = 77
-    hidden_act: str = "quick_gelu"
-    layer_norm_eps: float = 1e-5
-    attention_dropout: float = 0.0
-    initializer_range: float = 0.02
-    initializer_factor: float = 1.0
-    pad_token_id: int | None = 1
     bos_token_id: int | None = 0
     eos_token_id: int | None = 2
 
-    def validate(self) -> None:
-        check_heads(self)
 
-
-class XCLIPVisionConfig(PretrainedConfig):
+class XCLIPVisionConfig(CLIPVisionFields):
     model_type = "xclip_vision_model"
 
-    hidden_size: int = 768
-    intermediate_size: int = 3072
-    num_hidden_layers: int = 12
-    num_attention_heads: int = 12
     mit_hidden_size: int = 512
     mit_intermediate_size: int = 2048
     mit_num_hidden_layers: int = 1
     mit_num_attention_heads: int = 8
-    num_channels: int = 3
-    image_size: int = 224
-    patch_size: int = 32
     num_frames: int = 8
-    hidden_act: str = "quick_gelu"
-    layer_norm_eps: float = 1e-5
-    attention_dropout: float = 0.0
-    initializer_range: float = 0.02
-    initializer_factor: float = 1.0
     drop_path_rate: float = 0.0
 
     def validate(self) -> None:
-        check_heads(self)
+        super().validate()
         if self.mit_num_attention_heads <= 0 or self.mit_hidden_size % self.mit_num_attention_heads:
             raise ConfigError(
                 f"mit_hidden_size={self.mit_hidden_size} is not a multiple of mit_num_attention_heads="
@@ -66,10 +37,6 @@ class XCLIPVisionConfig(PretrainedConfig):
             )
         if self.num_frames < 1:
             raise ConfigError(f"num_frames={self.num_frames} must be at least 1.")
-        if self.patch_size <= 0 or self.image_size < self.patch_size:
-            raise ConfigError(
-                f"patch_size={self.patch_size} must be positive and at most image_size={self.image_size}."
-            )
 
     def mit_config(self) -> "XCLIPVisionConfig":
         """The same config with the MIT's sizes as the transformer sizes (what its layers read)."""
