@@ -21,12 +21,15 @@ def _can_fuse(x: torch.Tensor, weight: torch.Tensor) -> bool:
         return False
     if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
         return False  # no backward for the fused kernel
+    if torch.jit.is_tracing():
+        return False  # ONNX export traces the graph: the oneDNN op has no ONNX form
     return not torch.is_autocast_enabled("cpu")
 
 
 def linear(layer: nn.Linear, x: torch.Tensor, gelu: bool = False) -> torch.Tensor:
     """``layer(x)``, then exact (erf) GELU when ``gelu``; fused through oneDNN on CPU inference."""
-    if _can_fuse(x, layer.weight):
+    # A dynamically quantised Linear (torch.ao) has ``weight()`` as a method, not a tensor: call it.
+    if isinstance(layer, nn.Linear) and _can_fuse(x, layer.weight):
         return _FUSED_LINEAR(x, layer.weight, layer.bias, "gelu" if gelu else "none", [], "none" if gelu else "")
     x = layer(x)
     return F.gelu(x) if gelu else x

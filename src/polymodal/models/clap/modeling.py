@@ -223,6 +223,8 @@ class ClapAudioSelfAttention(nn.Module):
         """Query, key and value from one matmul: with stage 1's 96 channels, one (C, 3C) product
         runs ~1.8x faster than three (C, C) ones; the weights are concatenated per call (cheap)."""
         projections = (self.query, self.key, self.value)
+        if not all(isinstance(p, nn.Linear) for p in projections):  # e.g. int8-quantised: no weight tensor
+            return tuple(p(windows) for p in projections)
         weight = torch.cat([p.weight for p in projections])
         bias = None if self.query.bias is None else torch.cat([p.bias for p in projections])
         return F.linear(windows, weight, bias).chunk(3, dim=-1)

@@ -139,8 +139,9 @@ class Wav2Vec2FeatureEncoder(nn.Module):
 
     def forward(self, input_values: torch.Tensor) -> torch.Tensor:  # (B, S) -> (B, C, T)
         grad_needed = torch.is_grad_enabled() and (input_values.requires_grad or self._trainable())
+        # (not while tracing for ONNX export: as_strided views would freeze the clip length)
         if not grad_needed and not torch.is_autocast_enabled(input_values.device.type) \
-                and input_values.dtype == torch.float32:
+                and input_values.dtype == torch.float32 and not torch.jit.is_tracing():
             x = input_values[:, :, None]  # (B, S, 1)
             for conv_layer in self.conv_layers:
                 x = conv_layer.forward_frames(x)
