@@ -5,6 +5,7 @@
     polymodal evaluate my_model DATA                    # accuracy on a folder / manifest
     polymodal classify my_model clip1.wav clip2.flac    # top-k labels per file
     polymodal transcribe my_ctc_model talk.wav --chunk-length-s 10
+    polymodal serve my_model --port 8000                # HTTP: POST /predict, GET /health
 
 Heavy imports (torch, models) happen inside the commands so ``--help`` is instant. Bad input
 ends with one ``error: …`` line on stderr and exit code 2; the models and data are the same
@@ -276,6 +277,15 @@ def cmd_transcribe(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    _check_model_dir(args.model_dir)
+    serve(args.model_dir, task=args.task, host=args.host, port=args.port, max_batch_size=args.max_batch_size,
+          max_wait_ms=args.max_wait_ms, max_request_bytes=int(args.max_request_mb * 2**20), device=args.device)
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -325,6 +335,25 @@ def _train_parser(sub) -> None:
     p.set_defaults(func=cmd_train)
 
 
+def _serve_parser(sub) -> None:
+    p = sub.add_parser("serve", help="serve a model over HTTP (POST /predict, GET /health)",
+                       description="Load MODEL_DIR once and answer POST /predict with the pipeline's result as "
+                       "JSON. The body is an audio/image file (parameters in the query string, e.g. ?top_k=3) or "
+                       'JSON {"inputs": <base64 file>, "parameters": {...}}. Concurrent requests are batched.')
+    p.add_argument("model_dir", metavar="MODEL_DIR")
+    p.add_argument("--task", default=None, help="pipeline task (default: from the config's architectures)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--max-batch-size", type=_positive_int, default=8,
+                   help="requests per pipeline call at most (default 8)")
+    p.add_argument("--max-wait-ms", type=float, default=10.0,
+                   help="how long a request waits for others to share its batch (default 10)")
+    p.add_argument("--max-request-mb", type=_positive_float, default=10.0,
+                   help="largest request body in MiB; bigger ones get 413 (default 10)")
+    p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda:0 (default cpu)")
+    p.set_defaults(func=cmd_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polymodal", description="polymodal: audio classification and speech "
                                      "recognition from the command line, offline.")
@@ -358,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="context on each side of a chunk in seconds (default chunk/6)")
     _add_common(p, batch_size=1)
     p.set_defaults(func=cmd_transcribe)
+    _serve_parser(sub)
     return parser
 
 
