@@ -22,14 +22,11 @@ from ...core.modeling import PreTrainedModel
 from ...core.outputs import ModelOutput, output_dataclass
 from ..bert.modeling import BertPreTrainedModel, XLMRobertaModel
 from ..clip.modeling import (
+    CLIPContrastiveHead,
     CLIPOutput,
     CLIPPreTrainedModel,
     CLIPVisionModel,
-    CLIPVisionTransformer,
     _flags,
-    clip_loss,
-    normalize,
-    similarity_logits,
 )
 from .configuration import AltCLIPConfig, AltCLIPTextConfig, AltCLIPVisionConfig
 
@@ -111,21 +108,14 @@ class AltCLIPTextModel(_LayerSpellings, PreTrainedModel):
         return out if return_dict else out.to_tuple()
 
 
-class AltCLIPModel(_LayerSpellings, CLIPPreTrainedModel):
+class AltCLIPModel(_LayerSpellings, CLIPContrastiveHead, CLIPPreTrainedModel):
     config_class = AltCLIPConfig
     base_model_prefix = "altclip"
     _keys_to_ignore_on_load_unexpected = (r"position_ids$", r"token_type_ids$", r"text_model\.roberta\.pooler\.")
 
     def __init__(self, config: AltCLIPConfig):
         super().__init__(config)
-        self.projection_dim = config.projection_dim
-        self.text_embed_dim = config.text_config.project_dim
-        self.vision_embed_dim = config.vision_config.hidden_size
-        self.text_model = AltCLIPTextModel(config.text_config)
-        self.vision_model = CLIPVisionTransformer(config.vision_config)
-        self.visual_projection = nn.Linear(self.vision_embed_dim, self.projection_dim, bias=False)
-        self.text_projection = nn.Linear(self.text_embed_dim, self.projection_dim, bias=False)
-        self.logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init_value)))
+        self._init_head(config, AltCLIPTextModel(config.text_config), config.text_config.project_dim)
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -134,9 +124,7 @@ class AltCLIPModel(_LayerSpellings, CLIPPreTrainedModel):
             BertPreTrainedModel._init_weights(self, module)
         else:
             CLIPPreTrainedModel._init_weights(self, module)
-        if module is self:
-            with torch.no_grad():
-                self.logit_scale.fill_(float(self.config.logit_scale_init_value))
+        self._init_logit_scale(module)
 
     def get_text_features(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                           output_attentions=None, output_hidden_states=None, return_dict=False, **kwargs):
@@ -145,14 +133,6 @@ class AltCLIPModel(_LayerSpellings, CLIPPreTrainedModel):
                               output_attentions=bool(output_attentions),
                               output_hidden_states=bool(output_hidden_states), return_dict=True)
         out.pooler_output = self.text_projection(out.last_hidden_state[:, 0])
-        return out if return_dict else out.pooler_output
-
-    def get_image_features(self, pixel_values=None, output_attentions=None, output_hidden_states=None,
-                           interpolate_pos_encoding=False, return_dict=False, **kwargs):
-        """Projected image embeddings ``(batch, projection_dim)``; ``return_dict=True`` gives the whole output."""
-        out = self.vision_model(pixel_values, bool(output_attentions), bool(output_hidden_states),
-                                interpolate_pos_encoding)
-        out.pooler_output = self.visual_projection(out.pooler_output)
         return out if return_dict else out.pooler_output
 
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, token_type_ids=None,
@@ -164,13 +144,7 @@ class AltCLIPModel(_LayerSpellings, CLIPPreTrainedModel):
         text = self.text_model(input_ids, attention_mask, token_type_ids, position_ids,
                                output_attentions=output_attentions, output_hidden_states=output_hidden_states,
                                return_dict=True)
-        image_embeds = normalize(self.visual_projection(vision.pooler_output))
-        text_embeds = normalize(self.text_projection(text.pooler_output))
-        logits_per_text, logits_per_image = similarity_logits(text_embeds, image_embeds, self.logit_scale)
-        out = AltCLIPOutput(
-            loss=clip_loss(logits_per_text) if return_loss else None,
-            logits_per_image=logits_per_image, logits_per_text=logits_per_text,
-            text_embeds=text_embeds, image_embeds=image_embeds,
-            text_model_output=text, vision_model_output=vision,
-        )
+        # The tower outputs keep their own pooler_output; only the embeddings are projected.
+        out = self._contrastive_output(AltCLIPOutput, self.text_projection(text.pooler_output),
+                                       self.visual_projection(vision.pooler_output), text, vision, return_loss)
         return out if return_dict else out.to_tuple()

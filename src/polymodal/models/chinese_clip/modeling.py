@@ -12,19 +12,15 @@ Transformers 5's unprefixed layout.
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ..bert.modeling import BertModel, BertPreTrainedModel
 from ..clip.modeling import (
+    CLIPContrastiveHead,
     CLIPOutput,
     CLIPPreTrainedModel,
     CLIPVisionModel,
-    CLIPVisionTransformer,
     _flags,
-    clip_loss,
-    normalize,
-    similarity_logits,
 )
 from .configuration import ChineseCLIPConfig, ChineseCLIPTextConfig, ChineseCLIPVisionConfig
 
@@ -48,21 +44,15 @@ class ChineseCLIPVisionModel(CLIPVisionModel):
     config_class = ChineseCLIPVisionConfig
 
 
-class ChineseCLIPModel(CLIPPreTrainedModel):
+class ChineseCLIPModel(CLIPContrastiveHead, CLIPPreTrainedModel):
     config_class = ChineseCLIPConfig
     base_model_prefix = "chinese_clip"
     _keys_to_ignore_on_load_unexpected = (r"position_ids$", r"token_type_ids$", r"^text_model\.pooler\.")
 
     def __init__(self, config: ChineseCLIPConfig):
         super().__init__(config)
-        self.projection_dim = config.projection_dim
-        self.text_embed_dim = config.text_config.hidden_size
-        self.vision_embed_dim = config.vision_config.hidden_size
-        self.text_model = ChineseCLIPTextModel(config.text_config, add_pooling_layer=False)
-        self.vision_model = CLIPVisionTransformer(config.vision_config)
-        self.visual_projection = nn.Linear(self.vision_embed_dim, self.projection_dim, bias=False)
-        self.text_projection = nn.Linear(self.text_embed_dim, self.projection_dim, bias=False)
-        self.logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init_value)))
+        text_model = ChineseCLIPTextModel(config.text_config, add_pooling_layer=False)
+        self._init_head(config, text_model, config.text_config.hidden_size)
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -71,9 +61,7 @@ class ChineseCLIPModel(CLIPPreTrainedModel):
             BertPreTrainedModel._init_weights(self.text_model, module)
         else:
             CLIPPreTrainedModel._init_weights(self, module)
-        if module is self:
-            with torch.no_grad():
-                self.logit_scale.fill_(float(self.config.logit_scale_init_value))
+        self._init_logit_scale(module)
 
     def get_text_features(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                           output_attentions=None, output_hidden_states=None, return_dict=False, **kwargs):
@@ -88,14 +76,6 @@ class ChineseCLIPModel(CLIPPreTrainedModel):
         out.pooler_output = self.text_projection(out.last_hidden_state[:, 0])
         return out if return_dict else out.pooler_output
 
-    def get_image_features(self, pixel_values=None, output_attentions=None, output_hidden_states=None,
-                           interpolate_pos_encoding=False, return_dict=False, **kwargs):
-        """Projected image embeddings ``(batch, projection_dim)`` (not normalised); see get_text_features."""
-        out = self.vision_model(pixel_values, bool(output_attentions), bool(output_hidden_states),
-                                interpolate_pos_encoding)
-        out.pooler_output = self.visual_projection(out.pooler_output)
-        return out if return_dict else out.pooler_output
-
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, token_type_ids=None,
                 position_ids=None, return_loss=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=False, return_dict=None, **kwargs):
@@ -105,13 +85,6 @@ class ChineseCLIPModel(CLIPPreTrainedModel):
                                          interpolate_pos_encoding, return_dict=True)
         text = self.get_text_features(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
                                       output_hidden_states, return_dict=True)
-        image_embeds = normalize(vision.pooler_output)
-        text_embeds = normalize(text.pooler_output)
-        logits_per_text, logits_per_image = similarity_logits(text_embeds, image_embeds, self.logit_scale)
-        out = ChineseCLIPOutput(
-            loss=clip_loss(logits_per_text) if return_loss else None,
-            logits_per_image=logits_per_image, logits_per_text=logits_per_text,
-            text_embeds=text_embeds, image_embeds=image_embeds,
-            text_model_output=text, vision_model_output=vision,
-        )
+        out = self._contrastive_output(ChineseCLIPOutput, text.pooler_output, vision.pooler_output, text, vision,
+                                       return_loss)
         return out if return_dict else out.to_tuple()

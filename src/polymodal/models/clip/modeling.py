@@ -404,27 +404,64 @@ class CLIPVisionModel(CLIPPreTrainedModel):
         return out if return_dict else out.to_tuple()
 
 
-class CLIPModel(CLIPPreTrainedModel):
+class CLIPContrastiveHead:
+    """The two-tower contrastive head of CLIP and the families built on its vision tower
+    (AltCLIP, Chinese-CLIP): a bias-free projection per tower, a learned temperature
+    (``logit_scale``), cosine-similarity logits and the symmetric loss. Mixed into a
+    ``PreTrainedModel`` whose family brings its own text tower."""
+
+    def _init_head(self, config, text_model: nn.Module, text_embed_dim: int) -> None:
+        # Registration order is the checkpoints' key order: towers, projections, temperature.
+        self.projection_dim = config.projection_dim
+        self.text_embed_dim = text_embed_dim
+        self.vision_embed_dim = config.vision_config.hidden_size
+        self.text_model = text_model
+        self.vision_model = CLIPVisionTransformer(config.vision_config)
+        self.visual_projection = nn.Linear(self.vision_embed_dim, self.projection_dim, bias=False)
+        self.text_projection = nn.Linear(self.text_embed_dim, self.projection_dim, bias=False)
+        self.logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init_value)))
+
+    def _init_logit_scale(self, module: nn.Module) -> None:
+        if module is self:
+            with torch.no_grad():
+                self.logit_scale.fill_(float(self.config.logit_scale_init_value))
+
+    def get_image_features(self, pixel_values=None, output_attentions=None, output_hidden_states=None,
+                           interpolate_pos_encoding=False, return_dict=False, **kwargs):
+        """Projected image embeddings ``(batch, projection_dim)`` (not normalised).
+
+        With ``return_dict=True`` the vision tower's output comes back with ``pooler_output``
+        replaced by the projection, as Transformers 5 returns it.
+        """
+        out = self.vision_model(pixel_values, bool(output_attentions), bool(output_hidden_states),
+                                interpolate_pos_encoding)
+        out.pooler_output = self.visual_projection(out.pooler_output)
+        return out if return_dict else out.pooler_output
+
+    def _contrastive_output(self, output_class, text_embeds, image_embeds, text, vision, return_loss):
+        """Normalise the projected embeddings, score every text against every image, and pack the output."""
+        text_embeds, image_embeds = normalize(text_embeds), normalize(image_embeds)
+        logits_per_text, logits_per_image = similarity_logits(text_embeds, image_embeds, self.logit_scale)
+        return output_class(
+            loss=clip_loss(logits_per_text) if return_loss else None,
+            logits_per_image=logits_per_image, logits_per_text=logits_per_text,
+            text_embeds=text_embeds, image_embeds=image_embeds,
+            text_model_output=text, vision_model_output=vision,
+        )
+
+
+class CLIPModel(CLIPContrastiveHead, CLIPPreTrainedModel):
     config_class = CLIPConfig
     _keys_to_ignore_on_load_unexpected = (r"position_ids$",)
 
     def __init__(self, config: CLIPConfig):
         super().__init__(config)
-        self.projection_dim = config.projection_dim
-        self.text_embed_dim = config.text_config.hidden_size
-        self.vision_embed_dim = config.vision_config.hidden_size
-        self.text_model = CLIPTextTransformer(config.text_config)
-        self.vision_model = CLIPVisionTransformer(config.vision_config)
-        self.visual_projection = nn.Linear(self.vision_embed_dim, self.projection_dim, bias=False)
-        self.text_projection = nn.Linear(self.text_embed_dim, self.projection_dim, bias=False)
-        self.logit_scale = nn.Parameter(torch.tensor(float(config.logit_scale_init_value)))
+        self._init_head(config, CLIPTextTransformer(config.text_config), config.text_config.hidden_size)
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
-        if module is self:
-            with torch.no_grad():
-                self.logit_scale.fill_(float(self.config.logit_scale_init_value))
+        self._init_logit_scale(module)
 
     def get_text_features(self, input_ids=None, attention_mask=None, position_ids=None, output_attentions=None,
                           output_hidden_states=None, return_dict=False, **kwargs):
@@ -438,14 +475,6 @@ class CLIPModel(CLIPPreTrainedModel):
         out.pooler_output = self.text_projection(out.pooler_output)
         return out if return_dict else out.pooler_output
 
-    def get_image_features(self, pixel_values=None, output_attentions=None, output_hidden_states=None,
-                           interpolate_pos_encoding=False, return_dict=False, **kwargs):
-        """Projected image embeddings ``(batch, projection_dim)`` (not normalised); see get_text_features."""
-        out = self.vision_model(pixel_values, bool(output_attentions), bool(output_hidden_states),
-                                interpolate_pos_encoding)
-        out.pooler_output = self.visual_projection(out.pooler_output)
-        return out if return_dict else out.pooler_output
-
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None,
                 return_loss=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=False, return_dict=None, **kwargs):
@@ -455,15 +484,8 @@ class CLIPModel(CLIPPreTrainedModel):
                                          interpolate_pos_encoding, return_dict=True)
         text = self.get_text_features(input_ids, attention_mask, position_ids, output_attentions,
                                       output_hidden_states, return_dict=True)
-        image_embeds = normalize(vision.pooler_output)
-        text_embeds = normalize(text.pooler_output)
-        logits_per_text, logits_per_image = similarity_logits(text_embeds, image_embeds, self.logit_scale)
-        out = CLIPOutput(
-            loss=clip_loss(logits_per_text) if return_loss else None,
-            logits_per_image=logits_per_image, logits_per_text=logits_per_text,
-            text_embeds=text_embeds, image_embeds=image_embeds,
-            text_model_output=text, vision_model_output=vision,
-        )
+        out = self._contrastive_output(CLIPOutput, text.pooler_output, vision.pooler_output, text, vision,
+                                       return_loss)
         return out if return_dict else out.to_tuple()
 
 
