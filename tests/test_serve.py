@@ -255,3 +255,56 @@ def test_cli_serve_parser_and_missing_folder(tmp_path, capsys):
     assert args.func is cmd_serve and args.port == 0 and args.max_batch_size == 4 and args.max_request_mb == 2
     assert main(["serve", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- zero-shot images
+
+
+@pytest.fixture(scope="module")
+def clip_dir(tmp_path_factory):
+    import torch
+    import transformers
+    from clip_helpers import TEXT, VISION
+    from tokenizer_helpers import write_clip_files
+
+    root = tmp_path_factory.mktemp("clip")
+    torch.manual_seed(0)
+    tokenizer = transformers.CLIPTokenizer.from_pretrained(str(write_clip_files(root / "tok")))
+    text = {**TEXT, "vocab_size": len(tokenizer), "max_position_embeddings": 40,
+            "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id}
+    model = transformers.CLIPModel(transformers.CLIPConfig(text_config=text, vision_config=VISION, projection_dim=16))
+    with torch.no_grad():
+        model.logit_scale.fill_(4.6)
+    model.save_pretrained(root / "model")
+    tokenizer.save_pretrained(root / "model")
+    transformers.CLIPImageProcessor(size={"shortest_edge": 30},
+                                    crop_size={"height": 30, "width": 30}).save_pretrained(root / "model")
+    return root / "model"
+
+
+def test_zero_shot_image_server(clip_dir, tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(path)
+    labels = ["cat", "dog", "a bowl of soup"]
+    expected = polymodal.pipeline("zero-shot-image-classification", model=str(clip_dir))(str(path),
+                                                                                          candidate_labels=labels)
+    running = Running(clip_dir)
+    try:
+        assert running.request("GET", "/health")[2]["task"] == "zero-shot-image-classification"
+        query = "?candidate_labels=cat,dog&candidate_labels=a%20bowl%20of%20soup"
+        status, _, body = running.request("POST", "/predict" + query, path.read_bytes(), {"Content-Type": "image/png"})
+        assert status == 200
+        _same(body, expected)
+        payload = {"inputs": base64.b64encode(path.read_bytes()).decode(), "parameters": {"candidate_labels": labels}}
+        status, _, body = running.request("POST", "/predict", json.dumps(payload), {"Content-Type": "application/json"})
+        assert status == 200
+        _same(body, expected)
+        status, _, reply = running.request("POST", "/predict", path.read_bytes())
+        assert status == 400 and "candidate_labels" in reply["error"]
+        status, _, reply = running.request("POST", "/predict?candidate_labels=cat", b"not an image")
+        assert status == 400 and "not a readable image" in reply["error"]
+    finally:
+        running.close()

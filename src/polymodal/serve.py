@@ -128,8 +128,8 @@ def parse_json_body(body: bytes, task: str) -> tuple[object, dict]:
             raise InvalidInputError("'inputs' is not valid base64; encode the file's bytes with base64.") from None
     if isinstance(inputs, list) and task in AUDIO_TASKS and all(isinstance(x, (int, float)) for x in inputs):
         return inputs, params
-    raise InvalidInputError("'inputs' must be a base64 string of the file" +
-                            (" or a list of float samples at the model's sampling rate." if task in AUDIO_TASKS else "."))
+    samples = " or a list of float samples at the model's sampling rate" if task in AUDIO_TASKS else ""
+    raise InvalidInputError(f"'inputs' must be a base64 string of the file{samples}.")
 
 
 def decode_input(pipe, task: str, value):
