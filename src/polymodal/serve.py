@@ -273,6 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _fail(self, path: str, method: str):
         allowed = {"/predict": "POST", "/health": "GET"}.get(path)
+        self.close_connection = True  # any body was not read: it must not be parsed as the next request
         if allowed is None:
             return self._send(HTTPStatus.NOT_FOUND, {"error": f"No such endpoint {path!r}; use POST /predict or "
                                                      "GET /health."})
