@@ -16,16 +16,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...core.errors import ConfigError
-from ...core.modeling import PreTrainedModel
 from ...nn.activations import get_activation
-from ...nn.dropout import Dropout
 from ..wav2vec2.modeling import (
-    Wav2Vec2Adapter,
     Wav2Vec2BaseModelOutput,
     Wav2Vec2Encoder,
-    Wav2Vec2FeatureEncoder,
-    Wav2Vec2FeatureProjection,
     Wav2Vec2ForCTC,
     Wav2Vec2ForSequenceClassification,
     Wav2Vec2Model,
@@ -93,50 +87,13 @@ class Data2VecAudioPreTrainedModel(Wav2Vec2PreTrainedModel):
 
 
 class Data2VecAudioModel(Data2VecAudioPreTrainedModel, Wav2Vec2Model):
-    def __init__(self, config: Data2VecAudioConfig):
-        PreTrainedModel.__init__(self, config)
-        # `feature_extractor` is the conv stack (the checkpoints' name), not the preprocessor;
-        # config.feat_extract_norm is always "layer" here.
-        self.feature_extractor = Wav2Vec2FeatureEncoder(config)
-        self.feature_projection = Wav2Vec2FeatureProjection(config)
-        self.masked_spec_embed = None
-        if config.mask_time_prob > 0.0 or config.mask_feature_prob > 0.0:
-            self.masked_spec_embed = nn.Parameter(torch.empty(config.hidden_size))
-        self.encoder = Data2VecAudioEncoder(config)
-        self.adapter = Wav2Vec2Adapter(config) if config.add_adapter else None
-        self._warned_group_norm_padding = False
-        self.post_init()
+    # config.feat_extract_norm is always "layer" here, so wav2vec2's conv stack is Data2Vec-Audio's.
+    encoder_class = Data2VecAudioEncoder
 
 
 class Data2VecAudioForCTC(Data2VecAudioPreTrainedModel, Wav2Vec2ForCTC):
-    # wav2vec2's forward calls `self.wav2vec2`; here the base model is registered as
-    # `data2vec_audio` (the checkpoint prefix), so point that name at it.
-    wav2vec2 = property(lambda self: self.data2vec_audio)
-
-    def __init__(self, config: Data2VecAudioConfig):
-        PreTrainedModel.__init__(self, config)
-        if config.vocab_size is None:
-            raise ConfigError("vocab_size is not set; load with Data2VecAudioForCTC.from_pretrained(path, "
-                              "vocab_size=N) where N is the size of the tokenizer's vocabulary.")
-        self.data2vec_audio = Data2VecAudioModel(config)
-        self.dropout = Dropout(config.final_dropout)
-        width = config.output_hidden_size if config.add_adapter else config.hidden_size
-        self.lm_head = nn.Linear(width, config.vocab_size)
-        self.post_init()
+    base_model_class = Data2VecAudioModel  # registered as `data2vec_audio`, the checkpoint prefix
 
 
 class Data2VecAudioForSequenceClassification(Data2VecAudioPreTrainedModel, Wav2Vec2ForSequenceClassification):
-    wav2vec2 = property(lambda self: self.data2vec_audio)  # see Data2VecAudioForCTC
-
-    def __init__(self, config: Data2VecAudioConfig):
-        PreTrainedModel.__init__(self, config)
-        if config.add_adapter:
-            raise ConfigError("Data2VecAudioForSequenceClassification does not support add_adapter=True; "
-                              "set add_adapter=False in the config.")
-        self.data2vec_audio = Data2VecAudioModel(config)
-        if config.use_weighted_layer_sum:
-            num_layers = config.num_hidden_layers + 1  # the layers' outputs plus their input
-            self.layer_weights = nn.Parameter(torch.full((num_layers,), 1.0 / num_layers))
-        self.projector = nn.Linear(config.hidden_size, config.classifier_proj_size)
-        self.classifier = nn.Linear(config.classifier_proj_size, config.num_labels)
-        self.post_init()
+    base_model_class = Data2VecAudioModel

@@ -17,14 +17,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...core.errors import ConfigError
-from ...core.modeling import PreTrainedModel
 from ...core.outputs import BaseModelOutput
 from ...nn.activations import get_activation
-from ...nn.dropout import Dropout
 from ..wav2vec2.modeling import (
     Wav2Vec2Encoder,
-    Wav2Vec2FeatureEncoder,
     Wav2Vec2FeatureProjection,
     Wav2Vec2ForCTC,
     Wav2Vec2ForSequenceClassification,
@@ -98,18 +94,9 @@ class HubertPreTrainedModel(Wav2Vec2PreTrainedModel):
 
 
 class HubertModel(HubertPreTrainedModel, Wav2Vec2Model):
-    def __init__(self, config: HubertConfig):
-        PreTrainedModel.__init__(self, config)
-        # `feature_extractor` is the conv stack (the checkpoints' name), not the preprocessor.
-        self.feature_extractor = Wav2Vec2FeatureEncoder(config)
-        self.feature_projection = HubertFeatureProjection(config)
-        self.masked_spec_embed = None
-        if config.mask_time_prob > 0.0 or config.mask_feature_prob > 0.0:
-            self.masked_spec_embed = nn.Parameter(torch.empty(config.hidden_size))
-        self.encoder = HubertEncoder(config)
-        self.adapter = None
-        self._warned_group_norm_padding = False
-        self.post_init()
+    feature_projection_class = HubertFeatureProjection
+    encoder_class = HubertEncoder
+    supports_adapter = False
 
     def forward(self, input_values, attention_mask=None, mask_time_indices=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):
@@ -129,30 +116,8 @@ class HubertModel(HubertPreTrainedModel, Wav2Vec2Model):
 
 
 class HubertForCTC(HubertPreTrainedModel, Wav2Vec2ForCTC):
-    # wav2vec2's forward calls `self.wav2vec2`; here the base model is registered as `hubert`
-    # (the checkpoint prefix), so point that name at it.
-    wav2vec2 = property(lambda self: self.hubert)
-
-    def __init__(self, config: HubertConfig):
-        PreTrainedModel.__init__(self, config)
-        if config.vocab_size is None:
-            raise ConfigError("vocab_size is not set; load with HubertForCTC.from_pretrained(path, vocab_size=N) "
-                              "where N is the size of the tokenizer's vocabulary.")
-        self.hubert = HubertModel(config)
-        self.dropout = Dropout(config.final_dropout)
-        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size)
-        self.post_init()
+    base_model_class = HubertModel  # registered as `hubert`, the checkpoint prefix
 
 
 class HubertForSequenceClassification(HubertPreTrainedModel, Wav2Vec2ForSequenceClassification):
-    wav2vec2 = property(lambda self: self.hubert)  # see HubertForCTC
-
-    def __init__(self, config: HubertConfig):
-        PreTrainedModel.__init__(self, config)
-        self.hubert = HubertModel(config)
-        if config.use_weighted_layer_sum:
-            num_layers = config.num_hidden_layers + 1  # the layers' outputs plus their input
-            self.layer_weights = nn.Parameter(torch.full((num_layers,), 1.0 / num_layers))
-        self.projector = nn.Linear(config.hidden_size, config.classifier_proj_size)
-        self.classifier = nn.Linear(config.classifier_proj_size, config.num_labels)
-        self.post_init()
+    base_model_class = HubertModel

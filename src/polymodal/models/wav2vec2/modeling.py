@@ -428,17 +428,22 @@ def _flag(value: bool | None, default: bool) -> bool:
 
 # --------------------------------------------------------------------------- the models
 class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
+    # The parts HuBERT and Data2Vec-Audio swap for their own; the checkpoint names stay the same.
+    feature_projection_class = Wav2Vec2FeatureProjection
+    encoder_class = Wav2Vec2Encoder
+    supports_adapter = True  # HuBERT has no adapter, whatever its config says
+
     def __init__(self, config: Wav2Vec2Config):
         super().__init__(config)
         # Transformers calls the conv stack `feature_extractor` (not to be confused with the
         # preprocessing Wav2Vec2FeatureExtractor); the checkpoint keys keep that name.
         self.feature_extractor = Wav2Vec2FeatureEncoder(config)
-        self.feature_projection = Wav2Vec2FeatureProjection(config)
+        self.feature_projection = self.feature_projection_class(config)
         self.masked_spec_embed = None
         if config.mask_time_prob > 0.0 or config.mask_feature_prob > 0.0:
             self.masked_spec_embed = nn.Parameter(torch.empty(config.hidden_size))
-        self.encoder = Wav2Vec2Encoder(config)
-        self.adapter = Wav2Vec2Adapter(config) if config.add_adapter else None
+        self.encoder = self.encoder_class(config)
+        self.adapter = Wav2Vec2Adapter(config) if self.has_adapter(config) else None
         self._warned_group_norm_padding = False
         self.post_init()
 
@@ -459,6 +464,10 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
             last = self.adapter(last)
         output = Wav2Vec2BaseModelOutput(last, features, hidden_states, attentions)
         return _finish(output, return_dict, self.config)
+
+    @classmethod
+    def has_adapter(cls, config) -> bool:
+        return cls.supports_adapter and bool(config.add_adapter)
 
     def _mask_hidden_states(self, hidden, mask_time_indices=None, frame_mask=None):
         """SpecAugment (Park et al., 2019): replace time spans by a learned vector, zero feature bands."""
@@ -536,16 +545,19 @@ def _check_input_values(input_values, attention_mask, min_samples: int) -> None:
 
 
 class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
+    # The base model class; it is registered under `base_model_prefix` (the checkpoints' prefix).
+    base_model_class = Wav2Vec2Model
+
     def __init__(self, config: Wav2Vec2Config, target_lang: str | None = None):
         super().__init__(config)
         if config.vocab_size is None:
-            raise ConfigError("vocab_size is not set; load with Wav2Vec2ForCTC.from_pretrained(path, vocab_size=N) "
-                              "where N is the size of the tokenizer's vocabulary.")
+            raise ConfigError(f"vocab_size is not set; load with {type(self).__name__}.from_pretrained(path, "
+                              "vocab_size=N) where N is the size of the tokenizer's vocabulary.")
         if target_lang is not None:
             raise ConfigError("target_lang (MMS adapter weights per language) is not supported by polymodal yet.")
-        self.wav2vec2 = Wav2Vec2Model(config)
+        setattr(self, self.base_model_prefix, self.base_model_class(config))
         self.dropout = Dropout(config.final_dropout)
-        width = config.output_hidden_size if config.add_adapter else config.hidden_size
+        width = config.output_hidden_size if self.base_model_class.has_adapter(config) else config.hidden_size
         self.lm_head = nn.Linear(width, config.vocab_size)
         self.post_init()
 
@@ -554,8 +566,8 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
         if labels is not None and labels.max() >= self.config.vocab_size:
             raise InvalidInputError(f"labels contain id {int(labels.max())} but vocab_size is "
                                     f"{self.config.vocab_size}; every label must be < vocab_size (or -100).")
-        outputs = self.wav2vec2(input_values, attention_mask, mask_time_indices, output_attentions,
-                                output_hidden_states, return_dict=True)
+        outputs = self.base_model(input_values, attention_mask, mask_time_indices, output_attentions,
+                                  output_hidden_states, return_dict=True)
         logits = _linear(self.lm_head, self.dropout(outputs.last_hidden_state))  # (B, T, V)
         loss = None
         if labels is not None:
@@ -577,11 +589,14 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
 
 
 class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
+    base_model_class = Wav2Vec2Model  # see Wav2Vec2ForCTC
+
     def __init__(self, config: Wav2Vec2Config):
         super().__init__(config)
-        if config.add_adapter:
-            raise ConfigError("Wav2Vec2ForSequenceClassification does not support add_adapter=True.")
-        self.wav2vec2 = Wav2Vec2Model(config)
+        if self.base_model_class.has_adapter(config):
+            raise ConfigError(f"{type(self).__name__} does not support add_adapter=True; "
+                              "set add_adapter=False in the config.")
+        setattr(self, self.base_model_prefix, self.base_model_class(config))
         if config.use_weighted_layer_sum:
             num_layers = config.num_hidden_layers + 1  # the layers' outputs plus their input
             self.layer_weights = nn.Parameter(torch.full((num_layers,), 1.0 / num_layers))
@@ -592,8 +607,8 @@ class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
     def forward(self, input_values, attention_mask=None, labels=None, mask_time_indices=None,
                 output_attentions=None, output_hidden_states=None, return_dict=None):
         want_hidden = _flag(output_hidden_states, self.config.output_hidden_states)
-        outputs = self.wav2vec2(input_values, attention_mask, mask_time_indices, output_attentions,
-                                want_hidden or self.config.use_weighted_layer_sum, return_dict=True)
+        outputs = self.base_model(input_values, attention_mask, mask_time_indices, output_attentions,
+                                  want_hidden or self.config.use_weighted_layer_sum, return_dict=True)
         hidden = outputs.last_hidden_state
         if self.config.use_weighted_layer_sum:
             stacked = torch.stack(outputs.hidden_states, dim=1)  # (B, L+1, T, H)
