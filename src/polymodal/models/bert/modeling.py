@@ -18,7 +18,7 @@ from ...core.modeling import PreTrainedModel
 from ...core.outputs import BaseModelOutputWithPooling
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, prefer_eager, split_heads
-from ...nn.checkpointing import run_layer
+from ...nn.checkpointing import run_layers
 from .configuration import BertConfig, RobertaConfig, XLMRobertaConfig
 
 def roberta_position_ids(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
@@ -143,20 +143,8 @@ class BertEncoder(nn.Module):
         self.gradient_checkpointing = False
 
     def forward(self, hidden_states, mask=None, output_attentions=False, output_hidden_states=False):
-        all_hidden = [hidden_states] if output_hidden_states else None
-        all_weights = [] if output_attentions else None
-        for layer in self.layer:
-            hidden_states, weights = run_layer(layer, hidden_states, mask, output_attentions,
-                                               checkpointed=self.gradient_checkpointing and self.training)
-            if output_hidden_states:
-                all_hidden.append(hidden_states)
-            if output_attentions:
-                all_weights.append(weights)
-        return hidden_states, _tuple(all_hidden), _tuple(all_weights)
-
-
-def _tuple(items):
-    return None if items is None else tuple(items)
+        return run_layers(self.layer, hidden_states, mask, output_attentions, output_hidden_states,
+                          checkpointed=self.gradient_checkpointing and self.training)
 
 
 class BertPooler(nn.Module):

@@ -22,7 +22,7 @@ from ...core.modeling import PreTrainedModel
 from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, output_dataclass
 from ...nn.activations import get_activation
 from ...nn.attention import attention, causal_mask, merge_heads, padding_mask, prefer_eager, split_heads
-from ...nn.checkpointing import run_layer
+from ...nn.checkpointing import run_layers
 from .configuration import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
 
 
@@ -207,20 +207,8 @@ class CLIPEncoder(nn.Module):
 
     def forward(self, hidden_states, mask=None, output_attentions=False, output_hidden_states=False):
         """Returns ``(last, hidden_states or None, attentions or None)``; hidden states start with the input."""
-        all_hidden = [hidden_states] if output_hidden_states else None
-        all_weights = [] if output_attentions else None
-        for layer in self.layers:
-            hidden_states, weights = run_layer(layer, hidden_states, mask, output_attentions,
-                                               checkpointed=self.gradient_checkpointing and self.training)
-            if output_hidden_states:
-                all_hidden.append(hidden_states)
-            if output_attentions:
-                all_weights.append(weights)
-        return hidden_states, _tuple(all_hidden), _tuple(all_weights)
-
-
-def _tuple(items):
-    return None if items is None else tuple(items)
+        return run_layers(self.layers, hidden_states, mask, output_attentions, output_hidden_states,
+                          checkpointed=self.gradient_checkpointing and self.training)
 
 
 # --------------------------------------------------------------------------- towers
