@@ -11,7 +11,7 @@ espeak-ng voices at 8 kHz, train/test split by voice):
 
 The default model is polymodal's small log-mel CNN (``LogMelClassifierForSequenceClassification``):
 on 2 CPU cores a from-scratch Wav2Vec2 does not learn this task within minutes (see the
-README), while the CNN reaches ≥ 90 % on the unseen voices in about a minute of training.
+README), while the CNN reaches ≥ 90 % on the unseen voices in seconds of training.
 """
 
 from __future__ import annotations
