@@ -1,16 +1,11 @@
-"""Memory savings in training that must not change any number: the compact dropout mask and
-the Trainer's malloc setting."""
+"""Memory savings in training that must not change any number: the compact dropout mask."""
 
 from __future__ import annotations
-
-import platform
-import sys
 
 import pytest
 import torch
 
 from polymodal.nn.dropout import Dropout, dropout
-from polymodal.train.trainer import return_freed_memory_to_os
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5])
@@ -47,11 +42,3 @@ def test_dropout_eval_and_no_grad_are_plain():
         torch.manual_seed(0)
         assert torch.equal(ours, torch.nn.functional.dropout(x, 0.3, True))
     assert Dropout(0.2).state_dict() == {} and isinstance(Dropout(0.2), torch.nn.Dropout)
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc only")
-def test_malloc_threshold_respects_the_users_setting(monkeypatch):
-    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
-    assert return_freed_memory_to_os() is True
-    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
-    assert return_freed_memory_to_os() is False
