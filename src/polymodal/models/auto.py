@@ -343,43 +343,42 @@ class AutoModelForZeroShotImageClassification(_AutoModelBase):
     _role = "zero_shot_image_classification"
 
 
-def _from_named_file(path_or_id, filename: str, key: str, role: str, **kwargs):
-    """Pick a class from ``key`` in ``filename`` (e.g. feature_extractor_type), else from model_type."""
-    hub_kwargs = {k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs}
-    data = _read_json_if_any(path_or_id, filename, **hub_kwargs) or {}
-    name = data.get(key)
-    if name:
-        return get_class(_base_class_name(name))
-    model_type = _model_type_of(path_or_id, **hub_kwargs)
-    if model_type is None and not data:
-        raise CheckpointError(
-            f"'{path_or_id}' has neither '{filename}' nor 'config.json'; cannot tell which {role.replace('_', ' ')} to use."
-        )
-    return class_for(model_type, role, f"'{path_or_id}/config.json'")
+class _AutoFromFile(_AutoBase):
+    """Picks the class from ``_key`` in ``_filename`` (e.g. ``feature_extractor_type`` in
+    ``preprocessor_config.json``), else from the ``model_type`` in ``config.json``."""
 
+    _filename = _key = _role = ""
 
-class AutoFeatureExtractor(_AutoBase):
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        klass = _from_named_file(pretrained_model_name_or_path, "preprocessor_config.json",
-                                 "feature_extractor_type", "feature_extractor", **kwargs)
-        return klass.from_pretrained(pretrained_model_name_or_path, **kwargs)
+    def class_for_checkpoint(cls, path_or_id, **kwargs):
+        hub_kwargs = {k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs}
+        data = _read_json_if_any(path_or_id, cls._filename, **hub_kwargs) or {}
+        if data.get(cls._key):
+            return get_class(_base_class_name(data[cls._key]))
+        model_type = _model_type_of(path_or_id, **hub_kwargs)
+        if model_type is None and not data:
+            raise CheckpointError(
+                f"'{path_or_id}' has neither '{cls._filename}' nor 'config.json'; cannot tell which "
+                f"{cls._role.replace('_', ' ')} to use."
+            )
+        return class_for(model_type, cls._role, f"'{path_or_id}/config.json'")
 
-
-class AutoImageProcessor(_AutoBase):
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        klass = _from_named_file(pretrained_model_name_or_path, "preprocessor_config.json",
-                                 "image_processor_type", "image_processor", **kwargs)
-        return klass.from_pretrained(pretrained_model_name_or_path, **kwargs)
-
-
-class AutoTokenizer(_AutoBase):
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *inputs, **kwargs):
-        klass = _from_named_file(pretrained_model_name_or_path, "tokenizer_config.json",
-                                 "tokenizer_class", "tokenizer", **kwargs)
+        klass = cls.class_for_checkpoint(pretrained_model_name_or_path, **kwargs)
         return klass.from_pretrained(pretrained_model_name_or_path, *inputs, **kwargs)
+
+
+class AutoFeatureExtractor(_AutoFromFile):
+    _filename, _key, _role = "preprocessor_config.json", "feature_extractor_type", "feature_extractor"
+
+
+class AutoImageProcessor(_AutoFromFile):
+    _filename, _key, _role = "preprocessor_config.json", "image_processor_type", "image_processor"
+
+
+class AutoTokenizer(_AutoFromFile):
+    _filename, _key, _role = "tokenizer_config.json", "tokenizer_class", "tokenizer"
 
 
 class AutoProcessor(_AutoBase):
