@@ -20,7 +20,8 @@ Cases, as in issue 5:
     schedule all fall inside). Each run is its own subprocess (libraries alternate), which also
     reports its peak RSS (``ru_maxrss``: import, model, data and training together) and how far
     training raised RSS above what it was just before ``train()`` (``/proc`` VmHWM after
-    ``clear_refs``).
+    ``clear_refs``). A third variant runs polymodal with ``MALLOC_MMAP_THRESHOLD_=1048576`` in
+    the environment (glibc returns big freed buffers to the OS: lower peak, slower steps).
 
 Ratios are polymodal / Transformers (lower is better). The script prints the load average
 before and after: on a shared machine, read the numbers with it.
@@ -234,34 +235,41 @@ def worker_train(lib: str, folder: Path, threads: int) -> dict:
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
         before = _status_mb("VmRSS")
         start = time.perf_counter()
-        trainer.train()
+        loss = trainer.train().training_loss
         total = time.perf_counter() - start
         rise = _status_mb("VmHWM") - before
     gaps = [b - a for a, b in zip(starts, starts[1:])][WARMUP_STEPS:WARMUP_STEPS + TIMED_STEPS]
-    return {"step_times": gaps, "train_s": total, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    return {"step_times": gaps, "train_s": total, "loss": loss, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "train_rise_mb": rise, "steps": len(starts)}
 
 
-def run_worker(lib: str, folder: Path, threads: int) -> dict:
+# "pm+mmap": polymodal with glibc's mmap threshold fixed at 1 MiB (the user's opt-in, an
+# environment variable): big freed buffers go back to the OS instead of fragmenting the heap.
+TRAIN_VARIANTS = {"hf": ("hf", {}), "pm": ("pm", {}), "pm+mmap": ("pm", {"MALLOC_MMAP_THRESHOLD_": "1048576"})}
+
+
+def run_worker(variant: str, folder: Path, threads: int) -> dict:
+    lib, extra_env = TRAIN_VARIANTS[variant]
     cmd = [sys.executable, __file__, "--worker", lib, "--folder", str(folder), "--threads", str(threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=child_env(threads))
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**child_env(threads), **extra_env})
     if out.returncode != 0:
-        raise RuntimeError(f"{lib} training worker failed:\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"{variant} training worker failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def measure_training(folder: Path, repeats: int, threads: int) -> dict:
-    runs = {"hf": [], "pm": []}
+    runs = {variant: [] for variant in TRAIN_VARIANTS}
     for r in range(repeats):
-        for lib in (("pm", "hf") if r % 2 == 0 else ("hf", "pm")):
-            runs[lib].append(run_worker(lib, folder, threads))
+        order = list(TRAIN_VARIANTS)
+        for variant in order[r % len(order):] + order[: r % len(order)]:
+            runs[variant].append(run_worker(variant, folder, threads))
     result = {}
     for lib, results in runs.items():
         steps = [t for res in results for t in res["step_times"]]
         result[lib] = {"step": statistics.median(steps),
                        "max_rss_mb": statistics.median(res["max_rss_mb"] for res in results),
                        "train_rise_mb": statistics.median(res["train_rise_mb"] for res in results),
-                       "steps": results[0]["steps"]}
+                       "steps": results[0]["steps"], "loss": results[0]["loss"]}
     return result
 
 
@@ -290,7 +298,7 @@ def render(results: dict, args) -> str:
     lines.append(f"| (b) pipeline, {PIPE_CLIPS} clips × {PIPE_SECONDS:.0f} s, batch_size={PIPE_BATCH} | "
                  f"{theirs:.2f} s ({thr['audio_seconds'] / theirs:.0f}× real time) | "
                  f"{ours:.2f} s ({thr['audio_seconds'] / ours:.0f}× real time) | {ours / theirs:.2f}× | ≤ 1.0× |")
-    hf, pm = train["hf"], train["pm"]
+    hf, pm, mm = train["hf"], train["pm"], train["pm+mmap"]
     lines += [
         f"| (c) Trainer step, {TRAIN_BATCH} × {TRAIN_SECONDS:.0f} s, frozen feature encoder | {hf['step']:.2f} s | "
         f"{pm['step']:.2f} s | {pm['step'] / hf['step']:.2f}× | ≤ 1.0× |",
@@ -298,10 +306,15 @@ def render(results: dict, args) -> str:
         f"{pm['max_rss_mb'] / hf['max_rss_mb']:.2f}× | ≤ 0.8× |",
         f"| (c) RSS rise during `train()` | {hf['train_rise_mb']:.0f} MB | {pm['train_rise_mb']:.0f} MB | "
         f"{pm['train_rise_mb'] / max(hf['train_rise_mb'], 1):.2f}× | — |",
+        f"| (c) opt-in `MALLOC_MMAP_THRESHOLD_=1048576`: polymodal step | {hf['step']:.2f} s | {mm['step']:.2f} s | "
+        f"{mm['step'] / hf['step']:.2f}× | — |",
+        f"| (c) opt-in `MALLOC_MMAP_THRESHOLD_=1048576`: polymodal peak RSS | {hf['max_rss_mb']:.0f} MB | "
+        f"{mm['max_rss_mb']:.0f} MB | {mm['max_rss_mb'] / hf['max_rss_mb']:.2f}× | — |",
         "",
         f"Checks: every first-result script printed the same label ({first['label']}); the two pipelines "
         f"agree on the top label for {thr['same_top']:.0%} of the {PIPE_CLIPS} clips (largest top-score "
-        f"difference {thr['score_diff']:.1e}).",
+        f"difference {thr['score_diff']:.1e}); training loss over the {TRAIN_STEPS} steps (dropout on): "
+        f"Transformers {hf['loss']:.6f}, polymodal {pm['loss']:.6f}.",
     ]
     return "\n".join(lines) + "\n"
 
