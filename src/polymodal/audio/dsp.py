@@ -330,12 +330,14 @@ def _check_db_args(reference: float, min_value: float, db_range: float | None) -
         raise InvalidInputError(f"db_range must be greater than zero, got {db_range}.")
 
 
-def _to_db(spectrogram, multiplier, reference, min_value, db_range):
+def _to_db(spectrogram, multiplier, reference, min_value, db_range, per_example: bool = False):
     _check_db_args(reference, min_value, db_range)
     reference = max(min_value, reference)
     db = multiplier * (np.log10(np.clip(spectrogram, min_value, None)) - np.log10(reference))
     if db_range is not None:
-        db = np.clip(db, db.max() - db_range, None)
+        # One peak for the whole array, or one per example of a (batch, ...) array.
+        axes = tuple(range(1, db.ndim)) if per_example else None
+        db = np.clip(db, db.max(axis=axes, keepdims=per_example) - db_range, None)
     return db
 
 
@@ -353,28 +355,18 @@ def amplitude_to_db(
     return _to_db(spectrogram, 20.0, reference, min_value, db_range)
 
 
-def _to_db_batch(spectrogram, multiplier, reference, min_value, db_range):
-    _check_db_args(reference, min_value, db_range)
-    reference = max(min_value, reference)
-    db = multiplier * (np.log10(np.clip(spectrogram, min_value, None)) - np.log10(reference))
-    if db_range is not None:
-        peak = db.max(axis=tuple(range(1, db.ndim)), keepdims=True)  # one peak per example
-        db = np.clip(db, peak - db_range, None)
-    return db
-
-
 def power_to_db_batch(
     spectrogram: np.ndarray, reference: float = 1.0, min_value: float = 1e-10, db_range: float | None = None
 ) -> np.ndarray:
     """:func:`power_to_db` over a ``(batch, ...)`` array, with ``db_range`` per example."""
-    return _to_db_batch(spectrogram, 10.0, reference, min_value, db_range)
+    return _to_db(spectrogram, 10.0, reference, min_value, db_range, per_example=True)
 
 
 def amplitude_to_db_batch(
     spectrogram: np.ndarray, reference: float = 1.0, min_value: float = 1e-5, db_range: float | None = None
 ) -> np.ndarray:
     """:func:`amplitude_to_db` over a ``(batch, ...)`` array, with ``db_range`` per example."""
-    return _to_db_batch(spectrogram, 20.0, reference, min_value, db_range)
+    return _to_db(spectrogram, 20.0, reference, min_value, db_range, per_example=True)
 
 
 # --------------------------------------------------------------------------- batched torch versions
