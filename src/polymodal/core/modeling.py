@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .config import CONFIG_NAME, PretrainedConfig, read_json
+from .config import PretrainedConfig, read_json
 from .errors import CheckpointError, ConfigError
 from .hub import resolve_file
 from .io import atomic_path, atomic_write_text

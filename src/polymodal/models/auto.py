@@ -11,8 +11,6 @@ and a family that is never used is never imported.
 from __future__ import annotations
 
 import importlib
-import os
-from pathlib import Path
 
 from ..core.errors import CheckpointError, ConfigError
 
@@ -53,16 +51,16 @@ CLASS_MODULES: dict[str, str] = {
     # BERT-like text towers
     "BertConfig": f"{_BERT}.configuration",
     "BertModel": f"{_BERT}.modeling",
-    "BertTokenizer": "polymodal.text.tokenizers",
-    "BertTokenizerFast": "polymodal.text.tokenizers",
+    "BertTokenizer": "polymodal.models.bert.tokenization",
+    "BertTokenizerFast": "polymodal.models.bert.tokenization",
     "XLMRobertaConfig": f"{_BERT}.configuration",
     "XLMRobertaModel": f"{_BERT}.modeling",
-    "XLMRobertaTokenizer": "polymodal.text.tokenizers",
-    "XLMRobertaTokenizerFast": "polymodal.text.tokenizers",
+    "XLMRobertaTokenizer": "polymodal.models.xlm_roberta.tokenization",
+    "XLMRobertaTokenizerFast": "polymodal.models.xlm_roberta.tokenization",
     "RobertaConfig": f"{_BERT}.configuration",
     "RobertaModel": f"{_BERT}.modeling",
-    "RobertaTokenizer": "polymodal.text.tokenizers",
-    "RobertaTokenizerFast": "polymodal.text.tokenizers",
+    "RobertaTokenizer": "polymodal.models.roberta.tokenization",
+    "RobertaTokenizerFast": "polymodal.models.roberta.tokenization",
     # CLIP
     "CLIPConfig": f"{_CLIP}.configuration",
     "CLIPTextConfig": f"{_CLIP}.configuration",
@@ -74,8 +72,8 @@ CLASS_MODULES: dict[str, str] = {
     "CLIPVisionModelWithProjection": f"{_CLIP}.modeling",
     "CLIPImageProcessor": f"{_CLIP}.image_processing",
     "CLIPImageProcessorFast": f"{_CLIP}.image_processing",
-    "CLIPTokenizer": "polymodal.text.tokenizers",
-    "CLIPTokenizerFast": "polymodal.text.tokenizers",
+    "CLIPTokenizer": "polymodal.models.clip.tokenization",
+    "CLIPTokenizerFast": "polymodal.models.clip.tokenization",
     "CLIPProcessor": f"{_CLIP}.processing",
     # AltCLIP
     "AltCLIPConfig": "polymodal.models.altclip.configuration",

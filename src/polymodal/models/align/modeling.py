@@ -18,7 +18,7 @@ from torch import nn
 
 from ...core.errors import ConfigError, InvalidInputError
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, output_dataclass
+from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, model_forward, output_dataclass
 from ...nn.activations import get_activation
 from ..bert.modeling import BertModel
 from .configuration import AlignConfig, AlignTextConfig, AlignVisionConfig
@@ -207,10 +207,6 @@ class AlignOutput(ModelOutput):
     text_model_output: Any = None
     vision_model_output: Any = None
 
-    def to_tuple(self) -> tuple[Any, ...]:
-        # Tower outputs become tuples too, as in Transformers.
-        return tuple(v.to_tuple() if isinstance(v, ModelOutput) else v for v in super().to_tuple())
-
 
 def contrastive_loss(logits: torch.Tensor) -> torch.Tensor:
     """Cross-entropy against the diagonal; ALIGN smooths labels by 0.1 (CLIP does not)."""
@@ -295,11 +291,11 @@ class AlignVisionModel(AlignPreTrainedModel):
         self.encoder = AlignVisionEncoder(config)
         self.post_init()
 
+    @model_forward
     def forward(self, pixel_values: torch.Tensor | None = None, output_hidden_states: bool | None = None,
                 return_dict: bool | None = None, **kwargs):
         config = self.config
         pixel_values = check_pixel_values(pixel_values, config.num_channels, self.embeddings.convolution.weight.dtype)
-        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
         # Channels-last makes CPU depthwise convs ~4x and 1x1 convs ~2x faster; values are unchanged.
         pixel_values = pixel_values.contiguous(memory_format=torch.channels_last)
         hidden, states = self.encoder(self.embeddings(pixel_values), output_hidden_states)
@@ -307,7 +303,7 @@ class AlignVisionModel(AlignPreTrainedModel):
         pooled = hidden.mean(dim=(2, 3)) if config.pooling_type == "mean" else hidden.amax(dim=(2, 3))
         out = BaseModelOutputWithPooling(last_hidden_state=hidden.contiguous(), pooler_output=pooled,
                                          hidden_states=states)
-        return out if _want_dict(return_dict, config) else out.to_tuple()
+        return out
 
 
 def _check_joint_width(text_embeds: torch.Tensor, image_embeds: torch.Tensor) -> None:
@@ -317,10 +313,6 @@ def _check_joint_width(text_embeds: torch.Tensor, image_embeds: torch.Tensor) ->
             f"projection_dim={text_embeds.shape[-1]} differs from the image embedding width "
             f"{image_embeds.shape[-1]} (the last vision block's channels); set projection_dim to that width."
         )
-
-
-def _want_dict(return_dict, config) -> bool:
-    return config.return_dict if return_dict is None else return_dict
 
 
 class AlignTextModel(BertModel):
@@ -372,6 +364,7 @@ class AlignModel(AlignPreTrainedModel):
         out = self.vision_model(pixel_values=pixel_values, output_hidden_states=output_hidden_states, return_dict=True)
         return out if return_dict else out.pooler_output
 
+    @model_forward
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -406,4 +399,4 @@ class AlignModel(AlignPreTrainedModel):
             text_model_output=text_outputs,
             vision_model_output=vision_outputs,
         )
-        return out if _want_dict(return_dict, self.config) else out.to_tuple()
+        return out

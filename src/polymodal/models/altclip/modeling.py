@@ -19,14 +19,13 @@ import torch
 from torch import nn
 
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import ModelOutput, output_dataclass
+from ...core.outputs import ModelOutput, model_forward, output_dataclass
 from ..bert.modeling import BertPreTrainedModel, XLMRobertaModel
 from ..clip.modeling import (
     CLIPContrastiveHead,
     CLIPOutput,
     CLIPPreTrainedModel,
     CLIPVisionModel,
-    _flags,
 )
 from .configuration import AltCLIPConfig, AltCLIPTextConfig, AltCLIPVisionConfig
 
@@ -92,10 +91,9 @@ class AltCLIPTextModel(_LayerSpellings, PreTrainedModel):
     def set_input_embeddings(self, value: nn.Module) -> None:
         self.roberta.embeddings.word_embeddings = value
 
+    @model_forward
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                 inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         encoded = self.roberta(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
                                output_attentions=output_attentions, output_hidden_states=output_hidden_states,
                                return_dict=True)
@@ -105,7 +103,7 @@ class AltCLIPTextModel(_LayerSpellings, PreTrainedModel):
             last_hidden_state=projected, pooler_output=projected[:, 0],
             hidden_states=encoded.hidden_states, attentions=encoded.attentions,
         )
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 class AltCLIPModel(_LayerSpellings, CLIPContrastiveHead, CLIPPreTrainedModel):
@@ -135,11 +133,10 @@ class AltCLIPModel(_LayerSpellings, CLIPContrastiveHead, CLIPPreTrainedModel):
         out.pooler_output = self.text_projection(out.last_hidden_state[:, 0])
         return out if return_dict else out.pooler_output
 
+    @model_forward
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, token_type_ids=None,
                 position_ids=None, return_loss=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=False, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         vision = self.vision_model(pixel_values, output_attentions, output_hidden_states, interpolate_pos_encoding)
         text = self.text_model(input_ids, attention_mask, token_type_ids, position_ids,
                                output_attentions=output_attentions, output_hidden_states=output_hidden_states,
@@ -147,4 +144,4 @@ class AltCLIPModel(_LayerSpellings, CLIPContrastiveHead, CLIPPreTrainedModel):
         # The tower outputs keep their own pooler_output; only the embeddings are projected.
         out = self._contrastive_output(AltCLIPOutput, self.text_projection(text.pooler_output),
                                        self.visual_projection(vision.pooler_output), text, vision, return_loss)
-        return out if return_dict else out.to_tuple()
+        return out

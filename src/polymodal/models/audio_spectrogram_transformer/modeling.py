@@ -19,7 +19,7 @@ from torch import nn
 
 from ...core.errors import InvalidInputError
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
+from ...core.outputs import BaseModelOutputWithPooling, SequenceClassifierOutput, model_forward
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, prefer_eager, split_heads
 from ...nn.checkpointing import run_layer
@@ -185,14 +185,6 @@ class ASTPreTrainedModel(PreTrainedModel):
             nn.init.zeros_(module.position_embeddings)
 
 
-def _flags(config: ASTConfig, output_attentions, output_hidden_states, return_dict):
-    return (
-        config.output_attentions if output_attentions is None else output_attentions,
-        config.output_hidden_states if output_hidden_states is None else output_hidden_states,
-        config.return_dict if return_dict is None else return_dict,
-    )
-
-
 class ASTModel(ASTPreTrainedModel):
     def __init__(self, config: ASTConfig):
         super().__init__(config)
@@ -204,6 +196,7 @@ class ASTModel(ASTPreTrainedModel):
     def get_input_embeddings(self) -> ASTPatchEmbeddings:
         return self.embeddings.patch_embeddings
 
+    @model_forward
     def forward(self, input_values, attention_mask=None, output_attentions=None, output_hidden_states=None,
                 return_dict=None, **kwargs):
         """``input_values`` (batch, max_length, num_mel_bins) from ``ASTFeatureExtractor``.
@@ -211,8 +204,6 @@ class ASTModel(ASTPreTrainedModel):
         ``attention_mask`` (batch, tokens), optional, masks encoder tokens (patches), as in
         Transformers 5; the feature extractor never needs one (every clip fills the same grid).
         """
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         _check_input_values(input_values, self.config)
         embeddings = self.embeddings(input_values.to(self.dtype))
         mask = _token_mask(attention_mask, embeddings)
@@ -220,7 +211,7 @@ class ASTModel(ASTPreTrainedModel):
         last = self.layernorm(last)
         pooled = (last[:, 0] + last[:, 1]) / 2  # mean of the cls and distillation tokens
         out = BaseModelOutputWithPooling(last, pooled, hidden_states, attentions)
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 class ASTMLPHead(nn.Module):
@@ -241,17 +232,16 @@ class ASTForAudioClassification(ASTPreTrainedModel):
         self.classifier = ASTMLPHead(config)
         self.post_init()
 
+    @model_forward
     def forward(self, input_values, labels=None, attention_mask=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         outputs = self.audio_spectrogram_transformer(
             input_values, attention_mask=attention_mask, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states, return_dict=True)
         logits = self.classifier(outputs.pooler_output)  # (B, num_labels)
         loss = None if labels is None else sequence_classification_loss(logits, labels, self.config)
         out = SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 # --------------------------------------------------------------------------- helpers

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import BaseModelOutputWithPooling
+from ...core.outputs import BaseModelOutputWithPooling, model_forward
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, prefer_eager, split_heads
 from ...nn.checkpointing import run_layers
@@ -201,6 +201,7 @@ class BertModel(BertPreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.embeddings.word_embeddings = value
 
+    @model_forward
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -214,8 +215,6 @@ class BertModel(BertPreTrainedModel):
         **kwargs,
     ):
         _check_text_inputs(input_ids, inputs_embeds, attention_mask, type(self).__name__)
-        output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
-        output_hidden_states = self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)
         mask = None if attention_mask is None or bool(attention_mask.all()) else padding_mask(attention_mask, embeddings.dtype)
         last, hidden, weights = self.encoder(embeddings, mask, output_attentions, output_hidden_states)
@@ -225,7 +224,7 @@ class BertModel(BertPreTrainedModel):
             hidden_states=hidden,
             attentions=weights,
         )
-        return out if (self.config.return_dict if return_dict is None else return_dict) else out.to_tuple()
+        return out
 
 
 def _check_text_inputs(input_ids, inputs_embeds, attention_mask, name: str) -> None:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from torch import nn
 
+from ...core.outputs import model_forward
 from ..bert.modeling import BertModel, BertPreTrainedModel
 from ..clip.modeling import (
     CLIPContrastiveHead,
     CLIPOutput,
     CLIPPreTrainedModel,
     CLIPVisionModel,
-    _flags,
 )
 from .configuration import ChineseCLIPConfig, ChineseCLIPTextConfig, ChineseCLIPVisionConfig
 
@@ -76,15 +76,14 @@ class ChineseCLIPModel(CLIPContrastiveHead, CLIPPreTrainedModel):
         out.pooler_output = self.text_projection(out.last_hidden_state[:, 0])
         return out if return_dict else out.pooler_output
 
+    @model_forward
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, token_type_ids=None,
                 position_ids=None, return_loss=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=False, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         vision = self.get_image_features(pixel_values, output_attentions, output_hidden_states,
                                          interpolate_pos_encoding, return_dict=True)
         text = self.get_text_features(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
                                       output_hidden_states, return_dict=True)
         out = self._contrastive_output(ChineseCLIPOutput, text.pooler_output, vision.pooler_output, text, vision,
                                        return_loss)
-        return out if return_dict else out.to_tuple()
+        return out

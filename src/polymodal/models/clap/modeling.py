@@ -28,7 +28,7 @@ from torch import nn
 
 from ...core.errors import ConfigError, InvalidInputError
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, output_dataclass
+from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, model_forward, output_dataclass
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, split_heads
 from ...nn.checkpointing import run_layer
@@ -47,9 +47,6 @@ class ClapOutput(ModelOutput):
     text_model_output: Any = None
     audio_model_output: Any = None
 
-    def to_tuple(self) -> tuple[Any, ...]:
-        return tuple(v.to_tuple() if isinstance(v, ModelOutput) else v for v in super().to_tuple())
-
 
 @output_dataclass
 class ClapTextModelOutput(ModelOutput):
@@ -66,14 +63,6 @@ class ClapAudioModelOutput(ModelOutput):
     hidden_states: Any = None
     attentions: Any = None
 
-
-def _flags(config, output_attentions, output_hidden_states, return_dict):
-    """Fill unset output switches from the config (Transformers' precedence)."""
-    return (
-        config.output_attentions if output_attentions is None else output_attentions,
-        config.output_hidden_states if output_hidden_states is None else output_hidden_states,
-        config.return_dict if return_dict is None else return_dict,
-    )
 
 
 def _pair(value) -> tuple[int, int]:
@@ -601,12 +590,11 @@ class ClapAudioModel(ClapPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         return self.audio_encoder.patch_embed.proj
 
+    @model_forward
     def forward(self, input_features=None, is_longer=None, output_attentions=None, output_hidden_states=None,
                 return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         out = self.audio_encoder(input_features, is_longer, output_attentions, output_hidden_states)
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 class ClapModel(ClapPreTrainedModel):
@@ -643,10 +631,9 @@ class ClapModel(ClapPreTrainedModel):
         out.pooler_output = F.normalize(self.audio_projection(out.pooler_output), dim=-1)
         return out if return_dict else out.pooler_output
 
+    @model_forward
     def forward(self, input_ids=None, input_features=None, is_longer=None, attention_mask=None, position_ids=None,
                 return_loss=None, output_attentions=None, output_hidden_states=None, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         audio = self.audio_model(input_features, is_longer, output_attentions, output_hidden_states, return_dict=True)
         text = self.text_model(input_ids, attention_mask, position_ids=position_ids,
                                output_attentions=output_attentions, output_hidden_states=output_hidden_states,
@@ -661,7 +648,7 @@ class ClapModel(ClapPreTrainedModel):
         out = ClapOutput(loss=loss, logits_per_audio=logits_per_audio, logits_per_text=logits_per_text,
                          text_embeds=text_embeds, audio_embeds=audio_embeds,
                          text_model_output=text, audio_model_output=audio)
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 def _unit(embeds: torch.Tensor) -> torch.Tensor:
@@ -690,17 +677,16 @@ class ClapTextModelWithProjection(ClapPreTrainedModel):
     def set_input_embeddings(self, value: nn.Module) -> None:
         self.text_model.embeddings.word_embeddings = value
 
+    @model_forward
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         out = self.text_model(input_ids, attention_mask, position_ids=position_ids,
                               output_attentions=output_attentions, output_hidden_states=output_hidden_states,
                               return_dict=True)
         result = ClapTextModelOutput(text_embeds=self.text_projection(out.pooler_output),
                                      last_hidden_state=out.last_hidden_state,
                                      hidden_states=out.hidden_states, attentions=out.attentions)
-        return result if return_dict else result.to_tuple()
+        return result
 
 
 class ClapAudioModelWithProjection(ClapPreTrainedModel):
@@ -718,12 +704,11 @@ class ClapAudioModelWithProjection(ClapPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         return self.audio_model.audio_encoder.patch_embed.proj
 
+    @model_forward
     def forward(self, input_features=None, is_longer=None, output_attentions=None, output_hidden_states=None,
                 return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         out = self.audio_model(input_features, is_longer, output_attentions, output_hidden_states, return_dict=True)
         result = ClapAudioModelOutput(audio_embeds=self.audio_projection(out.pooler_output),
                                       last_hidden_state=out.last_hidden_state,
                                       hidden_states=out.hidden_states, attentions=out.attentions)
-        return result if return_dict else result.to_tuple()
+        return result

@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, output_dataclass
+from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, model_forward, output_dataclass
 from ...nn.activations import get_activation
-from ...nn.attention import attention, causal_mask, merge_heads, padding_mask, prefer_eager, split_heads
+from ...nn.attention import attention, causal_mask, merge_heads, prefer_eager, split_heads
 from ...nn.checkpointing import run_layers
 from .configuration import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
 
@@ -36,9 +36,6 @@ class CLIPOutput(ModelOutput):
     image_embeds: Any = None
     text_model_output: Any = None
     vision_model_output: Any = None
-
-    def to_tuple(self) -> tuple[Any, ...]:
-        return tuple(v.to_tuple() if isinstance(v, ModelOutput) else v for v in super().to_tuple())
 
 
 @output_dataclass
@@ -335,14 +332,6 @@ def _init_factor(config) -> float:
     return getattr(config, "initializer_factor", 1.0) or 1.0
 
 
-def _flags(config, output_attentions, output_hidden_states, return_dict):
-    """Fill unset output switches from the config (Transformers' precedence)."""
-    return (
-        config.output_attentions if output_attentions is None else output_attentions,
-        config.output_hidden_states if output_hidden_states is None else output_hidden_states,
-        config.return_dict if return_dict is None else return_dict,
-    )
-
 
 class CLIPTextModel(CLIPPreTrainedModel):
     config_class = CLIPTextConfig
@@ -361,12 +350,11 @@ class CLIPTextModel(CLIPPreTrainedModel):
     def set_input_embeddings(self, value: nn.Module) -> None:
         self.text_model.embeddings.token_embedding = value
 
+    @model_forward
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         out = self.text_model(input_ids, attention_mask, position_ids, output_attentions, output_hidden_states)
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 class CLIPVisionModel(CLIPPreTrainedModel):
@@ -384,12 +372,11 @@ class CLIPVisionModel(CLIPPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         return self.vision_model.embeddings.patch_embedding
 
+    @model_forward
     def forward(self, pixel_values=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=False, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         out = self.vision_model(pixel_values, output_attentions, output_hidden_states, interpolate_pos_encoding)
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 class CLIPContrastiveHead:
@@ -463,18 +450,17 @@ class CLIPModel(CLIPContrastiveHead, CLIPPreTrainedModel):
         out.pooler_output = self.text_projection(out.pooler_output)
         return out if return_dict else out.pooler_output
 
+    @model_forward
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None,
                 return_loss=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=False, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         vision = self.get_image_features(pixel_values, output_attentions, output_hidden_states,
                                          interpolate_pos_encoding, return_dict=True)
         text = self.get_text_features(input_ids, attention_mask, position_ids, output_attentions,
                                       output_hidden_states, return_dict=True)
         out = self._contrastive_output(CLIPOutput, text.pooler_output, vision.pooler_output, text, vision,
                                        return_loss)
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 class CLIPTextModelWithProjection(CLIPPreTrainedModel):
@@ -491,15 +477,14 @@ class CLIPTextModelWithProjection(CLIPPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         return self.text_model.embeddings.token_embedding
 
+    @model_forward
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         out = self.text_model(input_ids, attention_mask, position_ids, output_attentions, output_hidden_states)
         result = CLIPTextModelOutput(text_embeds=self.text_projection(out.pooler_output),
                                      last_hidden_state=out.last_hidden_state,
                                      hidden_states=out.hidden_states, attentions=out.attentions)
-        return result if return_dict else result.to_tuple()
+        return result
 
 
 class CLIPVisionModelWithProjection(CLIPPreTrainedModel):
@@ -517,12 +502,11 @@ class CLIPVisionModelWithProjection(CLIPPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         return self.vision_model.embeddings.patch_embedding
 
+    @model_forward
     def forward(self, pixel_values=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=False, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         out = self.vision_model(pixel_values, output_attentions, output_hidden_states, interpolate_pos_encoding)
         result = CLIPVisionModelOutput(image_embeds=self.visual_projection(out.pooler_output),
                                        last_hidden_state=out.last_hidden_state,
                                        hidden_states=out.hidden_states, attentions=out.attentions)
-        return result if return_dict else result.to_tuple()
+        return result

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ...core.outputs import BaseModelOutput
+from ...core.outputs import BaseModelOutput, model_forward
 from ...nn.activations import get_activation
 from ..wav2vec2.modeling import (
     Wav2Vec2Encoder,
@@ -26,8 +26,6 @@ from ..wav2vec2.modeling import (
     Wav2Vec2ForSequenceClassification,
     Wav2Vec2Model,
     Wav2Vec2PreTrainedModel,
-    _finish,
-    _flag,
 )
 from .configuration import HubertConfig
 
@@ -98,6 +96,7 @@ class HubertModel(HubertPreTrainedModel, Wav2Vec2Model):
     encoder_class = HubertEncoder
     supports_adapter = False
 
+    @model_forward
     def forward(self, input_values, attention_mask=None, mask_time_indices=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):
         self._check_inputs(input_values, attention_mask)
@@ -109,10 +108,9 @@ class HubertModel(HubertPreTrainedModel, Wav2Vec2Model):
         # As in Transformers, HuBERT's SpecAugment spans ignore padding (no frame mask passed).
         hidden = self._mask_hidden_states(hidden, mask_time_indices)
         last, hidden_states, attentions = self.encoder(
-            hidden, frame_mask, _flag(output_attentions, self.config.output_attentions),
-            _flag(output_hidden_states, self.config.output_hidden_states),
+            hidden, frame_mask, output_attentions, output_hidden_states,
         )
-        return _finish(BaseModelOutput(last, hidden_states, attentions), return_dict, self.config)
+        return BaseModelOutput(last, hidden_states, attentions)
 
 
 class HubertForCTC(HubertPreTrainedModel, Wav2Vec2ForCTC):

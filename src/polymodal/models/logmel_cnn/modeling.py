@@ -14,7 +14,7 @@ from torch import nn
 
 from ...core.errors import InvalidInputError
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import SequenceClassifierOutput
+from ...core.outputs import SequenceClassifierOutput, model_forward
 from .configuration import LogMelClassifierConfig
 
 
@@ -86,6 +86,7 @@ class LogMelClassifierForSequenceClassification(PreTrainedModel):
         masked = time[:, None, :] | freq[:, :, None]  # (B, M, T)
         return torch.where(masked, fill, features)
 
+    @model_forward
     def forward(self, input_features: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, output_hidden_states: bool | None = None,
                 return_dict: bool | None = None, **kwargs) -> SequenceClassifierOutput:
@@ -100,5 +101,4 @@ class LogMelClassifierForSequenceClassification(PreTrainedModel):
             loss = nn.functional.cross_entropy(logits.float(), labels.view(-1))
         output = SequenceClassifierOutput(loss=loss, logits=logits,
                                           hidden_states=(hidden,) if output_hidden_states else None)
-        use_dict = self.config.return_dict if return_dict is None else return_dict
-        return output if use_dict else output.to_tuple()
+        return output

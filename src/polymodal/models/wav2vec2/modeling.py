@@ -22,7 +22,7 @@ from torch import nn
 
 from ...core.errors import ConfigError, InvalidInputError
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import CausalLMOutput, ModelOutput, SequenceClassifierOutput, output_dataclass
+from ...core.outputs import CausalLMOutput, ModelOutput, SequenceClassifierOutput, model_forward, output_dataclass
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, split_heads
 from ...nn.checkpointing import run_layer
@@ -417,15 +417,6 @@ def _init_weight_norm_conv(conv: nn.Conv1d) -> None:
     nn.init.constant_(conv.bias, 0.0)
 
 
-def _finish(output: ModelOutput, return_dict: bool | None, config: Wav2Vec2Config):
-    return_dict = config.return_dict if return_dict is None else return_dict
-    return output if return_dict else output.to_tuple()
-
-
-def _flag(value: bool | None, default: bool) -> bool:
-    return default if value is None else value
-
-
 # --------------------------------------------------------------------------- the models
 class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
     # The parts HuBERT and Data2Vec-Audio swap for their own; the checkpoint names stay the same.
@@ -447,6 +438,7 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         self._warned_group_norm_padding = False
         self.post_init()
 
+    @model_forward
     def forward(self, input_values, attention_mask=None, mask_time_indices=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None):
         self._check_inputs(input_values, attention_mask)
@@ -457,13 +449,12 @@ class Wav2Vec2Model(Wav2Vec2PreTrainedModel):
         hidden, features = self.feature_projection(features)
         hidden = self._mask_hidden_states(hidden, mask_time_indices, frame_mask)
         last, hidden_states, attentions = self.encoder(
-            hidden, frame_mask, _flag(output_attentions, self.config.output_attentions),
-            _flag(output_hidden_states, self.config.output_hidden_states),
+            hidden, frame_mask, output_attentions, output_hidden_states,
         )
         if self.adapter is not None:
             last = self.adapter(last)
         output = Wav2Vec2BaseModelOutput(last, features, hidden_states, attentions)
-        return _finish(output, return_dict, self.config)
+        return output
 
     @classmethod
     def has_adapter(cls, config) -> bool:
@@ -561,6 +552,7 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
         self.lm_head = nn.Linear(width, config.vocab_size)
         self.post_init()
 
+    @model_forward
     def forward(self, input_values, attention_mask=None, labels=None, mask_time_indices=None,
                 output_attentions=None, output_hidden_states=None, return_dict=None):
         if labels is not None and labels.max() >= self.config.vocab_size:
@@ -575,7 +567,7 @@ class Wav2Vec2ForCTC(Wav2Vec2PreTrainedModel):
                 torch.full(input_values.shape[:1], input_values.shape[1], device=input_values.device)
             loss = self._ctc_loss(logits, labels, self._get_feat_extract_output_lengths(samples).long())
         output = CausalLMOutput(loss, logits, outputs.hidden_states, outputs.attentions)
-        return _finish(output, return_dict, self.config)
+        return output
 
     def _ctc_loss(self, logits, labels, logit_lengths):
         blank = self.config.pad_token_id
@@ -604,9 +596,10 @@ class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
         self.classifier = nn.Linear(config.classifier_proj_size, config.num_labels)
         self.post_init()
 
+    @model_forward
     def forward(self, input_values, attention_mask=None, labels=None, mask_time_indices=None,
                 output_attentions=None, output_hidden_states=None, return_dict=None):
-        want_hidden = _flag(output_hidden_states, self.config.output_hidden_states)
+        want_hidden = output_hidden_states
         outputs = self.base_model(input_values, attention_mask, mask_time_indices, output_attentions,
                                   want_hidden or self.config.use_weighted_layer_sum, return_dict=True)
         hidden = outputs.last_hidden_state
@@ -621,7 +614,7 @@ class Wav2Vec2ForSequenceClassification(Wav2Vec2PreTrainedModel):
             loss = F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
         output = SequenceClassifierOutput(loss, logits, outputs.hidden_states if want_hidden else None,
                                           outputs.attentions)
-        return _finish(output, return_dict, self.config)
+        return output
 
     def _pool(self, hidden: torch.Tensor, attention_mask) -> torch.Tensor:
         """Mean over real (unpadded) frames: (B, T, P) → (B, P)."""

@@ -10,7 +10,6 @@ rest are filled with the value silence maps to — the same numbers, a third of 
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch

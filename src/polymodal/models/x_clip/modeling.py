@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ...core.errors import InvalidInputError
-from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, output_dataclass
+from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, model_forward, output_dataclass
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, split_heads
 from ..clip.modeling import (
@@ -42,7 +42,6 @@ from ..clip.modeling import (
     CLIPTextTransformer,
     CLIPVisionEmbeddings,
     _check_pixels,
-    _flags,
     clip_loss,
     normalize,
 )
@@ -60,9 +59,6 @@ class XCLIPOutput(ModelOutput):
     logits_per_video: Any = None
     video_embeds: Any = None
     mit_output: Any = None
-
-    def to_tuple(self) -> tuple[Any, ...]:
-        return tuple(v.to_tuple() if isinstance(v, ModelOutput) else v for v in super().to_tuple())
 
 
 # --------------------------------------------------------------------------- vision: cross-frame attention
@@ -238,10 +234,9 @@ class XCLIPTextModel(XCLIPPreTrainedModel):
     def set_input_embeddings(self, value: nn.Module) -> None:
         self.embeddings.token_embedding = value
 
+    @model_forward
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, output_attentions=None,
                 output_hidden_states=None, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         if input_ids is None:
             raise InvalidInputError("X-CLIP text model: input_ids are required (tokenize with CLIPTokenizer).")
         input_ids = input_ids.reshape(-1, input_ids.shape[-1])  # (K, L)
@@ -253,7 +248,7 @@ class XCLIPTextModel(XCLIPPreTrainedModel):
         pooled = last[torch.arange(last.shape[0], device=last.device), input_ids.to(torch.int).argmax(dim=-1)]
         out = BaseModelOutputWithPooling(last_hidden_state=last, pooler_output=pooled,
                                          hidden_states=all_hidden, attentions=weights)
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 class XCLIPVisionModel(XCLIPPreTrainedModel):
@@ -276,10 +271,9 @@ class XCLIPVisionModel(XCLIPPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         return self.embeddings.patch_embedding
 
+    @model_forward
     def forward(self, pixel_values=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=False, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         if isinstance(pixel_values, torch.Tensor) and pixel_values.ndim == 5:
             pixel_values = check_video(pixel_values, self.config).flatten(0, 1)  # (B*T, C, H, W)
         _check_frames(pixel_values, self.config)
@@ -287,7 +281,7 @@ class XCLIPVisionModel(XCLIPPreTrainedModel):
         last, all_hidden, weights = self.encoder(hidden, None, output_attentions, output_hidden_states)
         out = BaseModelOutputWithPooling(last_hidden_state=last, pooler_output=self.post_layernorm(last[:, 0]),
                                          hidden_states=all_hidden, attentions=weights)
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 class XCLIPModel(XCLIPPreTrainedModel):
@@ -347,11 +341,10 @@ class XCLIPModel(XCLIPPreTrainedModel):
         patches = patches.view(batch, -1, *patches.shape[1:]).mean(dim=1)  # (B, N, C)
         return patches @ self.prompts_visual_projection  # (B, N, P)
 
+    @model_forward
     def forward(self, input_ids=None, pixel_values=None, attention_mask=None, position_ids=None,
                 return_loss=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=False, return_dict=None, **kwargs):
-        output_attentions, output_hidden_states, return_dict = _flags(
-            self.config, output_attentions, output_hidden_states, return_dict)
         vision, mit = self._encode_video(pixel_values, output_attentions, output_hidden_states,
                                          interpolate_pos_encoding)
         batch = mit.pooler_output.shape[0]
@@ -371,7 +364,7 @@ class XCLIPModel(XCLIPPreTrainedModel):
             text_model_output=text, vision_model_output=vision,
             logits_per_video=logits_per_video, video_embeds=video_embeds, mit_output=mit,
         )
-        return out if return_dict else out.to_tuple()
+        return out
 
 
 # --------------------------------------------------------------------------- input checks
