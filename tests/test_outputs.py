@@ -10,7 +10,8 @@ from polymodal.core.outputs import BaseModelOutput, model_forward
 class _Toy(torch.nn.Module):
     def __init__(self, **config):
         super().__init__()
-        self.config = SimpleNamespace(output_attentions=False, output_hidden_states=False, return_dict=True, **config)
+        self.config = SimpleNamespace(**{"output_attentions": False, "output_hidden_states": False,
+                                         "return_dict": True, **config})
 
     @model_forward
     def forward(self, x, output_attentions=None, output_hidden_states=None, return_dict=None):
