@@ -15,8 +15,8 @@ _OTHER_NAMES: dict[str, str] = {
     "PretrainedConfig": "polymodal.core.config",
     "PreTrainedModel": "polymodal.core.modeling",
     "ModelOutput": "polymodal.core.outputs",
-    "BatchFeature": "polymodal.audio.features",
-    "FeatureExtractionMixin": "polymodal.audio.features",
+    "BatchFeature": "polymodal.core.batch",
+    "FeatureExtractionMixin": "polymodal.core.feature_extraction",
     "SequenceFeatureExtractor": "polymodal.audio.features",
     "BatchEncoding": "polymodal.text.base",
     "PreTrainedTokenizerBase": "polymodal.text.base",
@@ -30,6 +30,8 @@ _OTHER_NAMES: dict[str, str] = {
     "AutoModelForAudioClassification": "polymodal.models.auto",
     "AutoModelForCTC": "polymodal.models.auto",
     "AutoModelForZeroShotImageClassification": "polymodal.models.auto",
+    "AutoModelForImageClassification": "polymodal.models.auto",  # vision backbones (issue 15)
+    "AutoModelForMaskedImageModeling": "polymodal.models.auto",  # vision backbones (issue 15)
     "AutoFeatureExtractor": "polymodal.models.auto",
     "AutoImageProcessor": "polymodal.models.auto",
     "AutoTokenizer": "polymodal.models.auto",

@@ -1,4 +1,7 @@
-"""Feature-extraction base: ``BatchFeature``, ``FeatureExtractionMixin``, ``SequenceFeatureExtractor``.
+"""Audio feature-extraction base: ``SequenceFeatureExtractor`` and the input normaliser.
+
+``BatchFeature`` lives in ``core/batch.py`` and ``FeatureExtractionMixin`` (the JSON in/out) in
+``core/feature_extraction.py``; both are re-exported here for the old import path.
 
 Every audio feature extractor (Wav2Vec2, Whisper, AST) builds on three shared pieces here:
 
@@ -13,31 +16,31 @@ The JSON format (``preprocessor_config.json``) is Transformers', so files move b
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
 import os
 import warnings
 from collections import UserDict
 from enum import Enum
-from pathlib import Path
-from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.errors import CheckpointError, ConfigError, InvalidInputError
+from ..core.batch import (  # noqa: F401
+    BatchFeature,
+    TensorType,
+    _is_torch,
+    _tensor_type,
+    _to_numpy,
+    _to_torch,
+    _torch_to_numpy,
+)
+from ..core.errors import InvalidInputError
+from ..core.feature_extraction import (  # noqa: F401
+    FEATURE_EXTRACTOR_NAME,
+    PROCESSOR_NAME,
+    FeatureExtractionMixin,
+)
 
 logger = logging.getLogger(__name__)
-
-FEATURE_EXTRACTOR_NAME = "preprocessor_config.json"
-PROCESSOR_NAME = "processor_config.json"
-_HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder",
-               "proxies", "_from_auto", "_from_pipeline", "trust_remote_code")
-
-
-class TensorType(str, Enum):
-    PYTORCH = "pt"
-    NUMPY = "np"
 
 
 class PaddingStrategy(str, Enum):
@@ -46,164 +49,12 @@ class PaddingStrategy(str, Enum):
     DO_NOT_PAD = "do_not_pad"
 
 
-def _is_torch(value) -> bool:
-    # Avoid importing torch just to answer "no".
-    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
-
-
-def _tensor_type(tensor_type) -> TensorType | None:
-    if tensor_type is None:
-        return None
-    value = getattr(tensor_type, "value", tensor_type)
-    try:
-        return TensorType(value)
-    except ValueError:
-        raise InvalidInputError(
-            f"return_tensors={tensor_type!r} is not supported; use 'pt' (torch), 'np' (numpy) or None."
-        ) from None
-
-
-# --------------------------------------------------------------------------------------------
-# BatchFeature
-# --------------------------------------------------------------------------------------------
-
-
-class BatchFeature(UserDict):
-    """The dict an extractor returns: key access (``bf["input_values"]``) and attribute access
-    (``bf.input_values``); ``convert_to_tensors`` and ``to`` act on every value."""
-
-    def __init__(self, data: dict[str, Any] | None = None, tensor_type=None,
-                 skip_tensor_conversion: Sequence[str] | None = None):
-        super().__init__(data)
-        self.skip_tensor_conversion = skip_tensor_conversion
-        self.convert_to_tensors(tensor_type)
-
-    def __getitem__(self, item):
-        if isinstance(item, str):
-            return self.data[item]
-        raise KeyError(f"BatchFeature is indexed by name (e.g. 'input_values'), not by {type(item).__name__}.")
-
-    def __getattr__(self, item: str):
-        if item.startswith("__") or item in ("data", "skip_tensor_conversion"):
-            raise AttributeError(item)
-        try:
-            return self.data[item]
-        except KeyError:
-            raise AttributeError(f"BatchFeature has no '{item}'; it holds {list(self.data)}.") from None
-
-    def __getstate__(self):
-        return {"data": self.data, "skip_tensor_conversion": self.skip_tensor_conversion}
-
-    def __setstate__(self, state):
-        self.data = state.get("data", {})
-        self.skip_tensor_conversion = state.get("skip_tensor_conversion")
-
-    def convert_to_tensors(self, tensor_type=None, skip_tensor_conversion=None) -> "BatchFeature":
-        """Turn every array-like value into ``tensor_type`` ('pt' or 'np'); None leaves them as they are."""
-        kind = _tensor_type(tensor_type)
-        if kind is None:
-            return self
-        skip = set(skip_tensor_conversion or self.skip_tensor_conversion or ())
-        for key, value in self.data.items():
-            if key in skip or not _is_array_like(value):
-                continue
-            try:
-                self.data[key] = _to_torch(value) if kind is TensorType.PYTORCH else _to_numpy(value)
-            except (ValueError, TypeError, RuntimeError) as exc:
-                raise InvalidInputError(
-                    f"Could not turn '{key}' into a {kind.value} tensor ({exc}). The examples probably have "
-                    "different lengths: pass padding=True, or return_tensors=None to get a list."
-                ) from None
-        return self
-
-    def to(self, *args, **kwargs) -> "BatchFeature":
-        """Move tensors to a device and/or cast them to a dtype (torch values only).
-
-        Like Transformers, only floating-point tensors are cast, so integer ids and masks keep
-        their dtype; every tensor is moved when a device is given.
-        """
-        import torch
-
-        device = kwargs.get("device")
-        if device is None and args:
-            first = args[0]
-            if isinstance(first, torch.dtype):
-                pass
-            elif isinstance(first, (str, int, torch.device)):
-                device = first
-            else:
-                raise InvalidInputError(
-                    f"BatchFeature.to() takes a device ('cpu', 'cuda:0', torch.device) or a torch dtype, "
-                    f"not {first!r}."
-                )
-        non_blocking = kwargs.get("non_blocking", False)
-
-        def move(value):
-            if isinstance(value, torch.Tensor):
-                if torch.is_floating_point(value):
-                    return value.to(*args, **kwargs)
-                return value.to(device=device, non_blocking=non_blocking) if device is not None else value
-            if isinstance(value, (list, tuple)):
-                return type(value)(move(v) for v in value)
-            return value
-
-        self.data = {key: move(value) for key, value in self.data.items()}
-        return self
-
-
-def _is_array_like(value) -> bool:
-    if isinstance(value, (np.ndarray, int, float, bool, np.number)) or _is_torch(value):
-        return True
-    if isinstance(value, (list, tuple)):
-        return len(value) == 0 or _is_array_like(value[0])
-    return False
-
-
-def _to_numpy(value):
-    if isinstance(value, np.ndarray):
-        return value
-    if _is_torch(value):
-        return _torch_to_numpy(value)
-    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple, np.ndarray)):
-        if len({len(v) for v in value}) > 1:
-            # Ragged: an object array of arrays, as Transformers returns.
-            out = np.empty(len(value), dtype=object)
-            out[:] = [np.asarray(v) for v in value]
-            return out
-    if isinstance(value, (list, tuple)) and value and _is_torch(value[0]):
-        return np.stack([_torch_to_numpy(v) for v in value])
-    return np.asarray(value)
-
-
-def _to_torch(value):
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor):
-        return torch.stack(list(value))
-    if isinstance(value, (list, tuple)) and value and isinstance(value[0], np.ndarray):
-        value = np.stack(value)
-    if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            raise ValueError("the examples have different shapes")
-        return torch.from_numpy(np.ascontiguousarray(value))
-    return torch.tensor(value)
-
-
 # --------------------------------------------------------------------------------------------
 # Input normaliser and sampling-rate check, shared by every audio extractor
 # --------------------------------------------------------------------------------------------
 
 _STEREO_HELP = ("polymodal extractors take mono audio. Mix the channels down first "
                 "(e.g. audio.mean(axis=-1) for (samples, channels)) or pick one channel.")
-
-
-def _torch_to_numpy(tensor) -> np.ndarray:
-    tensor = tensor.detach().cpu()
-    if tensor.is_floating_point() and tensor.dtype.itemsize < 4:
-        tensor = tensor.float()  # numpy has no bfloat16
-    return tensor.numpy()
 
 
 def _load_hint(value) -> str:
@@ -449,131 +300,6 @@ def _fill_batch(arrays, lengths, width, padding_value, side, dtype) -> np.ndarra
         else:
             values[row, width - n:] = array[:n]
     return values
-
-
-# --------------------------------------------------------------------------------------------
-# FeatureExtractionMixin: preprocessor_config.json in and out
-# --------------------------------------------------------------------------------------------
-
-
-class FeatureExtractionMixin:
-    """Config handling shared by feature extractors: ``from_pretrained`` / ``save_pretrained`` of
-    ``preprocessor_config.json``, ``to_dict`` / ``from_dict``. Unknown keys become attributes
-    and are written back, so a load/save round trip loses nothing."""
-
-    # Attributes recomputed from the others at construction; never written to JSON.
-    _derived_keys: tuple[str, ...] = ("mel_filters", "window")
-
-    def __init__(self, **kwargs):
-        # Transformers does not keep processor_class in the extractor; the class name is
-        # always written from the class itself.
-        kwargs.pop("processor_class", None)
-        kwargs.pop("feature_extractor_type", None)
-        for key, value in kwargs.items():
-            try:
-                setattr(self, key, value)
-            except AttributeError:
-                raise ConfigError(f"Cannot set '{key}' on {type(self).__name__}; it is read-only.") from None
-
-    # -- loading ---------------------------------------------------------------------------
-
-    @classmethod
-    def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs) -> tuple[dict, dict]:
-        """Read the extractor's dict from a folder, a hub id or a JSON file; return (dict, other kwargs)."""
-        from ..core.config import read_json
-        from ..core.hub import resolve_file
-
-        hub = {k: kwargs.pop(k) for k in _HUB_KWARGS if k in kwargs}
-        path = Path(str(pretrained_model_name_or_path)).expanduser()
-        if path.is_file():
-            return read_json(path), kwargs
-        prefix = f"{hub['subfolder']}/" if hub.get("subfolder") else ""
-        hub = {k: v for k, v in hub.items() if k in ("cache_dir", "local_files_only", "token", "revision")}
-        # A processor_config.json may nest the extractor (newer Transformers); it wins, as there.
-        path_or_id = pretrained_model_name_or_path
-        processor_file = resolve_file(path_or_id, prefix + PROCESSOR_NAME, required=False, **hub)
-        if processor_file is not None:
-            nested = read_json(processor_file)
-            for key in ("feature_extractor", "audio_processor"):
-                if isinstance(nested.get(key), dict):
-                    return dict(nested[key]), kwargs
-        return read_json(resolve_file(path_or_id, prefix + FEATURE_EXTRACTOR_NAME, **hub)), kwargs
-
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        """Load from a folder (or hub id, or JSON file); keyword arguments override loaded values."""
-        config, kwargs = cls.get_feature_extractor_dict(pretrained_model_name_or_path, **kwargs)
-        return cls.from_dict(config, **kwargs)
-
-    @classmethod
-    def from_dict(cls, feature_extractor_dict: dict[str, Any], **kwargs):
-        """Build from a dict; ``kwargs`` override it. Pass ``return_unused_kwargs=True`` to get
-        back the keyword arguments that were neither in the dict nor constructor parameters."""
-        return_unused = kwargs.pop("return_unused_kwargs", False)
-        params = dict(feature_extractor_dict)
-        accepted = cls._init_parameters()
-        unused = {}
-        for key, value in kwargs.items():
-            if key in params or key in accepted:
-                params[key] = value
-            else:
-                unused[key] = value
-        if unused and not return_unused:
-            logger.debug("%s.from_dict ignored %s", cls.__name__, sorted(unused))
-        try:
-            extractor = cls(**params)
-        except TypeError as exc:
-            raise ConfigError(f"Cannot build {cls.__name__} from its config: {exc}.") from None
-        return (extractor, unused) if return_unused else extractor
-
-    @classmethod
-    def _init_parameters(cls) -> set[str]:
-        import inspect
-
-        names = set()
-        for klass in cls.__mro__:
-            init = klass.__dict__.get("__init__")
-            if init is not None:
-                names.update(p for p in inspect.signature(init).parameters if p not in ("self", "kwargs"))
-        return names
-
-    @classmethod
-    def from_json_file(cls, json_file):
-        from ..core.config import read_json
-
-        return cls(**read_json(json_file))
-
-    # -- saving ----------------------------------------------------------------------------
-
-    def to_dict(self) -> dict[str, Any]:
-        output = {k: copy.deepcopy(v) for k, v in self.__dict__.items()
-                  if not k.startswith("_") and k not in self._derived_keys}
-        output["feature_extractor_type"] = type(self).__name__
-        return output
-
-    def to_json_string(self) -> str:
-        data = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self.to_dict().items()}
-        return json.dumps(data, indent=2, sort_keys=True) + "\n"
-
-    def to_json_file(self, json_file_path) -> None:
-        from ..core.io import atomic_write_text
-
-        atomic_write_text(json_file_path, self.to_json_string())
-
-    def save_pretrained(self, save_directory, **kwargs) -> list[str]:
-        """Write ``preprocessor_config.json`` into ``save_directory`` (created if needed)."""
-        if kwargs.get("push_to_hub"):
-            raise InvalidInputError("push_to_hub is not supported; save locally and upload with huggingface-cli.")
-        directory = Path(save_directory)
-        if directory.is_file():
-            raise CheckpointError(f"save_pretrained() needs a folder, but '{directory}' is a file.")
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / FEATURE_EXTRACTOR_NAME
-        self.to_json_file(path)
-        return [str(path)]
-
-    def __repr__(self):
-        return f"{type(self).__name__} {self.to_json_string()}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -206,7 +206,7 @@ class ProcessorMixin:
 
     def __call__(self, images=None, text=None, videos=None, audio=None, **kwargs):
         """Run each component on its input and merge the outputs into one ``BatchFeature``."""
-        from ..audio.features import BatchFeature
+        from ..core.batch import BatchFeature
 
         if images is None and text is None and audio is None and videos is None:
             raise InvalidInputError(f"{type(self).__name__} needs at least one of text=, images= or audio=.")

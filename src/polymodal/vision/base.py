@@ -22,8 +22,9 @@ import numpy as np
 import PIL.Image
 import torch
 
-from ..audio.features import PROCESSOR_NAME, BatchFeature, FeatureExtractionMixin
+from ..core.batch import BatchFeature
 from ..core.errors import InvalidInputError
+from ..core.feature_extraction import PROCESSOR_NAME, FeatureExtractionMixin
 from . import transforms as T
 from .image_io import make_flat_list_of_images, prepare_image
 

@@ -13,7 +13,7 @@ Transformers.
 
 from __future__ import annotations
 
-from ...audio.features import BatchFeature
+from ...core.batch import BatchFeature
 from ...core.errors import InvalidInputError
 from ...text.processing import ProcessorMixin
 from ...vision.video import make_batched_videos
