@@ -18,8 +18,14 @@ from torch import nn
 
 from ...core.errors import ConfigError, InvalidInputError
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, model_forward, output_dataclass
+from ...core.outputs import (
+    BaseModelOutputWithPooling,
+    ModelOutput,
+    model_forward,
+    output_dataclass,
+)
 from ...nn.activations import get_activation
+from ...nn.losses import symmetric_contrastive_loss
 from ..bert.modeling import BertModel
 from .configuration import AlignConfig, AlignTextConfig, AlignVisionConfig
 
@@ -208,12 +214,6 @@ class AlignOutput(ModelOutput):
     vision_model_output: Any = None
 
 
-def contrastive_loss(logits: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy against the diagonal; ALIGN smooths labels by 0.1 (CLIP does not)."""
-    targets = torch.arange(logits.shape[0], device=logits.device)
-    return F.cross_entropy(logits, targets, label_smoothing=0.1)
-
-
 def align_loss(logits_per_text: torch.Tensor) -> torch.Tensor:
     """Mean of the text→image and image→text losses (text i is the caption of image i)."""
     n_texts, n_images = logits_per_text.shape
@@ -222,7 +222,7 @@ def align_loss(logits_per_text: torch.Tensor) -> torch.Tensor:
             f"return_loss=True needs matching image-text pairs, got {n_texts} texts and {n_images} images; "
             "pass one caption per image (or return_loss=False for zero-shot scoring)."
         )
-    return (contrastive_loss(logits_per_text) + contrastive_loss(logits_per_text.t())) / 2.0
+    return symmetric_contrastive_loss(logits_per_text, label_smoothing=0.1)  # CLIP does not smooth
 
 
 def check_pixel_values(pixel_values, num_channels: int, dtype: torch.dtype) -> torch.Tensor:

@@ -28,10 +28,17 @@ from torch import nn
 
 from ...core.errors import ConfigError, InvalidInputError
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, model_forward, output_dataclass
+from ...core.outputs import (
+    BaseModelOutputWithPooling,
+    ModelOutput,
+    model_forward,
+    output_dataclass,
+)
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, split_heads
 from ...nn.checkpointing import run_layer
+from ...nn.drop_path import drop_path
+from ...nn.losses import contrastive_loss
 from ..bert.modeling import BertEmbeddings, RobertaModel
 from .configuration import ClapAudioConfig, ClapConfig, ClapTextConfig
 
@@ -104,14 +111,6 @@ def window_order(height: int, width: int, size: int, shift: int) -> torch.Tensor
     if shift:
         grid = torch.roll(grid, shifts=(-shift, -shift), dims=(1, 2))
     return window_partition(grid, size).flatten()
-
-
-def drop_path(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
-    """Stochastic depth: drop the whole residual branch of random examples while training."""
-    if rate == 0.0 or not training:
-        return x
-    keep = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype, device=x.device).add_(1 - rate).floor_()
-    return x / (1 - rate) * keep
 
 
 # --------------------------------------------------------------------------- patch embedding (+ fusion)
@@ -644,7 +643,7 @@ class ClapModel(ClapPreTrainedModel):
         logits_per_audio = audio_embeds @ text_embeds.t() * self.logit_scale_a.exp()
         loss = None
         if return_loss:
-            loss = (_contrastive_loss(logits_per_text) + _contrastive_loss(logits_per_audio.t())) / 2.0
+            loss = (contrastive_loss(logits_per_text) + contrastive_loss(logits_per_audio.t())) / 2.0
         out = ClapOutput(loss=loss, logits_per_audio=logits_per_audio, logits_per_text=logits_per_text,
                          text_embeds=text_embeds, audio_embeds=audio_embeds,
                          text_model_output=text, audio_model_output=audio)
@@ -653,11 +652,6 @@ class ClapModel(ClapPreTrainedModel):
 
 def _unit(embeds: torch.Tensor) -> torch.Tensor:
     return embeds / embeds.norm(p=2, dim=-1, keepdim=True)
-
-
-def _contrastive_loss(logits: torch.Tensor) -> torch.Tensor:
-    """Row i's match is column i (CLIP's InfoNCE)."""
-    return F.cross_entropy(logits, torch.arange(len(logits), device=logits.device))
 
 
 class ClapTextModelWithProjection(ClapPreTrainedModel):

@@ -19,10 +19,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, model_forward, output_dataclass
+from ...core.outputs import (
+    BaseModelOutputWithPooling,
+    ModelOutput,
+    model_forward,
+    output_dataclass,
+)
 from ...nn.activations import get_activation
-from ...nn.attention import attention, causal_mask, merge_heads, prefer_eager, split_heads
+from ...nn.attention import (
+    attention,
+    causal_mask,
+    merge_heads,
+    prefer_eager,
+    split_heads,
+)
 from ...nn.checkpointing import run_layers
+from ...nn.losses import symmetric_contrastive_loss
 from .configuration import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
 
 
@@ -55,13 +67,9 @@ class CLIPVisionModelOutput(ModelOutput):
 
 
 # --------------------------------------------------------------------------- contrastive head maths
-def contrastive_loss(logits: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(logits, torch.arange(len(logits), device=logits.device))
-
-
 def clip_loss(logits_per_text: torch.Tensor) -> torch.Tensor:
     """Symmetric InfoNCE: the i-th text belongs to the i-th image."""
-    return (contrastive_loss(logits_per_text) + contrastive_loss(logits_per_text.t())) / 2.0
+    return symmetric_contrastive_loss(logits_per_text)
 
 
 def normalize(embeds: torch.Tensor) -> torch.Tensor:

@@ -26,6 +26,7 @@ from ...core.outputs import CausalLMOutput, ModelOutput, SequenceClassifierOutpu
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, split_heads
 from ...nn.checkpointing import run_layer
+from ...nn.fastpath import use_cpu_fast_path
 from ...nn.linear import linear as _linear  # oneDNN-fused bias/GELU on CPU inference
 from ...nn.dropout import Dropout
 from .configuration import Wav2Vec2Config
@@ -108,6 +109,8 @@ def _conv_frames(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
     with no im2col buffer and no layout reorders (oneDNN's conv needs scratch space about the
     size of its input or output — the largest tensors of the model). Same sums in another order.
     """
+    if not isinstance(conv, nn.Conv1d):  # an int8 conv (polymodal.export) runs its own kernel
+        return conv(x.transpose(1, 2)).transpose(1, 2)
     weight, kernel, stride = conv.weight, conv.kernel_size[0], conv.stride[0]
     batch, frames_in, c_in = x.shape
     if kernel > 2 * stride or conv.groups != 1 or conv.padding != (0,) or conv.dilation != (1,):
@@ -138,10 +141,8 @@ class Wav2Vec2FeatureEncoder(nn.Module):
             param.requires_grad = False
 
     def forward(self, input_values: torch.Tensor) -> torch.Tensor:  # (B, S) -> (B, C, T)
-        grad_needed = torch.is_grad_enabled() and (input_values.requires_grad or self._trainable())
-        # (not while tracing for ONNX export: as_strided views would freeze the clip length)
-        if not grad_needed and not torch.is_autocast_enabled(input_values.device.type) \
-                and input_values.dtype == torch.float32 and not torch.jit.is_tracing():
+        # bfloat16 keeps torch's convolution: the frames-first path was tuned and tested in float32.
+        if input_values.dtype == torch.float32 and use_cpu_fast_path(input_values, *self.parameters()):
             x = input_values[:, :, None]  # (B, S, 1)
             for conv_layer in self.conv_layers:
                 x = conv_layer.forward_frames(x)
@@ -151,9 +152,6 @@ class Wav2Vec2FeatureEncoder(nn.Module):
         for conv_layer in self.conv_layers:
             x = run_layer(conv_layer, x, checkpointed=checkpointed)
         return x
-
-    def _trainable(self) -> bool:
-        return any(p.requires_grad for p in self.parameters())
 
 
 class Wav2Vec2FeatureProjection(nn.Module):

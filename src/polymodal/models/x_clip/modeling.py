@@ -30,9 +30,15 @@ import torch
 from torch import nn
 
 from ...core.errors import InvalidInputError
-from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, model_forward, output_dataclass
+from ...core.outputs import (
+    BaseModelOutputWithPooling,
+    ModelOutput,
+    model_forward,
+    output_dataclass,
+)
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, split_heads
+from ...nn.drop_path import DropPath
 from ..clip.modeling import (
     CLIPAttention,
     CLIPEncoder,
@@ -62,20 +68,7 @@ class XCLIPOutput(ModelOutput):
 
 
 # --------------------------------------------------------------------------- vision: cross-frame attention
-class XCLIPDropPath(nn.Module):
-    """Stochastic depth on the message tokens: drop a whole sample's update while training."""
-
-    def __init__(self, drop_prob: float = 0.0):
-        super().__init__()
-        self.drop_prob = drop_prob
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        if self.drop_prob == 0.0 or not self.training:
-            return hidden_states
-        keep = 1 - self.drop_prob
-        shape = (hidden_states.shape[0],) + (1,) * (hidden_states.ndim - 1)
-        mask = torch.floor(keep + torch.rand(shape, dtype=hidden_states.dtype, device=hidden_states.device))
-        return hidden_states / keep * mask
+XCLIPDropPath = DropPath  # stochastic depth on the message tokens (Transformers' class name)
 
 
 class XCLIPVisionEncoderLayer(CLIPEncoderLayer):
