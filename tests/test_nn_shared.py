@@ -1,7 +1,7 @@
 """Shared kernels in ``polymodal.nn`` against Transformers' own copies."""
 
 import torch
-from transformers.models.beit.modeling_beit import drop_path as hf_drop_path
+from transformers.models.beit.modeling_beit import BeitDropPath
 
 from polymodal.nn.drop_path import DropPath, drop_path
 from polymodal.nn.losses import contrastive_loss, symmetric_contrastive_loss
@@ -12,7 +12,7 @@ def test_drop_path_draws_the_same_mask_as_transformers_under_a_seed():
     torch.manual_seed(0)
     ours = drop_path(x, 0.3, training=True)
     torch.manual_seed(0)
-    theirs = hf_drop_path(x, 0.3, training=True)
+    theirs = BeitDropPath(0.3).train()(x)
     torch.testing.assert_close(ours, theirs)
     assert torch.equal(DropPath(0.3).eval()(x), x)
 
