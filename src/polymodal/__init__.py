@@ -32,6 +32,14 @@ _OTHER_NAMES: dict[str, str] = {
     "AutoModelForZeroShotImageClassification": "polymodal.models.auto",
     "AutoModelForImageClassification": "polymodal.models.auto",  # vision backbones (issue 15)
     "AutoModelForMaskedImageModeling": "polymodal.models.auto",  # vision backbones (issue 15)
+    "AutoModelForSpeechSeq2Seq": "polymodal.models.auto",  # encoder-decoders (issue 16)
+    "AutoModelForSeq2SeqLM": "polymodal.models.auto",  # encoder-decoders (issue 16)
+    "AutoModelForMaskedLM": "polymodal.models.auto",  # text encoders (issue 14)
+    "AutoModelForSequenceClassification": "polymodal.models.auto",  # text encoders (issue 14)
+    "AutoModelForTokenClassification": "polymodal.models.auto",  # text encoders (issue 14)
+    "AutoModelForQuestionAnswering": "polymodal.models.auto",  # text encoders (issue 14)
+    "AutoModelForMultipleChoice": "polymodal.models.auto",  # text encoders (issue 14)
+    "PreTrainedTokenizerFast": "polymodal.text.fast",  # text encoders (issue 14)
     "AutoFeatureExtractor": "polymodal.models.auto",
     "AutoImageProcessor": "polymodal.models.auto",
     "AutoTokenizer": "polymodal.models.auto",
@@ -42,6 +50,18 @@ _OTHER_NAMES: dict[str, str] = {
     "DataCollatorWithPadding": "polymodal.train.collators",
     "DataCollatorCTCWithPadding": "polymodal.train.collators",
     "set_seed": "polymodal.train.trainer",
+    # Trainer API (issue 10 part A): state, callbacks, integrations, trainer utils.
+    "TrainerState": "polymodal.train.state",
+    "TrainerControl": "polymodal.train.state",
+    "TrainerCallback": "polymodal.train.callbacks",
+    "DefaultFlowCallback": "polymodal.train.callbacks",
+    "ProgressCallback": "polymodal.train.callbacks",
+    "PrinterCallback": "polymodal.train.callbacks",
+    "EarlyStoppingCallback": "polymodal.train.callbacks",
+    "TensorBoardCallback": "polymodal.train.integrations",
+    "enable_full_determinism": "polymodal.train.trainer_utils",
+    "EvalPrediction": "polymodal.train.trainer_utils",
+    "IntervalStrategy": "polymodal.train.trainer_utils",
 }
 
 _SUBMODULES = {"audio_utils", "core", "models", "pipelines", "train", "audio", "vision", "text", "nn",

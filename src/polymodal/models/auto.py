@@ -40,6 +40,10 @@ CLASS_MODULES: dict[str, str] = {
     "Data2VecAudioForCTC": "polymodal.models.data2vec_audio.modeling",
     # whisper (front end only)
     "WhisperFeatureExtractor": "polymodal.models.whisper.feature_extraction",
+    # encoder-decoders (issue 16): Whisper, BART family, T5
+    "WhisperConfig": "polymodal.models.whisper.configuration",
+    "WhisperModel": "polymodal.models.whisper.modeling",
+    "WhisperForConditionalGeneration": "polymodal.models.whisper.modeling",
     # audio spectrogram transformer
     "ASTFeatureExtractor": "polymodal.models.audio_spectrogram_transformer.feature_extraction",
     "ASTConfig": "polymodal.models.audio_spectrogram_transformer.configuration",
@@ -122,7 +126,63 @@ CLASS_MODULES: dict[str, str] = {
     "ChineseCLIPImageProcessor": "polymodal.models.chinese_clip.image_processing",
     "ChineseCLIPImageProcessorFast": "polymodal.models.chinese_clip.image_processing",
     "ChineseCLIPProcessor": "polymodal.models.chinese_clip.processing",
+    # --- text encoders and their heads (issue 14) ---
+    "BertForMaskedLM": "polymodal.models.bert.heads",
+    "BertForSequenceClassification": "polymodal.models.bert.heads",
+    "BertForTokenClassification": "polymodal.models.bert.heads",
+    "BertForQuestionAnswering": "polymodal.models.bert.heads",
+    "BertForMultipleChoice": "polymodal.models.bert.heads",
+    "RobertaForMaskedLM": "polymodal.models.roberta.modeling",
+    "RobertaForSequenceClassification": "polymodal.models.roberta.modeling",
+    "RobertaForTokenClassification": "polymodal.models.roberta.modeling",
+    "RobertaForQuestionAnswering": "polymodal.models.roberta.modeling",
+    "RobertaForMultipleChoice": "polymodal.models.roberta.modeling",
+    "XLMRobertaForMaskedLM": "polymodal.models.xlm_roberta.modeling",
+    "XLMRobertaForSequenceClassification": "polymodal.models.xlm_roberta.modeling",
+    "XLMRobertaForTokenClassification": "polymodal.models.xlm_roberta.modeling",
+    "XLMRobertaForQuestionAnswering": "polymodal.models.xlm_roberta.modeling",
+    "XLMRobertaForMultipleChoice": "polymodal.models.xlm_roberta.modeling",
+    "CamembertForMaskedLM": "polymodal.models.camembert.modeling",
+    "CamembertForSequenceClassification": "polymodal.models.camembert.modeling",
+    "CamembertForTokenClassification": "polymodal.models.camembert.modeling",
+    "CamembertForQuestionAnswering": "polymodal.models.camembert.modeling",
+    "CamembertForMultipleChoice": "polymodal.models.camembert.modeling",
+    "Data2VecTextForMaskedLM": "polymodal.models.data2vec_text.modeling",
+    "Data2VecTextForSequenceClassification": "polymodal.models.data2vec_text.modeling",
+    "Data2VecTextForTokenClassification": "polymodal.models.data2vec_text.modeling",
+    "Data2VecTextForQuestionAnswering": "polymodal.models.data2vec_text.modeling",
+    "Data2VecTextForMultipleChoice": "polymodal.models.data2vec_text.modeling",
+    "CamembertConfig": "polymodal.models.camembert.configuration",
+    "CamembertTokenizer": "polymodal.models.camembert.tokenization",
+    "CamembertTokenizerFast": "polymodal.models.camembert.tokenization",
+    "CamembertModel": "polymodal.models.camembert.modeling",
+    "Data2VecTextConfig": "polymodal.models.data2vec_text.configuration",
+    "Data2VecTextModel": "polymodal.models.data2vec_text.modeling",
+    # --- end text encoders ---
+    # --- vision backbones / image classification (issue 15) ---
+    "ViTConfig": "polymodal.models.vit.configuration",
+    "ViTModel": "polymodal.models.vit.modeling",
+    "ViTPreTrainedModel": "polymodal.models.vit.modeling",
+    "ViTForImageClassification": "polymodal.models.vit.modeling",
+    "ViTForMaskedImageModeling": "polymodal.models.vit.modeling",
+    "ViTImageProcessor": "polymodal.models.vit.image_processing",
+    "ViTImageProcessorFast": "polymodal.models.vit.image_processing",
+    # --- end vision backbones ---
 }
+
+# --- text encoders (issue 14) ---
+_TEXT_HEADS = {"masked_lm": "ForMaskedLM", "sequence_classification": "ForSequenceClassification",
+               "token_classification": "ForTokenClassification", "question_answering": "ForQuestionAnswering",
+               "multiple_choice": "ForMultipleChoice"}
+
+
+def _text_encoder_roles(family: str, tokenizer: str) -> dict[str, str]:
+    """The roles of a BERT-like family: config, model, tokenizer and one class per task head."""
+    roles = {"config": f"{family}Config", "model": f"{family}Model", "tokenizer": tokenizer}
+    roles.update({role: family + suffix for role, suffix in _TEXT_HEADS.items()})
+    return roles
+# --- end text encoders ---
+
 
 # model_type -> role -> class name
 MODEL_TYPES: dict[str, dict[str, str]] = {
@@ -153,7 +213,12 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
         "tokenizer": "Wav2Vec2CTCTokenizer",
         "processor": "Wav2Vec2Processor",
     },
-    "whisper": {"feature_extractor": "WhisperFeatureExtractor"},
+    "whisper": {  # issue 16
+        "config": "WhisperConfig",
+        "model": "WhisperModel",
+        "speech_seq2seq": "WhisperForConditionalGeneration",
+        "feature_extractor": "WhisperFeatureExtractor",
+    },
     "audio-spectrogram-transformer": {
         "config": "ASTConfig",
         "model": "ASTModel",
@@ -166,9 +231,13 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
         "model": "LogMelClassifierForSequenceClassification",
         "feature_extractor": "WhisperFeatureExtractor",
     },
-    "bert": {"config": "BertConfig", "model": "BertModel", "tokenizer": "BertTokenizer"},
-    "roberta": {"config": "RobertaConfig", "model": "RobertaModel", "tokenizer": "RobertaTokenizer"},
-    "xlm-roberta": {"config": "XLMRobertaConfig", "model": "XLMRobertaModel", "tokenizer": "XLMRobertaTokenizer"},
+    # --- text encoders and their heads (issue 14) ---
+    "bert": _text_encoder_roles("Bert", "BertTokenizer"),
+    "roberta": _text_encoder_roles("Roberta", "RobertaTokenizer"),
+    "xlm-roberta": _text_encoder_roles("XLMRoberta", "XLMRobertaTokenizer"),
+    "camembert": _text_encoder_roles("Camembert", "CamembertTokenizer"),
+    "data2vec-text": _text_encoder_roles("Data2VecText", "RobertaTokenizer"),
+    # --- end text encoders ---
     "clip": {
         "config": "CLIPConfig",
         "model": "CLIPModel",
@@ -228,6 +297,10 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     },
     "chinese_clip_text_model": {"config": "ChineseCLIPTextConfig", "model": "ChineseCLIPTextModel"},
     "chinese_clip_vision_model": {"config": "ChineseCLIPVisionConfig", "model": "ChineseCLIPVisionModel"},
+    # --- vision backbones / image classification (issue 15) ---
+    "vit": {"config": "ViTConfig", "model": "ViTModel", "image_classification": "ViTForImageClassification",
+            "masked_image_modeling": "ViTForMaskedImageModeling", "image_processor": "ViTImageProcessor"},
+    # --- end vision backbones ---
 }
 
 
@@ -337,8 +410,48 @@ class AutoModelForCTC(_AutoModelBase):
     _role = "ctc"
 
 
+class AutoModelForSpeechSeq2Seq(_AutoModelBase):  # issue 16
+    _role = "speech_seq2seq"
+
+
+class AutoModelForSeq2SeqLM(_AutoModelBase):  # issue 16
+    _role = "seq2seq_lm"
+
+
 class AutoModelForZeroShotImageClassification(_AutoModelBase):
     _role = "zero_shot_image_classification"
+
+
+# --- text encoders (issue 14) ---
+class AutoModelForMaskedLM(_AutoModelBase):
+    _role = "masked_lm"
+
+
+class AutoModelForSequenceClassification(_AutoModelBase):
+    _role = "sequence_classification"
+
+
+class AutoModelForTokenClassification(_AutoModelBase):
+    _role = "token_classification"
+
+
+class AutoModelForQuestionAnswering(_AutoModelBase):
+    _role = "question_answering"
+
+
+class AutoModelForMultipleChoice(_AutoModelBase):
+    _role = "multiple_choice"
+# --- end text encoders ---
+
+
+# --- vision backbones (issue 15) ---
+class AutoModelForImageClassification(_AutoModelBase):
+    _role = "image_classification"
+
+
+class AutoModelForMaskedImageModeling(_AutoModelBase):
+    _role = "masked_image_modeling"
+# --- end vision backbones ---
 
 
 class _AutoFromFile(_AutoBase):
