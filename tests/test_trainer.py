@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from wav2vec2_helpers import NO_DROPOUT, hf_model
 
 import polymodal
 from polymodal.core.errors import CheckpointError, ConfigError
 from polymodal.train.checkpoint import sorted_checkpoints
-from wav2vec2_helpers import NO_DROPOUT, hf_model
 
 transformers = pytest.importorskip("transformers")
 
@@ -130,14 +129,14 @@ def test_checkpoints_hold_no_pickles(init_dir, tmp_path):
     assert not [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl"))]
 
 
-class _StopAt:
+class _StopAt(polymodal.TrainerCallback):
     """A callback that simulates a crash once the given step has been logged."""
 
     def __init__(self, step):
         self.step = step
 
-    def on_log(self, args, state, control, logs=None):
-        if state["global_step"] == self.step and "loss" in (logs or {}):
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.global_step == self.step and "loss" in (logs or {}):
             raise KeyboardInterrupt("simulated crash")
 
 

@@ -82,6 +82,8 @@ class TrainingArguments:
     eval_delay: float = 0
     save_safetensors: bool = True
     skip_memory_metrics: bool = True
+    full_determinism: bool = False
+    restore_callback_states_from_checkpoint: bool = False
     # Older spelling of eval_strategy, as in the documentation the guides were written against.
     evaluation_strategy: str | None = field(default=None, repr=False)
 
@@ -126,6 +128,9 @@ class TrainingArguments:
             raise ConfigError("Choose one of fp16=True and bf16=True, not both.")
         if self.data_seed is None:
             self.data_seed = self.seed
+        from .integrations import normalize_report_to
+
+        normalize_report_to(self.report_to)  # an unknown integration name fails here, naming it
 
     # Batch sizes and steps ----------------------------------------------------------
     @property

@@ -80,9 +80,11 @@ def _set_rng_state(tensors: dict[str, torch.Tensor], plain: dict) -> None:
 
 
 # --------------------------------------------------------------------------- folders
-def save_checkpoint(folder: Path, model, optimizer, scheduler, trainer_state: dict, extra: dict, save_only_model: bool,
+def save_checkpoint(folder: Path, model, optimizer, scheduler, trainer_state: str, extra: dict, save_only_model: bool,
                     processing_class=None) -> None:
-    """Write a complete checkpoint folder atomically (temporary folder, then rename)."""
+    """Write a complete checkpoint folder atomically (temporary folder, then rename).
+
+    ``trainer_state`` is the text of ``trainer_state.json`` (``TrainerState.to_json_string()``)."""
     from safetensors.torch import save_file
 
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
@@ -99,7 +101,7 @@ def save_checkpoint(folder: Path, model, optimizer, scheduler, trainer_state: di
         sched = {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"}
         meta = {"optimizer": opt_meta, "scheduler": sched, "rng": rng_plain, **extra}
         atomic_write_text(tmp / STATE_JSON, json.dumps(meta, default=float))
-    atomic_write_text(tmp / TRAINER_STATE, json.dumps(trainer_state, indent=2, sort_keys=True, default=float) + "\n")
+    atomic_write_text(tmp / TRAINER_STATE, trainer_state)
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(tmp, folder)
@@ -123,6 +125,20 @@ def load_training_state(folder: Path, optimizer, scheduler) -> dict:
     scheduler.load_state_dict(scheduler_state)
     _set_rng_state(tensors, meta["rng"])
     return meta
+
+
+def remove_stale_temporaries(output_dir: str | os.PathLike) -> list[Path]:
+    """Delete ``.checkpoint-N.tmp-PID`` folders a killed run left behind; return what was removed.
+
+    Called when training starts, before any save of this run, so no live save is touched.
+    """
+    root = Path(output_dir)
+    if not root.is_dir():
+        return []
+    stale = [p for p in root.iterdir() if p.is_dir() and re.fullmatch(rf"\.{PREFIX}-\d+\.tmp-\d+", p.name)]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
 
 
 def sorted_checkpoints(output_dir: str | os.PathLike) -> list[Path]:

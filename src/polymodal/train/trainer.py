@@ -1,23 +1,20 @@
 """``Trainer``: the training loop of the audio-classification and ASR guides.
 
-The loop is deliberately plain: one optimizer (AdamW), one schedule (linear warm-up/decay by
-default), gradient accumulation, optional bf16 autocast, evaluation/saving/logging on
-"steps" or "epoch", best-model tracking, checkpoint rotation and exact resumption. Under
-``torchrun`` it runs data-parallel (DDP) with no change to the script.
+The loop is deliberately plain: one optimizer, one schedule, gradient accumulation, optional
+bf16 autocast, and Transformers' callback events at the same moments as Transformers' Trainer
+(``DefaultFlowCallback`` decides when to log, evaluate and save). Checkpoints resume exactly.
+Under ``torchrun`` it runs data-parallel (DDP) with no change to the script.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
-import random
 import re
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -27,48 +24,22 @@ from ..core.errors import CheckpointError, ConfigError
 from . import checkpoint as ckpt
 from . import distributed
 from .arguments import TrainingArguments
+from .callbacks import CallbackHandler, DefaultFlowCallback, PrinterCallback, ProgressCallback, TrainerState
 from .collators import DataCollatorWithPadding, default_data_collator
-from .data import (LengthGroupedSampler, SeededRandomSampler, SequentialShardSampler, example_lengths,
-                   remove_unused_columns)
+from .data import (
+    LengthGroupedSampler,
+    SeededRandomSampler,
+    SequentialShardSampler,
+    example_lengths,
+    remove_unused_columns,
+)
+from .integrations import get_reporting_integration_callbacks
+from .state import ExportableState, TrainerControl
+from .trainer_utils import EvalPrediction, PredictionOutput, TrainOutput, enable_full_determinism, set_seed
+
+__all__ = ["Trainer", "EvalPrediction", "PredictionOutput", "TrainOutput", "set_seed", "enable_full_determinism"]
 
 logger = logging.getLogger("polymodal")
-
-
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
-
-
-@dataclass
-class EvalPrediction:
-    """What ``compute_metrics`` receives; unpacks as ``predictions, label_ids``."""
-
-    predictions: Any
-    label_ids: Any
-    inputs: Any = None
-
-    def __iter__(self):
-        return iter((self.predictions, self.label_ids))
-
-    def __getitem__(self, index):
-        return (self.predictions, self.label_ids)[index]
-
-
-class PredictionOutput(NamedTuple):
-    predictions: Any
-    label_ids: Any
-    metrics: dict[str, float] | None
-
-
-class TrainOutput(NamedTuple):
-    global_step: int
-    training_loss: float
-    metrics: dict[str, float]
-
 
 def _pad_concat(arrays: list[np.ndarray], pad_value=-100) -> np.ndarray:
     """Concatenate batches along dim 0, padding dim 1 when sequence lengths differ (CTC logits)."""
@@ -137,32 +108,55 @@ class Trainer:
                 raise ConfigError("Trainer needs a model (or a model_init function).")
             model = model_init()
         self.args = args if args is not None else TrainingArguments()
-        set_seed(self.args.seed)
+        set_seed(self.args.seed, deterministic=self.args.full_determinism)
         self.processing_class = processing_class if processing_class is not None else tokenizer
         self.model = model
         self.train_dataset, self.eval_dataset = train_dataset, eval_dataset
         self.compute_metrics = compute_metrics
         self.preprocess_logits_for_metrics = preprocess_logits_for_metrics
-        self.callbacks = list(callbacks or [])
         self.optimizer, self.lr_scheduler = optimizers
         self.data_collator = data_collator or self._default_collator()
         self.device = self.args.device
-        self.state: dict[str, Any] = {"log_history": [], "global_step": 0, "epoch": 0.0,
-                                      "best_metric": None, "best_model_checkpoint": None}
         self.skipped_nonfinite = 0
         self._warned_blank = False
-        if self.args.push_to_hub:
-            logger.warning("push_to_hub=True: polymodal cannot push to the Hugging Face Hub offline. "
-                           "Models are saved locally in '%s'; upload that folder yourself.", self.args.output_dir)
         if self.args.fp16 and not torch.cuda.is_available():
             raise ConfigError("fp16=True needs a CUDA GPU. On CPU use bf16=True (this CPU supports bfloat16).")
         if self.args.gradient_checkpointing:
             self.model.gradient_checkpointing_enable()
         self.model.to(self.device)
+        # Transformers' order: flow control, reporting integrations, the user's callbacks, then progress.
+        stock = [DefaultFlowCallback, *get_reporting_integration_callbacks(self.args.report_to)]
+        self.callback_handler = CallbackHandler(stock + list(callbacks or []), self.model, self.processing_class,
+                                                self.optimizer, self.lr_scheduler)
+        self.add_callback(PrinterCallback if self.args.disable_tqdm else ProgressCallback)
+        self.state = TrainerState(is_local_process_zero=distributed.is_main(),
+                                  is_world_process_zero=distributed.is_main())
+        self.control = TrainerControl()
+        self.control = self.callback_handler.on_init_end(self.args, self.state, self.control)
 
     @property
     def tokenizer(self):
         return self.processing_class
+
+    # ------------------------------------------------------------------ callbacks
+    def add_callback(self, callback) -> None:
+        """Add a callback (a class or an instance)."""
+        self.callback_handler.add_callback(callback)
+
+    def pop_callback(self, callback):
+        """Remove a callback (a class: its first instance) and return it; None when absent."""
+        return self.callback_handler.pop_callback(callback)
+
+    def remove_callback(self, callback) -> None:
+        """Remove a callback (a class: its first instance)."""
+        self.callback_handler.remove_callback(callback)
+
+    @property
+    def callbacks(self) -> list:
+        return self.callback_handler.callbacks
+
+    def _event(self, name: str, **kwargs) -> None:
+        self.control = getattr(self.callback_handler, name)(self.args, self.state, self.control, **kwargs)
 
     # ------------------------------------------------------------------ data
     def _default_collator(self):
@@ -197,16 +191,19 @@ class Trainer:
             sampler = SequentialShardSampler(len(dataset), args.data_seed, rank, world)
         else:
             sampler = SeededRandomSampler(len(dataset), args.data_seed, rank, world)
+        # An explicit generator: without one, every new epoch iterator draws its base seed from the
+        # global torch RNG, which shifts dropout/SpecAugment draws after a mid-epoch resume.
         return DataLoader(dataset, batch_size=args.train_batch_size, sampler=sampler,
                           collate_fn=self.data_collator, num_workers=args.dataloader_num_workers,
-                          drop_last=args.dataloader_drop_last)
+                          drop_last=args.dataloader_drop_last, generator=torch.Generator())
 
     def get_eval_dataloader(self, dataset=None) -> DataLoader:
         dataset = self._prepare(dataset if dataset is not None else self.eval_dataset)
         if dataset is None:
             raise ConfigError("evaluate() needs an eval_dataset (given to Trainer or to evaluate()).")
         return DataLoader(dataset, batch_size=self.args.eval_batch_size, shuffle=False,
-                          collate_fn=self.data_collator, num_workers=self.args.dataloader_num_workers)
+                          collate_fn=self.data_collator, num_workers=self.args.dataloader_num_workers,
+                          generator=torch.Generator().manual_seed(self.args.seed))
 
     # ------------------------------------------------------------------ optimisation
     def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
@@ -226,6 +223,7 @@ class Trainer:
             fn = _schedule(args.lr_scheduler_type, warmup, num_training_steps)
             self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, fn)
         self._warmup_steps = args.get_warmup_steps(num_training_steps)
+        self.callback_handler.optimizer, self.callback_handler.lr_scheduler = self.optimizer, self.lr_scheduler
 
     def _autocast(self):
         device_type = self.device.type
@@ -235,7 +233,7 @@ class Trainer:
     def _to_device(self, batch: dict) -> dict:
         return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
-    def compute_loss(self, model, inputs, return_outputs: bool = False):
+    def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
         outputs = model(**inputs)
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs[0]
         if loss is None:
@@ -256,116 +254,119 @@ class Trainer:
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs) -> TrainOutput:
         args = self.args
         distributed.setup(args)
+        if args.eval_strategy != "no" and self.eval_dataset is None:
+            raise ConfigError(f"eval_strategy={args.eval_strategy!r} needs an eval_dataset: pass "
+                              "Trainer(eval_dataset=...) or set eval_strategy='no'.")
+        if distributed.is_main():
+            ckpt.remove_stale_temporaries(args.output_dir)
         model = distributed.wrap(self.model, self.device)
         loader = self.get_train_dataloader()
+        self.callback_handler.train_dataloader = loader
         gas = args.gradient_accumulation_steps
         updates_per_epoch = max(1, math.ceil(len(loader) / gas))
         max_steps = args.max_steps if args.max_steps > 0 else math.ceil(args.num_train_epochs * updates_per_epoch)
         num_epochs = math.ceil(max_steps / updates_per_epoch)
         self.create_optimizer_and_scheduler(max_steps)
-        self.state.update(max_steps=max_steps, num_train_epochs=num_epochs, train_batch_size=args.train_batch_size,
-                          logging_steps=args.logging_steps, eval_steps=args.eval_steps, save_steps=args.save_steps)
+        self._new_state(max_steps, num_epochs)
 
         start_epoch, skip_batches = 0, 0
+        self._total_loss = 0.0  # summed step losses of the whole run (a resumed run continues the sum)
         resume = self._resume_path(resume_from_checkpoint)
         if resume is not None:
             start_epoch, skip_batches = self._load_checkpoint(resume, updates_per_epoch, len(loader))
-
-        progress = self._progress(max_steps)
-        interval_loss, logged_steps, total_loss, started = 0.0, self.state["global_step"], 0.0, time.time()
+        self._interval_loss, self._last_logged, started = 0.0, self.state.global_step, time.time()
         self.model.zero_grad(set_to_none=True)
+        self._event("on_train_begin")
         for epoch in range(start_epoch, num_epochs):
-            loader.sampler.set_epoch(epoch)
-            # On resume, the sampler drops the examples already seen this epoch (no decoding of them).
-            loader.sampler.skip = skip_batches * args.train_batch_size
-            batches_in_epoch = len(loader)
-            for step, batch in enumerate(loader, start=skip_batches):
-                in_update = (step % gas) + 1
-                update_size = min(gas, batches_in_epoch - (step - step % gas))
-                loss, outputs = self.training_step(model, batch, 1.0 / update_size)
-                interval_loss += loss.item()
-                if in_update < update_size:
-                    continue
-                grad_norm = self._optimizer_step()
-                self.state["global_step"] += 1
-                self.state["epoch"] = epoch + (step + 1) / batches_in_epoch
-                progress.update(1)
-                self._check_blank_ctc(outputs)
-                gs = self.state["global_step"]
-                if self._due("logging", gs, max_steps) or (gs == 1 and args.logging_first_step):
-                    total_loss += interval_loss
-                    self._log_train(interval_loss / (gs - logged_steps), grad_norm, progress)
-                    interval_loss, logged_steps = 0.0, gs
-                self._maybe_evaluate_and_save("steps", gs, max_steps)
-                if gs >= max_steps:
-                    break
+            self._run_epoch(model, loader, epoch, skip_batches)
             skip_batches = 0
-            self._maybe_evaluate_and_save("epoch", self.state["global_step"], max_steps)
-            if self.state["global_step"] >= max_steps:
+            if self.control.should_training_stop:
                 break
-        progress.close()
-        total_loss += interval_loss
-        return self._finish_training(total_loss, started)
+        return self._finish_training(started)
+
+    def _new_state(self, max_steps: int, num_epochs: int) -> None:
+        exportable = [c for c in self.callbacks + [self.control] if isinstance(c, ExportableState)]
+        self.state = TrainerState(max_steps=max_steps, num_train_epochs=num_epochs,
+                                  train_batch_size=self.args.train_batch_size, stateful_callbacks=exportable,
+                                  is_local_process_zero=distributed.is_main(),
+                                  is_world_process_zero=distributed.is_main())
+        self.state.compute_steps(self.args, max_steps)
+
+    def _run_epoch(self, model, loader: DataLoader, epoch: int, skip_batches: int) -> None:
+        gas = self.args.gradient_accumulation_steps
+        self._event("on_epoch_begin")
+        loader.sampler.set_epoch(epoch)
+        loader.generator.manual_seed(self.args.seed + epoch)  # worker seeds: a function of the epoch only
+        # On resume, the sampler drops the examples already seen this epoch (no decoding of them).
+        loader.sampler.skip = skip_batches * self.args.train_batch_size
+        batches_in_epoch = len(loader)
+        for step, batch in enumerate(loader, start=skip_batches):
+            if step % gas == 0:
+                self._event("on_step_begin")
+            update_size = min(gas, batches_in_epoch - (step - step % gas))
+            loss, outputs = self.training_step(model, batch, 1.0 / update_size)
+            self._interval_loss += loss.item()
+            if (step % gas) + 1 < update_size:
+                self._event("on_substep_end")
+            else:
+                grad_norm = self._optimizer_step()
+                self.state.global_step += 1
+                self.state.epoch = epoch + (step + 1) / batches_in_epoch
+                self._check_blank_ctc(outputs)
+                self._event("on_step_end")
+                self._maybe_log_save_evaluate(grad_norm)
+            if self.control.should_epoch_stop or self.control.should_training_stop:
+                break
+        self._event("on_epoch_end")
+        self._maybe_log_save_evaluate(None)
 
     def _optimizer_step(self) -> float:
         grad_norm = 0.0
         if self.args.max_grad_norm and self.args.max_grad_norm > 0:
             grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.max_grad_norm))
+        self._event("on_pre_optimizer_step")
         self.optimizer.step()
+        self._event("on_optimizer_step")
         self._step_lr = self.lr_scheduler.get_last_lr()[0]  # the rate this update used (what gets logged)
         self.lr_scheduler.step()
         self.model.zero_grad(set_to_none=True)
         return grad_norm
 
-    def _due(self, kind: str, step: int, max_steps: int) -> bool:
-        strategy = getattr(self.args, f"{kind}_strategy")
-        if strategy != "steps":
-            return False
-        every = getattr(self.args, f"{kind}_steps")
-        return bool(every) and step % self.args.interval(every, max_steps) == 0
+    def _maybe_log_save_evaluate(self, grad_norm: float | None) -> None:
+        if self.control.should_log and self.state.global_step > self._last_logged:
+            self._log_train(grad_norm)
+        metrics = None
+        if self.control.should_evaluate:
+            metrics = self.evaluate()
+            self._determine_best_metric(metrics)
+        if self.control.should_save:
+            self._save_checkpoint()
+            self._event("on_save")
 
-    def _maybe_evaluate_and_save(self, when: str, step: int, max_steps: int) -> None:
-        args = self.args
-        if when == "epoch":
-            due_eval, due_save = args.eval_strategy == "epoch", args.save_strategy == "epoch"
-        else:
-            due_eval, due_save = self._due("eval", step, max_steps), self._due("save", step, max_steps)
-        metrics = self.evaluate() if due_eval and self.eval_dataset is not None else None
-        if due_save:
-            self._save_checkpoint(metrics)
-        elif metrics is not None:
-            self._track_best(metrics, None)
-
-    def _log_train(self, loss: float, grad_norm: float, progress) -> None:
-        logs = {"loss": round(loss, 4), "grad_norm": grad_norm,
-                "learning_rate": self._step_lr, "epoch": round(self.state["epoch"], 4)}
+    def _log_train(self, grad_norm: float | None) -> None:
+        steps = self.state.global_step - self._last_logged
+        logs = {"loss": self._interval_loss / steps}
+        if grad_norm is not None:
+            logs["grad_norm"] = grad_norm
+        logs["learning_rate"] = self._step_lr
+        self._total_loss += self._interval_loss
+        self._interval_loss, self._last_logged = 0.0, self.state.global_step
         if self.skipped_nonfinite:
             logs["skipped_nonfinite"] = self.skipped_nonfinite
             warnings.warn(f"{self.skipped_nonfinite} training step(s) had a NaN/inf loss and were skipped "
                           "(check the learning rate, labels and inputs).", stacklevel=2)
-        self.log(logs, progress)
+        self.log(logs)
 
-    def log(self, logs: dict[str, float], progress=None) -> None:
-        entry = {**logs, "step": self.state["global_step"]}
-        self.state["log_history"].append(entry)
-        if distributed.is_main():
-            writer = progress.write if progress is not None and hasattr(progress, "write") else print
-            writer(str({k: v for k, v in logs.items()}))
-        for callback in self.callbacks:
-            if hasattr(callback, "on_log"):
-                callback.on_log(self.args, self.state, None, logs=logs)
-
-    def _progress(self, total: int):
-        from tqdm.auto import tqdm
-
-        disable = bool(self.args.disable_tqdm) or not distributed.is_main()
-        bar = tqdm(total=total, initial=self.state["global_step"], disable=disable, desc="train", dynamic_ncols=True)
-        bar.write = tqdm.write
-        return bar
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Record ``logs`` in ``state.log_history`` (with epoch and step) and pass them to the callbacks."""
+        if self.state.epoch is not None:
+            logs["epoch"] = self.state.epoch
+        self.state.log_history.append({**logs, "step": self.state.global_step})
+        self._event("on_log", logs=logs)
 
     def _check_blank_ctc(self, outputs) -> None:
         """Warn once when a CTC model emits only blanks after warm-up (it usually means a broken setup)."""
-        if self._warned_blank or self.state["global_step"] <= max(self._warmup_steps, 1):
+        if self._warned_blank or self.state.global_step <= max(self._warmup_steps, 1):
             return
         logits = getattr(outputs, "logits", None)
         pad = getattr(self.model.config, "pad_token_id", None)
@@ -378,21 +379,28 @@ class Trainer:
                 "high or too low, too few training steps, labels not padded with -100, pad_token_id/vocab_size not "
                 "matching the tokenizer, or audio not normalised / at the wrong sampling rate.", stacklevel=2)
 
-    def _finish_training(self, total_loss: float, started: float) -> TrainOutput:
+    def _finish_training(self, started: float) -> TrainOutput:
         args = self.args
-        if args.load_best_model_at_end and self.state["best_model_checkpoint"]:
-            best = Path(self.state["best_model_checkpoint"])
+        self._total_loss += self._interval_loss
+        self._interval_loss = 0.0
+        runtime = time.time() - started
+        steps = max(self.state.global_step, 1)
+        # train_loss is the mean step loss of the whole run, also after a resume (Transformers
+        # averages only the steps of the last train() call).
+        metrics = {"train_runtime": round(runtime, 4), "train_loss": self._total_loss / steps,
+                   "train_steps_per_second": round(steps / max(runtime, 1e-9), 3),
+                   "total_flos": self.state.total_flos}
+        self.log(dict(metrics))
+        metrics["epoch"] = self.state.epoch
+        if args.load_best_model_at_end and self.state.best_model_checkpoint:
+            best = Path(self.state.best_model_checkpoint)
             state = type(self.model).from_pretrained(best).state_dict()
             self.model.load_state_dict(state)
             logger.info("Loaded the best model from %s (%s=%s).", best, args.metric_for_best_model,
-                        self.state["best_metric"])
-        runtime = time.time() - started
-        steps = max(self.state["global_step"], 1)
-        metrics = {"train_runtime": round(runtime, 4), "train_loss": total_loss / steps,
-                   "train_steps_per_second": round(steps / max(runtime, 1e-9), 3), "epoch": self.state["epoch"]}
-        self.log(metrics)
+                        self.state.best_metric)
+        self._event("on_train_end")
         distributed.barrier()
-        return TrainOutput(self.state["global_step"], metrics["train_loss"], metrics)
+        return TrainOutput(self.state.global_step, metrics["train_loss"], metrics)
 
     # ------------------------------------------------------------------ checkpoints
     def _resume_path(self, resume) -> Path | None:
@@ -413,57 +421,69 @@ class Trainer:
 
         weights = load_checkpoint_files(folder, allow_pickle=False, hub_kwargs={})
         self.model.load_state_dict(self.model._fix_checkpoint_keys(weights))
+        saved = TrainerState.load_from_json(folder / ckpt.TRAINER_STATE)
+        for key in ("global_step", "epoch", "best_metric", "best_global_step", "best_model_checkpoint",
+                    "log_history", "total_flos", "num_input_tokens_seen"):
+            setattr(self.state, key, getattr(saved, key))
+        # The RNG state is restored last, so nothing drawn while loading shifts the resumed run.
         meta = ckpt.load_training_state(folder, self.optimizer, self.lr_scheduler)
-        saved = ckpt.read_json_state(folder)
-        for key in ("global_step", "epoch", "best_metric", "best_model_checkpoint", "log_history"):
-            self.state[key] = saved.get(key, self.state.get(key))
-        step = self.state["global_step"]
+        self._total_loss = float(meta.get("total_loss", 0.0))
+        step = self.state.global_step
         epoch = step // updates_per_epoch
         skip = (step % updates_per_epoch) * self.args.gradient_accumulation_steps
         logger.info("Resuming from %s at step %d (epoch %d, skipping %d batches).", folder, step, epoch, skip)
-        del meta
         return epoch, min(skip, batches_per_epoch)
 
-    def _save_checkpoint(self, metrics: dict | None) -> None:
-        folder = Path(self.args.output_dir) / f"{ckpt.PREFIX}-{self.state['global_step']}"
-        if metrics is not None:
-            self._track_best(metrics, folder)
+    def _save_checkpoint(self) -> None:
+        folder = Path(self.args.output_dir) / f"{ckpt.PREFIX}-{self.state.global_step}"
+        best_step = self.state.best_global_step
+        if best_step is not None:
+            best = Path(self.args.output_dir) / f"{ckpt.PREFIX}-{best_step}"
+            if best_step == self.state.global_step or best.is_dir():
+                self.state.best_model_checkpoint = str(best)
         if distributed.is_main():
-            ckpt.save_checkpoint(folder, self.model, self.optimizer, self.lr_scheduler, self._json_state(),
-                                 {}, self.args.save_only_model, self.processing_class)
-            best = self.state["best_model_checkpoint"]
+            self._record_callback_states()
+            extra = {"total_loss": self._total_loss + self._interval_loss}
+            ckpt.save_checkpoint(folder, self.model, self.optimizer, self.lr_scheduler, self.state.to_json_string(),
+                                 extra, self.args.save_only_model, self.processing_class)
+            best = self.state.best_model_checkpoint
             ckpt.rotate_checkpoints(self.args.output_dir, self.args.save_total_limit, Path(best) if best else None)
         distributed.barrier()
 
-    def _track_best(self, metrics: dict, folder: Path | None) -> None:
+    def _record_callback_states(self) -> None:
+        self.state.stateful_callbacks = {}
+        for callback in self.callbacks + [self.control]:
+            if isinstance(callback, ExportableState):
+                self.state.record_callback(callback)
+
+    def _determine_best_metric(self, metrics: dict) -> bool:
         name = self.args.metric_for_best_model
         if name is None:
-            return
+            return False
         key = name if name.startswith("eval_") else f"eval_{name}"
         if key not in metrics:
             raise ConfigError(f"metric_for_best_model={name!r} but evaluation returned only {sorted(metrics)}.")
-        value, best = metrics[key], self.state["best_metric"]
-        better = best is None or (value > best if self.args.greater_is_better else value < best)
-        if better:
-            self.state["best_metric"] = value
-            if folder is not None:
-                self.state["best_model_checkpoint"] = str(folder)
+        value, best = metrics[key], self.state.best_metric
+        if best is None or (value > best if self.args.greater_is_better else value < best):
+            self.state.best_metric = value
+            if self.args.save_strategy != "no":
+                self.state.best_global_step = self.state.global_step
+            return True
+        return False
 
-    def _json_state(self) -> dict:
-        keys = ("global_step", "epoch", "max_steps", "num_train_epochs", "train_batch_size", "logging_steps",
-                "eval_steps", "save_steps", "best_metric", "best_model_checkpoint", "log_history")
-        state = {k: self.state.get(k) for k in keys}
-        state.update(is_local_process_zero=distributed.is_main(), is_world_process_zero=distributed.is_main(),
-                     total_flos=0.0)
-        return state
-
-    def save_model(self, output_dir: str | None = None) -> None:
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         output_dir = output_dir or self.args.output_dir
         if distributed.is_main():
             self.model.save_pretrained(output_dir)
             if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
                 self.processing_class.save_pretrained(output_dir)
         distributed.barrier()
+
+    def save_state(self) -> None:
+        """Write ``trainer_state.json`` into ``output_dir`` (Transformers' layout)."""
+        if distributed.is_main():
+            Path(self.args.output_dir).mkdir(parents=True, exist_ok=True)
+            self.state.save_to_json(Path(self.args.output_dir) / ckpt.TRAINER_STATE)
 
     def push_to_hub(self, *args, **kwargs) -> None:
         logger.warning("push_to_hub(): polymodal cannot push to the Hugging Face Hub offline. The model is saved in "
@@ -474,18 +494,19 @@ class Trainer:
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
         output = self._prediction_loop(self.get_eval_dataloader(eval_dataset), metric_key_prefix)
         self.log(output.metrics)
-        for callback in self.callbacks:
-            if hasattr(callback, "on_evaluate"):
-                callback.on_evaluate(self.args, self.state, None, metrics=output.metrics)
+        self._event("on_evaluate", metrics=output.metrics)
         return output.metrics
 
     def predict(self, test_dataset, ignore_keys=None, metric_key_prefix: str = "test") -> PredictionOutput:
-        return self._prediction_loop(self.get_eval_dataloader(test_dataset), metric_key_prefix)
+        output = self._prediction_loop(self.get_eval_dataloader(test_dataset), metric_key_prefix)
+        self._event("on_predict", metrics=output.metrics)
+        return output
 
     @torch.no_grad()
     def _prediction_loop(self, loader: DataLoader, prefix: str) -> PredictionOutput:
         model = self.model
         model.eval()
+        self.callback_handler.eval_dataloader = loader
         losses, preds, labels, count, started = [], [], [], 0, time.time()
         for batch in loader:
             batch = self._to_device(batch)
@@ -503,6 +524,7 @@ class Trainer:
                 preds.append(logits.float().cpu().numpy())
                 if batch.get("labels") is not None:
                     labels.append(batch["labels"].cpu().numpy())
+            self._event("on_prediction_step")
         predictions = _pad_concat(preds) if preds else None
         label_ids = _pad_concat(labels) if labels else None
         metrics: dict[str, float] = {}
@@ -513,7 +535,5 @@ class Trainer:
         runtime = time.time() - started
         metrics.update(runtime=round(runtime, 4), samples_per_second=round(count / max(runtime, 1e-9), 3),
                        steps_per_second=round(len(loader) / max(runtime, 1e-9), 3))
-        if self.state.get("epoch"):
-            metrics["epoch"] = self.state["epoch"]
-        metrics = {(k if k.startswith(f"{prefix}_") or k == "epoch" else f"{prefix}_{k}"): v for k, v in metrics.items()}
+        metrics = {(k if k.startswith(f"{prefix}_") else f"{prefix}_{k}"): v for k, v in metrics.items()}
         return PredictionOutput(predictions, label_ids, metrics)
