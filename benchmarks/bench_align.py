@@ -14,24 +14,11 @@ bf16) are compared with Transformers' fp32 ones, with the top-1 prompt per image
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 import warnings
 
 import torch
-
-
-def interleaved_medians(functions: dict, repeats: int) -> dict:
-    times = {name: [] for name in functions}
-    for fn in functions.values():  # warm-up
-        fn()
-    for _ in range(repeats):
-        for name, fn in functions.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+from harness import interleaved_medians
 
 
 def build_checkpoint(path: str, image_size: int) -> None:

@@ -15,9 +15,9 @@ import argparse
 import os
 import statistics
 import tempfile
-import time
 
 import torch
+from harness import interleaved_times
 
 
 def build(folder: str):
@@ -50,14 +50,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         models = build(folder)
     x = torch.randn(args.batch, 1024, 128, generator=torch.Generator().manual_seed(1))
-    times = {name: [] for name in models}
     with torch.inference_mode():
-        logits = {name: model(x).logits.float() for name, model in models.items()}  # warm-up
-        for _ in range(args.repeats):
-            for name, model in models.items():
-                start = time.perf_counter()
-                model(x)
-                times[name].append(time.perf_counter() - start)
+        logits = {name: model(x).logits.float() for name, model in models.items()}
+        times = interleaved_times({name: (lambda m=model: m(x)) for name, model in models.items()}, args.repeats)
     base = statistics.median(times["Transformers fp32"])
     reference = logits["Transformers fp32"]
     print(f"batch {args.batch}, {args.threads} thread(s), torch {torch.__version__}, load {os.getloadavg()[0]:.1f}")

@@ -23,12 +23,12 @@ import os
 import re
 import statistics
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from harness import interleaved_times
 
 RATE = 48000
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -62,17 +62,6 @@ def build_models(fused: bool, folder: str):
     return polymodal.ClapModel.from_pretrained(folder), theirs
 
 
-def interleaved_times(fns: dict, repeats: int) -> dict[str, list[float]]:
-    times = {name: [] for name in fns}
-    order = list(fns.items())
-    for _, fn in order * 2:  # warm-up (allocator, oneDNN primitives, lazy imports)
-        fn()
-    for i in range(repeats):
-        for name, fn in order if i % 2 == 0 else order[::-1]:
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def model_rows(fused: bool, repeats: int) -> list[dict]:

@@ -21,12 +21,12 @@ import argparse
 import os
 import re
 import statistics
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from harness import interleaved_times
 
 RATE = 16000
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -70,17 +70,6 @@ def max_difference(ours, theirs) -> float:
     return float((torch.as_tensor(a).double() - torch.as_tensor(b).double()).abs().max())
 
 
-def interleaved_times(ours, theirs, repeats: int) -> dict[str, list[float]]:
-    times = {"ours": [], "theirs": []}
-    pair = [("ours", ours), ("theirs", theirs)]
-    for fn in (ours, theirs, ours, theirs):  # warm-up (allocator, FFT plans, lazy imports)
-        fn()
-    for i in range(repeats):
-        for name, fn in pair if i % 2 == 0 else pair[::-1]:
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def run(repeats: int) -> list[dict]:
@@ -88,7 +77,8 @@ def run(repeats: int) -> list[dict]:
     for name, inputs_label, target, clips, kwargs, ours, theirs in cases():
         audio_seconds = sum(len(c) for c in clips) / RATE
         diff = max_difference(ours(clips, **kwargs), theirs(clips, **kwargs))
-        times = interleaved_times(lambda: ours(clips, **kwargs), lambda: theirs(clips, **kwargs), repeats)
+        times = interleaved_times({"ours": lambda: ours(clips, **kwargs), "theirs": lambda: theirs(clips, **kwargs)},
+                                  repeats, warmup=2)
         rows.append(dict(name=name, inputs=inputs_label, target=target, diff=diff, seconds=audio_seconds,
                          ours=statistics.median(times["ours"]), theirs=statistics.median(times["theirs"]),
                          best_ratio=min(times["ours"]) / min(times["theirs"])))

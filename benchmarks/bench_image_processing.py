@@ -11,13 +11,12 @@ PIL backend; the table says which one ran.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 
 import numpy as np
 import PIL.Image
 import torch
+from harness import interleaved_medians
 
 
 def photos(n: int = 8, width: int = 640, height: int = 480) -> list[PIL.Image.Image]:
@@ -32,16 +31,6 @@ def photos(n: int = 8, width: int = 640, height: int = 480) -> list[PIL.Image.Im
     return images
 
 
-def interleaved_medians(functions: dict, repeats: int) -> dict:
-    times = {name: [] for name in functions}
-    for fn in functions.values():  # warm-up
-        fn()
-    for _ in range(repeats):
-        for name, fn in functions.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:

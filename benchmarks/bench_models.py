@@ -33,9 +33,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
+
+from harness import interleaved_medians as interleaved
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src" / "polymodal" / "datasets" / "data" / "sample_speech.wav"
@@ -180,17 +181,6 @@ def run_worker(args: list[str], threads: int) -> dict:
 
 
 # --------------------------------------------------------------------------- measurements
-def interleaved(functions: dict, repeats: int) -> dict:
-    for fn in functions.values():  # warm-up (allocator, oneDNN primitive caches)
-        fn()
-    times = {name: [] for name in functions}
-    names = list(functions)
-    for r in range(repeats):
-        for name in names[r % len(names):] + names[: r % len(names)]:  # rotate who goes first
-            start = time.perf_counter()
-            functions[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def agreement(case: str, reference, candidate) -> float:

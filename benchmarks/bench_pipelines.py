@@ -41,6 +41,8 @@ import time
 import warnings
 from pathlib import Path
 
+from harness import interleaved_medians as interleaved
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src" / "polymodal" / "datasets" / "data" / "sample_speech.wav"
 RATE = 16000
@@ -165,22 +167,12 @@ def measure_first_result(folder: Path, repeats: int, threads: int) -> dict:
 
 
 # --------------------------------------------------------------------------- (b) pipeline throughput
-def interleaved(functions: dict, repeats: int) -> dict:
-    for fn in functions.values():  # warm-up (allocator, oneDNN primitive caches)
-        fn()
-    times = {name: [] for name in functions}
-    names = list(functions)
-    for r in range(repeats):
-        for name in names[r % len(names):] + names[: r % len(names)]:
-            start = time.perf_counter()
-            functions[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def measure_throughput(folder: Path, repeats: int) -> dict:
-    import polymodal
     import transformers
+
+    import polymodal
 
     clips = [speech(PIPE_SECONDS, offset=997 * i) for i in range(PIPE_CLIPS)]
     pipes = {

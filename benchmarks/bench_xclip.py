@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import torch
+from harness import interleaved_times, medians, paired_ratios
 
 VIDEOS, FRAMES, PROMPT_LENGTH = 2, 8, 9
 
@@ -67,24 +66,9 @@ def workloads(model, batch: dict) -> dict:
 
 
 def interleaved(functions: dict, repeats: int) -> tuple[dict, dict]:
-    """Median time per side, and the median of the per-round ratios to ``theirs``.
-
-    Each round runs every side once, in an order that alternates between rounds; a per-round
-    ratio compares calls made seconds apart, which holds up better than a ratio of medians
-    when the machine's load changes.
-    """
-    times = {name: [] for name in functions}
-    for fn in functions.values():  # warm-up
-        fn()
-    names = list(functions)
-    for round_ in range(repeats):
-        for name in names if round_ % 2 == 0 else names[::-1]:
-            start = time.perf_counter()
-            functions[name]()
-            times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(t) for name, t in times.items()}
-    ratios = {name: statistics.median(a / b for a, b in zip(t, times["theirs"])) for name, t in times.items()}
-    return medians, ratios
+    """Median time per side, and the median of the per-round ratios to ``theirs``."""
+    times = interleaved_times(functions, repeats)
+    return medians(times), paired_ratios(times, "theirs")
 
 
 def main() -> None:
