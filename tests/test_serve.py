@@ -1,72 +1,24 @@
-"""``polymodal serve``: the HTTP server on loopback, port 0, with tiny random checkpoints."""
+"""``polymodal serve``: the ASGI app on a real uvicorn server (127.0.0.1, free port), tiny random checkpoints."""
 
 from __future__ import annotations
 
 import base64
-import http.client
 import io
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
 import soundfile as sf
+from pipeline_helpers import classifier_folder, ctc_folder
+from serve_helpers import Held, Live, wav
 
 import polymodal
 from polymodal.core.errors import ConfigError
-from polymodal.serve import infer_task, make_server
-from pipeline_helpers import classifier_folder, ctc_folder
+from polymodal.serve import Limits, ServeConfig, Service, infer_task, load_service
 
 pytest.importorskip("transformers")  # the helpers save the tiny checkpoints with it
-RATE = 16000
-
-
-def _wav(seed: int, seconds: float = 0.5) -> bytes:
-    audio = np.random.default_rng(seed).standard_normal(int(RATE * seconds)).astype(np.float32) * 0.3
-    buffer = io.BytesIO()
-    sf.write(buffer, audio, RATE, format="WAV", subtype="FLOAT")
-    return buffer.getvalue()
-
-
-class Recording:
-    """Wraps a pipeline: records each call's batch size; can hold calls until released."""
-
-    def __init__(self, pipe, hold: bool = False):
-        self.pipe, self.sizes = pipe, []
-        self.feature_extractor = pipe.feature_extractor
-        self.entered, self.release = threading.Event(), threading.Event()
-        if not hold:
-            self.release.set()
-
-    def __call__(self, inputs, **kwargs):
-        self.sizes.append(len(inputs))
-        self.entered.set()
-        self.release.wait(10)
-        return self.pipe(inputs, **kwargs)
-
-
-class Running:
-    """A server on 127.0.0.1:0 in a thread; ``request`` sends one request and returns (status, headers, json)."""
-
-    def __init__(self, model_dir, **kwargs):
-        self.server = make_server(model_dir, host="127.0.0.1", port=0, quiet=True, **kwargs)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def request(self, method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), json.loads(response.read())
-        finally:
-            conn.close()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +27,14 @@ def clf_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ctc_dir(tmp_path_factory):
-    return ctc_folder(tmp_path_factory.mktemp("ctc"))
+def clf_pipe(clf_dir):
+    return polymodal.pipeline("audio-classification", model=str(clf_dir))
 
 
 @pytest.fixture(scope="module")
-def clf_server(clf_dir):
-    running = Running(clf_dir, max_batch_size=6, max_wait_ms=2000, max_request_bytes=200_000)
+def live(clf_dir):
+    limits = Limits(max_request_bytes=200_000, max_seconds=5, max_samples=5 * 16000)
+    running = Live(load_service(clf_dir, config=ServeConfig(max_batch_size=4, max_wait_ms=20, limits=limits)))
     yield running
     running.close()
 
@@ -91,142 +44,317 @@ def _same(ours, expected):
     np.testing.assert_allclose([r["score"] for r in ours], [r["score"] for r in expected], atol=1e-5)
 
 
-# ----------------------------------------------------------------------------- happy paths
+def _parallel(fn, count):
+    results = [None] * count
+    start = threading.Barrier(count)
+
+    def run(i):
+        start.wait(10)
+        results[i] = fn(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
 
 
-def test_health(clf_server, clf_dir):
-    status, _, body = clf_server.request("GET", "/health")
+# ----------------------------------------------------------------------------- endpoints
+
+
+def test_health_ready_metrics_openapi(live, clf_dir):
+    assert live.request("GET", "/health")[2] == {"status": "ok", "task": "audio-classification", "model": str(clf_dir)}
+    assert live.request("GET", "/ready")[2]["status"] == "ready"
+    status, headers, text = live.request("GET", "/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    for name in ("polymodal_requests_total", "polymodal_request_latency_seconds_bucket", "polymodal_batch_size",
+                 "polymodal_queue_depth"):
+        assert name.encode() in text
+    schema = live.request("GET", "/openapi.json")[2]
+    assert {"/predict", "/health", "/ready", "/metrics"} <= set(schema["paths"])
+    assert "application/json" in schema["paths"]["/predict"]["post"]["requestBody"]["content"]
+
+
+def test_raw_and_json_bodies_match_the_pipeline(live, clf_pipe):
+    body = wav(1)
+    status, _, reply = live.request("POST", "/predict", body, {"Content-Type": "audio/wav"})
     assert status == 200
-    assert body == {"status": "ok", "task": "audio-classification", "model": str(clf_dir)}
-
-
-def test_raw_wav_matches_pipeline(clf_server, clf_dir, tmp_path):
-    wav = _wav(1)
-    (tmp_path / "a.wav").write_bytes(wav)
-    expected = polymodal.pipeline("audio-classification", model=str(clf_dir))(str(tmp_path / "a.wav"))
-    status, _, body = clf_server.request("POST", "/predict", wav, {"Content-Type": "audio/wav"})
+    _same(reply, clf_pipe(body))
+    status, _, reply = live.request("POST", "/predict?top_k=2", body)
+    assert status == 200 and len(reply) == 2
+    payload = {"inputs": base64.b64encode(body).decode(), "parameters": {"top_k": 3}}
+    status, _, reply = live.request("POST", "/predict", json.dumps(payload), {"Content-Type": "application/json"})
     assert status == 200
-    _same(body, expected)
-    status, _, body = clf_server.request("POST", "/predict?top_k=2", wav)
-    assert status == 200 and len(body) == 2
-    _same(body, expected[:2])
+    _same(reply, clf_pipe(body, top_k=3))
+    samples = [0.0, 0.1, -0.1, 0.2] * 2000
+    status, _, reply = live.request("POST", "/predict", json.dumps({"inputs": samples, "parameters": {"top_k": 1}}),
+                                    {"Content-Type": "application/json"})
+    assert status == 200
+    _same(reply, clf_pipe(np.asarray(samples, dtype=np.float32), top_k=1))
 
 
-def test_json_base64_with_parameters(clf_server):
-    payload = {"inputs": base64.b64encode(_wav(2)).decode(), "parameters": {"top_k": 3}}
-    status, _, body = clf_server.request("POST", "/predict", json.dumps(payload),
-                                         {"Content-Type": "application/json"})
-    assert status == 200 and len(body) == 3
-    samples = {"inputs": [0.0, 0.1, -0.1, 0.2] * 2000, "parameters": {"top_k": 1}}
-    status, _, body = clf_server.request("POST", "/predict", json.dumps(samples), {"Content-Type": "application/json"})
-    assert status == 200 and len(body) == 1 and set(body[0]) == {"score", "label"}
-
-
-def test_concurrent_requests_are_batched(clf_server, clf_dir):
-    recording = Recording(clf_server.server.batcher.pipeline)
-    clf_server.server.batcher.pipeline = recording
+def test_one_forward_pass_per_batch_with_offline_answers(live, clf_pipe):
+    """4 concurrent requests of different lengths → one model forward of batch 4; each answer as if alone."""
+    model = live.service.pipeline.model
+    shapes = []
+    hook = model.register_forward_pre_hook(lambda m, a, kw: shapes.append(tuple(kw["input_values"].shape)),
+                                           with_kwargs=True)
+    bodies = [wav(10 + i, seconds=0.3 + 0.1 * i) for i in range(4)]
+    live.service.batcher.max_wait_s = 5  # the batch closes when full: 4 requests
     try:
-        wavs = [_wav(10 + i) for i in range(6)]
-        results = [None] * len(wavs)
-        start = threading.Barrier(len(wavs))
-
-        def send(i):
-            start.wait(10)
-            results[i] = clf_server.request("POST", "/predict", wavs[i])
-
-        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(wavs))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        replies = _parallel(lambda i: live.request("POST", "/predict", bodies[i]), 4)
     finally:
-        clf_server.server.batcher.pipeline = recording.pipe
-    assert max(recording.sizes) > 1 and sum(recording.sizes) == len(wavs)
-    pipe = polymodal.pipeline("audio-classification", model=str(clf_dir))
-    for wav, (status, _, body) in zip(wavs, results):
+        live.service.batcher.max_wait_s = 0.02
+        hook.remove()
+    assert shapes == [(4, int(16000 * 0.6))]  # one pass, padded to the longest clip
+    for body, (status, _, reply) in zip(bodies, replies):
         assert status == 200
-        _same(body, pipe(wav))
+        _same(reply, clf_pipe(body))
 
 
-def test_transcription_server(ctc_dir):
-    running = Running(ctc_dir)
-    try:
-        assert running.request("GET", "/health")[2]["task"] == "automatic-speech-recognition"
-        wav = _wav(3)
-        status, _, body = running.request("POST", "/predict", wav)
-        assert status == 200
-        assert body == polymodal.pipeline("automatic-speech-recognition", model=str(ctc_dir))(wav)
-        assert isinstance(body["text"], str)
-    finally:
-        running.close()
+# ----------------------------------------------------------------------------- client errors
 
 
-# ----------------------------------------------------------------------------- errors
-
-
-def test_too_large_body_is_413(clf_server):
-    status, headers, body = clf_server.request("POST", "/predict", b"\0" * 300_000)
-    assert status == 413
-    assert "200000" in body["error"] and "--max-request-mb" in body["error"]
-
-
-@pytest.mark.parametrize("body, headers, words", [
-    (b"this is not audio at all" * 10, {}, "decode"),
-    (b"{not json", {"Content-Type": "application/json"}, "not valid JSON"),
-    (b'{"inputs": "%%%"}', {"Content-Type": "application/json"}, "base64"),
-    (b'{"data": 1}', {"Content-Type": "application/json"}, '"inputs"'),
-    (b"", {}, "empty"),
+@pytest.mark.parametrize("body, headers, status, words", [
+    (b"this is not audio at all" * 10, {}, 400, "decode"),
+    (b"{not json", {"Content-Type": "application/json"}, 400, "not valid JSON"),
+    (b"[" * 100_000, {"Content-Type": "application/json"}, 400, "nested too deeply"),
+    (b'{"inputs": "%%%"}', {"Content-Type": "application/json"}, 400, "base64"),
+    (b'{"data": 1}', {"Content-Type": "application/json"}, 400, '"inputs"'),
+    (b'{"inputs": [1, NaN]}', {"Content-Type": "application/json"}, 400, "NaN"),
+    (b"", {}, 400, "empty"),
+    (b"hello", {"Content-Type": "text/html"}, 415, "text/html"),
+    (b"x" * 300_000, {}, 413, "200000"),
 ])
-def test_bad_input_is_400_with_message(clf_server, body, headers, words):
-    status, _, reply = clf_server.request("POST", "/predict", body, headers)
-    assert status == 400
+def test_bad_requests(live, body, headers, status, words):
+    got, _, reply = live.request("POST", "/predict", body, headers)
+    assert got == status
     assert words.lower() in reply["error"].lower()
 
 
-def test_bad_parameters_are_400(clf_server):
-    status, _, reply = clf_server.request("POST", "/predict?temperature=2", _wav(4))
-    assert status == 400 and "temperature" in reply["error"] and "top_k" in reply["error"]
-    status, _, reply = clf_server.request("POST", "/predict?function_to_apply=cube", _wav(4))
-    assert status == 400 and "function_to_apply" in reply["error"]
+@pytest.mark.parametrize("query, words", [
+    ("temperature=2", "temperature"), ("top_k=-1", "top_k"), ("top_k=abc", "top_k"), ("top_k=1.5", "top_k"),
+    ("function_to_apply=cube", "function_to_apply"),
+])
+def test_bad_parameters_are_400_naming_them(live, query, words):
+    status, _, reply = live.request("POST", "/predict?" + query, wav(4))
+    assert status == 400 and words in reply["error"]
+    assert "Traceback" not in reply["error"] and "RuntimeError" not in reply["error"]
 
 
-def test_unknown_path_and_wrong_method(clf_server):
-    status, _, reply = clf_server.request("GET", "/nope")
+def test_unknown_path_wrong_method_and_no_length(live):
+    status, _, reply = live.request("GET", "/nope")
     assert status == 404 and "/nope" in reply["error"]
-    status, _, reply = clf_server.request("POST", "/nope", b"x")
-    assert status == 404
-    status, headers, reply = clf_server.request("GET", "/predict")
-    assert status == 405 and headers["Allow"] == "POST"
-    status, _, _ = clf_server.request("DELETE", "/health")
-    assert status == 405
+    status, headers, reply = live.request("GET", "/predict")
+    assert status == 405 and headers["allow"] == "POST"
+    assert live.request("DELETE", "/health")[0] == 405
+    with live.connect() as sock:  # chunked upload: no Content-Length
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        assert sock.recv(1000).startswith(b"HTTP/1.1 411")
 
 
-def test_full_queue_is_503(clf_dir):
-    running = Running(clf_dir, max_batch_size=1, max_wait_ms=0, max_queue=1)
-    recording = Recording(running.server.batcher.pipeline, hold=True)
-    running.server.batcher.pipeline = recording
+def _read_all(sock) -> bytes:
+    chunks = []
+    while chunk := sock.recv(4096):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_partial_body_times_out_with_408(clf_dir):
+    running = Live(load_service(clf_dir, config=ServeConfig(body_timeout_s=0.5)))
+    try:
+        with running.connect() as sock:
+            sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+            reply = _read_all(sock)
+        assert reply.startswith(b"HTTP/1.1 408") and b"10 of 1000 bytes" in reply
+        assert running.request("GET", "/health")[0] == 200
+    finally:
+        running.close()
+
+
+# ----------------------------------------------------------------------------- resource limits
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def test_decompression_bombs_refused_before_decoding(live):
+    one_hz = wav(1, rate=1, seconds=20_000, subtype="PCM_16")  # 40 KB declaring 5.5 hours at 1 Hz
+    buffer = io.BytesIO()
+    with sf.SoundFile(buffer, "w", 8000, 1, format="FLAC") as f:  # 3 minutes of silence in a few KB
+        for _ in range(180):
+            f.write(np.zeros(8000, dtype=np.float32))
+    long_flac = buffer.getvalue()
+    assert len(one_hz) < 50_000 and len(long_flac) < 200_000
+    before = _rss_mb()
+    start = time.perf_counter()
+    replies = _parallel(lambda i: live.request("POST", "/predict", [one_hz, long_flac][i % 2]), 6)
+    assert time.perf_counter() - start < 5
+    assert _rss_mb() - before < 100
+    for i, (status, _, reply) in enumerate(replies):
+        if i % 2 == 0:
+            assert status == 422 and "1 Hz" in reply["error"]
+        else:
+            assert status == 413 and "180.0 s" in reply["error"] and "--max-audio-seconds" in reply["error"]
+
+
+def test_non_finite_outputs_are_a_clear_error(clf_dir):
+    class Broken:
+        def __init__(self, pipe):
+            self.feature_extractor = pipe.feature_extractor
+
+        def __call__(self, items, **kwargs):
+            return [[{"score": float("nan"), "label": "x"}] for _ in items]
+
+    service = load_service(clf_dir)
+    service.pipeline = Broken(service.pipeline)
+    running = Live(service)
+    try:
+        status, headers, reply = running.request("POST", "/predict", wav(1))
+        assert status == 500 and "non-finite" in reply["error"]
+    finally:
+        running.close()
+
+
+# ----------------------------------------------------------------------------- load behaviour
+
+
+def test_full_queue_503_and_deadline_504(clf_dir):
+    service = load_service(clf_dir, config=ServeConfig(max_batch_size=1, max_wait_ms=0, max_queue=1, timeout_s=3))
+    held = Held(service.pipeline, hold=True)
+    service.pipeline = held
+    running = Live(service)
     replies = []
     try:
-        first = threading.Thread(target=lambda: replies.append(running.request("POST", "/predict", _wav(5))))
+        first = threading.Thread(target=lambda: replies.append(running.request("POST", "/predict", wav(5))))
         first.start()
-        assert recording.entered.wait(10)  # the worker holds request 1
-        second = threading.Thread(target=lambda: replies.append(running.request("POST", "/predict", _wav(6))))
+        assert held.entered.wait(10)  # the worker holds request 1
+        second = threading.Thread(target=lambda: replies.append(running.request("POST", "/predict", wav(6))))
         second.start()
-        for _ in range(1000):  # request 2 fills the one-slot queue
-            if running.server.batcher.queue.qsize() == 1:
+        for _ in range(500):  # request 2 fills the one-slot queue
+            if service.batcher.depth() == 1:
                 break
-            threading.Event().wait(0.01)
-        status, headers, reply = running.request("POST", "/predict", _wav(7))
-        assert status == 503 and headers["Retry-After"] == "1" and "busy" in reply["error"]
-    finally:
-        recording.release.set()
+            time.sleep(0.01)
+        start = time.perf_counter()
+        status, headers, reply = running.request("POST", "/predict", wav(7))
+        assert status == 503 and headers["retry-after"] == "1" and "busy" in reply["error"]
+        assert time.perf_counter() - start < 0.5  # refused at once
         first.join(30)
         second.join(30)
+    finally:
+        held.release.set()
         running.close()
-    assert [r[0] for r in replies] == [200, 200]
+    assert sorted(r[0] for r in replies) == [504, 504]  # neither finished within its 3 s deadline
 
 
-# ----------------------------------------------------------------------------- task / CLI
+def test_slow_client_does_not_block_others_and_is_cut_off(clf_dir, clf_pipe):
+    running = Live(load_service(clf_dir), header_timeout_s=1.5)
+    try:
+        slow = running.connect()
+
+        def trickle():  # one header byte every half second
+            try:
+                for byte in b"POST /predict HTTP/1.1\r\nHost: x\r\n":
+                    slow.send(bytes([byte]))
+                    time.sleep(0.5)
+            except OSError:
+                pass  # the server cut it off
+
+        threading.Thread(target=trickle, daemon=True).start()
+        start = time.perf_counter()
+        for i in range(3):
+            status, _, reply = running.request("POST", "/predict", wav(20 + i))
+            assert status == 200
+        assert time.perf_counter() - start < 1.5
+        slow.settimeout(5)
+        assert slow.recv(100) == b""  # the server closed it once its header deadline passed
+        assert time.perf_counter() - start < 4
+        slow.close()
+    finally:
+        running.close()
+
+
+def test_client_disconnect_mid_request_drops_its_work(clf_dir):
+    service = load_service(clf_dir, config=ServeConfig(max_batch_size=1, max_wait_ms=0))
+    held = Held(service.pipeline, hold=True)
+    service.pipeline = held
+    running = Live(service)
+    try:
+        first = threading.Thread(target=lambda: running.request("POST", "/predict", wav(1)))
+        first.start()
+        assert held.entered.wait(10)
+        body = wav(2)
+        with running.connect() as sock:  # queued behind request 1, then gone
+            sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            for _ in range(500):
+                if service.batcher.depth() == 1:
+                    break
+                time.sleep(0.01)
+        time.sleep(0.3)
+        held.release.set()
+        first.join(30)
+        status, _, _ = running.request("POST", "/predict", wav(3))
+        assert status == 200
+        assert held.sizes == [1, 1]  # request 1 and request 3: the abandoned one never ran
+    finally:
+        held.release.set()
+        running.close()
+
+
+def test_drain_finishes_in_flight_and_refuses_new(clf_dir):
+    service = load_service(clf_dir, config=ServeConfig(max_batch_size=1, max_wait_ms=0))
+    held = Held(service.pipeline, hold=True)
+    service.pipeline = held
+    running = Live(service, drain_timeout_s=10)
+    replies = []
+    try:
+        first = threading.Thread(target=lambda: replies.append(running.request("POST", "/predict", wav(1))))
+        first.start()
+        assert held.entered.wait(10)
+        running.server.begin_drain()  # what SIGTERM does
+        status, headers, reply = running.request("POST", "/predict", wav(2))
+        assert status == 503 and "Retry-After" in {k.title() for k in headers} and "shutting down" in reply["error"]
+        assert running.request("GET", "/ready")[0] == 503
+        held.release.set()
+        first.join(30)
+        running.thread.join(10)
+        assert not running.thread.is_alive()  # the server stopped by itself once idle
+    finally:
+        held.release.set()
+        running.close()
+    assert replies[0][0] == 200
+
+
+# ----------------------------------------------------------------------------- speech recognition
+
+
+@pytest.fixture(scope="module")
+def ctc_dir(tmp_path_factory):
+    return ctc_folder(tmp_path_factory.mktemp("ctc"))
+
+
+def test_transcription_batched_and_long_audio(ctc_dir):
+    pipe = polymodal.pipeline("automatic-speech-recognition", model=str(ctc_dir))
+    running = Live(load_service(ctc_dir, config=ServeConfig(max_batch_size=3, max_wait_ms=500)))
+    try:
+        assert running.request("GET", "/health")[2]["task"] == "automatic-speech-recognition"
+        bodies = [wav(30 + i, seconds=0.4 + 0.1 * i) for i in range(3)]
+        replies = _parallel(lambda i: running.request("POST", "/predict", bodies[i]), 3)
+        for body, (status, _, reply) in zip(bodies, replies):
+            assert status == 200 and reply == pipe(body)
+        long = wav(40, seconds=3)
+        status, _, reply = running.request("POST", "/predict?chunk_length_s=1&stride_length_s=0.2", long)
+        assert status == 200 and reply == pipe(long, chunk_length_s=1, stride_length_s=0.2)
+        status, _, reply = running.request("POST", "/predict?chunk_length_s=0", long)
+        assert status == 400 and "chunk_length_s" in reply["error"]
+    finally:
+        running.close()
+
+
+# ----------------------------------------------------------------------------- task inference / CLI
 
 
 @pytest.mark.parametrize("config, task", [
@@ -248,13 +376,70 @@ def test_infer_task_unknown(tmp_path):
         infer_task(tmp_path)
 
 
+def test_bad_settings_fail_at_start(clf_pipe):
+    with pytest.raises(ValueError, match="max_batch_size"):
+        ServeConfig(max_batch_size=0)
+    with pytest.raises(ValueError, match="max_concurrent_decodes"):
+        Limits(max_concurrent_decodes=0)
+    with pytest.raises(ConfigError, match="servable tasks"):
+        Service(clf_pipe, "no-such-task")
+
+
 def test_cli_serve_parser_and_missing_folder(tmp_path, capsys):
     from polymodal.cli import build_parser, cmd_serve, main
 
-    args = build_parser().parse_args(["serve", "m", "--port", "0", "--max-batch-size", "4", "--max-request-mb", "2"])
+    args = build_parser().parse_args(["serve", "m", "--port", "0", "--max-batch-size", "4", "--max-request-mb", "2",
+                                      "--max-audio-seconds", "30", "--replicas", "2", "--ray"])
     assert args.func is cmd_serve and args.port == 0 and args.max_batch_size == 4 and args.max_request_mb == 2
+    assert args.max_audio_seconds == 30 and args.replicas == 2 and args.ray
     assert main(["serve", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_sigterm_drains_the_cli_server(clf_dir):
+    """`polymodal serve` in its own process: SIGTERM lets the in-flight request finish, refuses new ones, exits 0."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cmd = [sys.executable, "-m", "polymodal", "serve", str(clf_dir), "--port", str(port), "--max-wait-ms", "1500",
+           "--log-format", "json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        assert "serving audio-classification" in proc.stdout.readline()
+
+        class Client(Live):
+            def __init__(self):
+                self.port = port
+
+        client = Client()
+        for _ in range(100):
+            try:
+                client.request("GET", "/health")
+                break
+            except OSError:
+                time.sleep(0.05)
+        replies = []
+        first = threading.Thread(target=lambda: replies.append(client.request("POST", "/predict", wav(1))))
+        first.start()
+        time.sleep(0.5)  # request 1 now waits in the batcher for 1.5 s
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        status, headers, reply = client.request("POST", "/predict", wav(2))
+        assert status == 503 and "retry-after" in headers
+        first.join(30)
+        assert replies[0][0] == 200
+        assert proc.wait(20) == 0
+        logs = [json.loads(line) for line in proc.stderr.read().splitlines() if line.startswith("{")]
+        assert any(entry.get("event") == "drain" for entry in logs)
+    finally:
+        proc.kill()
 
 
 # ----------------------------------------------------------------------------- zero-shot images
@@ -286,25 +471,33 @@ def clip_dir(tmp_path_factory):
 def test_zero_shot_image_server(clip_dir, tmp_path):
     from PIL import Image
 
-    path = tmp_path / "photo.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(path)
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"photo{i}.png")
+        Image.fromarray(np.random.default_rng(i).integers(0, 256, (40, 50 + i, 3), dtype=np.uint8)).save(paths[-1])
     labels = ["cat", "dog", "a bowl of soup"]
-    expected = polymodal.pipeline("zero-shot-image-classification", model=str(clip_dir))(str(path),
-                                                                                          candidate_labels=labels)
-    running = Running(clip_dir)
+    pipe = polymodal.pipeline("zero-shot-image-classification", model=str(clip_dir))
+    running = Live(load_service(clip_dir, config=ServeConfig(max_batch_size=3, max_wait_ms=300,
+                                                             limits=Limits(max_image_pixels=10_000))))
     try:
         assert running.request("GET", "/health")[2]["task"] == "zero-shot-image-classification"
-        query = "?candidate_labels=cat,dog&candidate_labels=a%20bowl%20of%20soup"
-        status, _, body = running.request("POST", "/predict" + query, path.read_bytes(), {"Content-Type": "image/png"})
+        query = "/predict?candidate_labels=cat,dog&candidate_labels=a%20bowl%20of%20soup"
+        replies = _parallel(lambda i: running.request("POST", query, paths[i].read_bytes(),
+                                                      {"Content-Type": "image/png"}), 3)
+        for path, (status, _, reply) in zip(paths, replies):
+            assert status == 200
+            _same(reply, pipe(str(path), candidate_labels=labels))
+        payload = {"inputs": base64.b64encode(paths[0].read_bytes()).decode(), "parameters": {"candidate_labels": labels}}
+        status, _, reply = running.request("POST", "/predict", json.dumps(payload), {"Content-Type": "application/json"})
         assert status == 200
-        _same(body, expected)
-        payload = {"inputs": base64.b64encode(path.read_bytes()).decode(), "parameters": {"candidate_labels": labels}}
-        status, _, body = running.request("POST", "/predict", json.dumps(payload), {"Content-Type": "application/json"})
-        assert status == 200
-        _same(body, expected)
-        status, _, reply = running.request("POST", "/predict", path.read_bytes())
+        _same(reply, pipe(str(paths[0]), candidate_labels=labels))
+        status, _, reply = running.request("POST", "/predict", paths[0].read_bytes())
         assert status == 400 and "candidate_labels" in reply["error"]
         status, _, reply = running.request("POST", "/predict?candidate_labels=cat", b"not an image")
         assert status == 400 and "not a readable image" in reply["error"]
+        big = io.BytesIO()
+        Image.new("RGB", (200, 100)).save(big, format="PNG")
+        status, _, reply = running.request("POST", "/predict?candidate_labels=cat", big.getvalue())
+        assert status == 413 and "200x100" in reply["error"]
     finally:
         running.close()

@@ -5,7 +5,7 @@
     polymodal evaluate my_model DATA                    # accuracy on a folder / manifest
     polymodal classify my_model clip1.wav clip2.flac    # top-k labels per file
     polymodal transcribe my_ctc_model talk.wav --chunk-length-s 10
-    polymodal serve my_model --port 8000                # HTTP: POST /predict, GET /health
+    polymodal serve my_model --port 8000                # HTTP: POST /predict, GET /health /ready /metrics
 
 Heavy imports (torch, models) happen inside the commands so ``--help`` is instant. Bad input
 ends with one ``error: …`` line on stderr and exit code 2; the models and data are the same
@@ -247,12 +247,21 @@ def cmd_classify(args) -> int:
 
     _check_files(args.files)
     _check_model_dir(args.model_dir)
-    classifier = pipeline("audio-classification", model=args.model_dir, device=args.device)
+    classifier = pipeline(_classification_task(args.model_dir), model=args.model_dir, device=args.device)
     for group in _progress(_batches(args.files, args.batch_size), math.ceil(len(args.files) / args.batch_size),
                            "classify"):
         for name, result in zip(group, classifier(group, top_k=args.top_k, batch_size=args.batch_size)):
             _print_classification(name, result, args.json)
     return 0
+
+
+# vision backbones (issue 15): `classify` also runs image classifiers
+def _classification_task(model_dir) -> str:
+    """'image-classification' for an image classifier checkpoint, else 'audio-classification'."""
+    from .core.config import read_json
+
+    architectures = read_json(os.path.join(model_dir, "config.json")).get("architectures") or []
+    return "image-classification" if any("ImageClassification" in a for a in architectures) else "audio-classification"
 
 
 def _print_classification(name: str, result: list[dict], as_json: bool) -> None:
@@ -278,11 +287,24 @@ def cmd_transcribe(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    # --- serving (issue 11): uvicorn by default, Ray Serve with --ray
     from .serve import serve
+    from .serve.logs import configure
 
     _check_model_dir(args.model_dir)
-    serve(args.model_dir, task=args.task, host=args.host, port=args.port, max_batch_size=args.max_batch_size,
-          max_wait_ms=args.max_wait_ms, max_request_bytes=int(args.max_request_mb * 2**20), device=args.device)
+    configure(args.log_format)
+    options = dict(task=args.task, host=args.host, port=args.port, max_batch_size=args.max_batch_size,
+                   max_wait_ms=args.max_wait_ms, max_request_bytes=int(args.max_request_mb * 2**20),
+                   max_queue=args.max_queue, device=args.device, timeout_s=args.timeout_s, backend=args.backend,
+                   max_seconds=args.max_audio_seconds, max_samples=int(args.max_audio_seconds * 48000),
+                   min_sampling_rate=args.min_sampling_rate, max_concurrent_decodes=args.max_concurrent_decodes)
+    if args.ray:
+        from .serve.ray import serve_on_ray
+
+        serve_on_ray(args.model_dir, replicas=args.replicas, **options)
+        return 0
+    serve(args.model_dir, max_connections=args.max_connections, header_timeout_s=args.header_timeout_s,
+          drain_timeout_s=args.drain_timeout_s, **options)
     return 0
 
 
@@ -336,20 +358,43 @@ def _train_parser(sub) -> None:
 
 
 def _serve_parser(sub) -> None:
-    p = sub.add_parser("serve", help="serve a model over HTTP (POST /predict, GET /health)",
+    # --- serving (issue 11); docs/serving.md
+    p = sub.add_parser("serve", help="serve a model over HTTP (POST /predict, GET /health /ready /metrics)",
                        description="Load MODEL_DIR once and answer POST /predict with the pipeline's result as "
                        "JSON. The body is an audio/image file (parameters in the query string, e.g. ?top_k=3) or "
-                       'JSON {"inputs": <base64 file>, "parameters": {...}}. Concurrent requests are batched.')
+                       'JSON {"inputs": <base64 file>, "parameters": {...}}. Concurrent requests are batched into '
+                       "one forward pass. Runs on uvicorn; SIGTERM drains (in-flight requests finish, new get 503).")
     p.add_argument("model_dir", metavar="MODEL_DIR")
     p.add_argument("--task", default=None, help="pipeline task (default: from the config's architectures)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     p.add_argument("--max-batch-size", type=_positive_int, default=8,
-                   help="requests per pipeline call at most (default 8)")
+                   help="requests per forward pass at most (default 8)")
     p.add_argument("--max-wait-ms", type=float, default=10.0,
                    help="how long a request waits for others to share its batch (default 10)")
+    p.add_argument("--max-queue", type=_positive_int, default=64,
+                   help="requests waiting for a batch at most; more get 503 + Retry-After (default 64)")
+    p.add_argument("--timeout-s", type=_positive_float, default=60.0,
+                   help="per-request deadline; a request not answered by then gets 504 (default 60)")
     p.add_argument("--max-request-mb", type=_positive_float, default=10.0,
                    help="largest request body in MiB; bigger ones get 413 (default 10)")
+    p.add_argument("--max-audio-seconds", type=_positive_float, default=600.0,
+                   help="longest audio accepted, read from the file header before decoding (default 600)")
+    p.add_argument("--min-sampling-rate", type=_positive_int, default=4000,
+                   help="audio declaring a lower rate gets 422 (default 4000)")
+    p.add_argument("--max-concurrent-decodes", type=_positive_int, default=2,
+                   help="request bodies decoded at the same time at most (default 2)")
+    p.add_argument("--max-connections", type=_positive_int, default=1000,
+                   help="open connections at most; more get 503 (default 1000)")
+    p.add_argument("--header-timeout-s", type=_positive_float, default=10.0,
+                   help="a connection must send its request headers within this time (default 10)")
+    p.add_argument("--drain-timeout-s", type=_positive_float, default=30.0,
+                   help="on SIGTERM, how long in-flight requests may take to finish (default 30)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines as text or JSON")
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="inference backend (onnxruntime: exported on first use, cached beside the checkpoint)")
+    p.add_argument("--ray", action="store_true", help="deploy on Ray Serve instead of one uvicorn process")
+    p.add_argument("--replicas", type=_positive_int, default=1, help="Ray Serve replicas (with --ray; default 1)")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda:0 (default cpu)")
     p.set_defaults(func=cmd_serve)
 
@@ -368,9 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default=None, help="split to use when DATA has several (default: test)")
     _add_common(p, batch_size=16)
     p.set_defaults(func=cmd_evaluate)
-    p = sub.add_parser("classify", help="print the top labels of audio files",
-                       description="Run the audio-classification pipeline of MODEL_DIR on each FILE "
-                       "(wav, flac, ogg, mp3) and print the top-k labels with their scores.")
+    p = sub.add_parser("classify", help="print the top labels of audio or image files",
+                       description="Run the audio- or image-classification pipeline of MODEL_DIR (picked from its "
+                       "config) on each FILE (wav, flac, ogg, mp3; or png, jpeg …) and print the top-k labels with "
+                       "their scores.")
     p.add_argument("model_dir", metavar="MODEL_DIR")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--top-k", type=_positive_int, default=5, help="labels to print per file (default 5)")

@@ -1,0 +1,137 @@
+"""Dynamic batching: a bounded queue and one worker thread that runs the model on whole batches.
+
+Requests are queued with a deadline. The worker takes the first waiting request, then waits at
+most ``max_wait_ms`` for up to ``max_batch_size - 1`` more, drops those whose deadline has passed
+(their clients already got a 504), groups the rest by parameters and runs ``predict(items,
+params)`` once per group — one forward pass over the padded batch. Only the worker touches the
+model, so the pipeline needs no lock. A full queue is refused at once (the app answers 503).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from ..core.errors import InvalidInputError
+
+logger = logging.getLogger("polymodal.serve")
+
+
+class QueueFull(Exception):
+    """The request queue is at ``max_queue``."""
+
+
+class DeadlineExceeded(Exception):
+    """The request's deadline passed before its batch started."""
+
+
+class _Job:
+    __slots__ = ("item", "params", "key", "deadline", "future")
+
+    def __init__(self, item, params: dict, deadline: float):
+        self.item, self.params, self.deadline = item, params, deadline
+        self.key = json.dumps(params, sort_keys=True)
+        self.future: Future = Future()
+
+
+class Batcher:
+    def __init__(self, predict: Callable[[list, dict], list], max_batch_size: int = 8, max_wait_ms: float = 10,
+                 max_queue: int = 64, on_batch: Callable[[int], None] | None = None):
+        self.predict = predict
+        self.max_batch_size, self.max_wait_s = max_batch_size, max_wait_ms / 1000
+        self.queue: queue.Queue = queue.Queue(maxsize=max_queue)
+        self.on_batch = on_batch or (lambda size: None)
+        self.busy = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="polymodal-batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, item, params: dict, deadline: float) -> Future:
+        """Queue one input (``deadline`` on the ``time.monotonic`` clock); raises QueueFull."""
+        job = _Job(item, params, deadline)
+        try:
+            self.queue.put_nowait(job)
+        except queue.Full:
+            raise QueueFull from None
+        return job.future
+
+    def depth(self) -> int:
+        return self.queue.qsize()
+
+    def idle(self) -> bool:
+        return not self.busy and self.queue.empty()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _collect(self) -> list[_Job]:
+        try:
+            jobs = [self.queue.get(timeout=0.05)]
+        except queue.Empty:
+            return []
+        self.busy = True
+        deadline = time.monotonic() + self.max_wait_s
+        while len(jobs) < self.max_batch_size:
+            left = deadline - time.monotonic()
+            try:
+                jobs.append(self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return jobs
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            jobs = self._collect()
+            try:
+                now = time.monotonic()
+                live = []
+                for job in jobs:
+                    if job.future.cancelled() or job.deadline <= now:
+                        _set(job.future, exception=DeadlineExceeded())
+                    else:
+                        live.append(job)
+                groups: dict[str, list[_Job]] = {}
+                for job in live:  # one forward pass per set of parameters
+                    groups.setdefault(job.key, []).append(job)
+                for group in groups.values():
+                    self._predict(group)
+            finally:
+                self.busy = False
+
+    def _predict(self, jobs: list[_Job]) -> None:
+        self.on_batch(len(jobs))
+        try:
+            results = self.predict([job.item for job in jobs], jobs[0].params)
+            if len(results) != len(jobs):
+                raise RuntimeError(f"predict returned {len(results)} results for {len(jobs)} inputs")
+        except InvalidInputError as exc:
+            if len(jobs) > 1:  # find the request at fault: each one gets its own answer
+                for job in jobs:
+                    self._predict([job])
+                return
+            _set(jobs[0].future, exception=exc)
+            return
+        except Exception as exc:  # a server fault: every request of the batch gets a 500
+            logger.exception("prediction failed for a batch of %d", len(jobs))
+            for job in jobs:
+                _set(job.future, exception=exc)
+            return
+        for job, result in zip(jobs, results):
+            _set(job.future, result=result)
+
+
+def _set(future: Future, result=None, exception: BaseException | None = None) -> bool:
+    """Resolve ``future`` unless its client gave up (cancelled) meanwhile."""
+    if not future.set_running_or_notify_cancel():
+        return False
+    if exception is not None:
+        future.set_exception(exception)
+    else:
+        future.set_result(result)
+    return True

@@ -1,0 +1,277 @@
+"""Task adapters: how the server turns a request into a pipeline input and back.
+
+A pipeline task plugs into the server through one :class:`TaskAdapter`: the parameters a request
+may set (each with a validator, so a bad value is a 400 naming it before any work), how a request
+body becomes one pipeline input (``decode``, run in a bounded thread pool), and how a batch of
+inputs runs (``predict``: by default one pipeline call with ``batch_size=len(items)``, so the
+pipeline's own padding/bucketing keeps each answer independent of its batch-mates).
+
+A new task registers itself with ``register_adapter(TaskAdapter("text-classification", "text",
+{"top_k": positive_int("top_k")}))``; see docs/serving.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..core.errors import ConfigError, InvalidInputError
+from .limits import Limits, check_audio_header
+
+Validator = Callable[[object], object]
+MAX_LABELS = 256
+MAX_LABEL_CHARS = 512
+
+
+class ParameterError(InvalidInputError):
+    """A request parameter with a bad value (answered 400, naming it)."""
+
+
+# ----------------------------------------------------------------------------- validators
+
+
+def positive_int(name: str, maximum: int = 10_000) -> Validator:
+    def check(value):
+        if isinstance(value, str) and value.strip().lstrip("+").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+            raise ParameterError(f"Parameter {name}={value!r} is invalid; expected an integer from 1 to {maximum}.")
+        return value
+    return check
+
+
+def positive_float(name: str, maximum: float = 3600.0, allow_zero: bool = False) -> Validator:
+    def check(value):
+        try:
+            number = float(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
+        except ValueError:
+            number = None
+        low_ok = number is not None and (number >= 0 if allow_zero else number > 0)
+        if number is None or not math.isfinite(number) or not low_ok or number > maximum:
+            low = "0 or more" if allow_zero else "more than 0"
+            raise ParameterError(f"Parameter {name}={value!r} is invalid; expected a number {low} and at most "
+                                 f"{maximum:g}.")
+        return number
+    return check
+
+
+def choice(name: str, options: tuple) -> Validator:
+    def check(value):
+        for option in options:
+            if value == option or (isinstance(value, str) and str(option).lower() == value.lower()):
+                return option
+        raise ParameterError(f"Parameter {name}={value!r} is invalid; expected one of {list(options)}.")
+    return check
+
+
+def stride(name: str) -> Validator:
+    one = positive_float(name, allow_zero=True)
+
+    def check(value):
+        if isinstance(value, (list, tuple)):
+            if len(value) != 2:
+                raise ParameterError(f"Parameter {name}={value!r} is invalid; expected one number or [left, right].")
+            return [one(v) for v in value]
+        return one(value)
+    return check
+
+
+def labels(name: str) -> Validator:
+    def check(value):
+        if isinstance(value, str):
+            value = [part for part in value.split(",")]
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ParameterError(f"Parameter {name} must be a non-empty list of strings, got {value!r}.")
+        if len(value) > MAX_LABELS:
+            raise ParameterError(f"Parameter {name} has {len(value)} labels; at most {MAX_LABELS} are allowed.")
+        clean = [v.strip() for v in value if isinstance(v, str)]
+        if len(clean) != len(value) or not all(clean) or max(map(len, clean)) > MAX_LABEL_CHARS:
+            raise ParameterError(f"Parameter {name} must hold non-empty strings of at most {MAX_LABEL_CHARS} "
+                                 "characters.")
+        return clean
+    return check
+
+
+def template(name: str) -> Validator:
+    def check(value):
+        if not isinstance(value, str) or "{}" not in value or len(value) > MAX_LABEL_CHARS:
+            raise ParameterError(f"Parameter {name}={value!r} is invalid; expected a string with a '{{}}' where "
+                                 "the label goes, e.g. 'This is a photo of {}.'.")
+        return value
+    return check
+
+
+# ----------------------------------------------------------------------------- adapters
+
+
+@dataclass
+class TaskAdapter:
+    """How one pipeline task is served. ``media`` is "audio", "image" or "text"."""
+
+    task: str
+    media: str
+    parameters: dict[str, Validator] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+
+    def check_parameters(self, params) -> dict:
+        if not isinstance(params, dict):
+            raise ParameterError(f"'parameters' must be a JSON object, got {type(params).__name__}.")
+        unknown = sorted(set(params) - set(self.parameters))
+        if unknown:
+            raise ParameterError(f"Unknown parameter(s) {unknown} for {self.task}; allowed: "
+                                 f"{sorted(self.parameters)}.")
+        missing = [name for name in self.required if name not in params]
+        if missing:
+            raise ParameterError(f"Parameter(s) {missing} are required for {self.task}.")
+        return {name: self.parameters[name](value) for name, value in params.items()}
+
+    def json_inputs(self, inputs):
+        """The ``inputs`` member of a JSON body → bytes (base64 files), samples or text."""
+        if self.media == "text":
+            if not isinstance(inputs, str) or not inputs:
+                raise InvalidInputError("'inputs' must be a non-empty string of text.")
+            return inputs
+        if isinstance(inputs, str):
+            try:
+                return base64.b64decode(inputs.split(",", 1)[-1], validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidInputError("'inputs' is not valid base64; encode the file's bytes with base64.") from None
+        if self.media == "audio" and isinstance(inputs, list) and inputs and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in inputs):
+            return inputs
+        samples = " or a non-empty list of float samples at the model's sampling rate" if self.media == "audio" else ""
+        raise InvalidInputError(f"'inputs' must be a base64 string of the file{samples}.")
+
+    def decode(self, pipe, value, limits: Limits):
+        """Bytes / samples / text → the pipeline's input, refusing over-limit audio before decoding."""
+        if self.media == "audio":
+            return _decode_audio(pipe, value, limits)
+        if self.media == "image":
+            return _decode_image(value, limits)
+        if isinstance(value, (bytes, bytearray)):
+            try:
+                return bytes(value).decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInputError("The request body is not UTF-8 text.") from None
+        return value
+
+    def predict(self, pipe, items: list, params: dict) -> list:
+        """One pipeline call for the whole batch (the pipeline pads/buckets it invariantly)."""
+        results = pipe(items, batch_size=len(items), **params)
+        return list(results)
+
+
+def _decode_audio(pipe, value, limits: Limits):
+    import numpy as np
+
+    from ..pipelines.base import audio_input
+
+    rate = pipe.feature_extractor.sampling_rate
+    if isinstance(value, list):
+        if len(value) > limits.max_samples:
+            raise limits.too_long(len(value) / rate, len(value))
+        array = np.asarray(value, dtype=np.float32)
+        if not np.isfinite(array).all():
+            raise InvalidInputError("'inputs' holds NaN or infinite samples.")
+        return audio_input(array, rate)
+    check_audio_header(value, rate, limits)
+    return audio_input(value, rate, mono_mix=True)
+
+
+def _decode_image(value, limits: Limits):
+    import io
+    import warnings
+
+    import PIL.Image
+
+    from ..vision.image_io import load_image
+    from .limits import LimitError
+
+    try:
+        with warnings.catch_warnings():  # our own pixel limit below replaces Pillow's bomb warning
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            image = PIL.Image.open(io.BytesIO(value))  # lazy: only the header is read here
+    except Exception as exc:  # Pillow raises UnidentifiedImageError, OSError, DecompressionBombError, ...
+        raise InvalidInputError(f"The request body is not a readable image ({type(exc).__name__}). Send a PNG, "
+                                "JPEG or other format Pillow can open.") from None
+    if image.width * image.height > limits.max_image_pixels:
+        raise LimitError(413, f"The image is {image.width}x{image.height} pixels; the limit is "
+                         f"{limits.max_image_pixels} pixels (start the server with a larger --max-image-pixels).")
+    try:
+        image.load()
+    except Exception as exc:
+        raise InvalidInputError(f"The request body is not a readable image ({type(exc).__name__}); the file may "
+                                "be truncated or corrupt.") from None
+    return load_image(image)
+
+
+_AUDIO_CLASSIFICATION = {"top_k": positive_int("top_k"),
+                         "function_to_apply": choice("function_to_apply", ("softmax", "sigmoid", "none"))}
+_ZERO_SHOT = {"candidate_labels": labels("candidate_labels"), "hypothesis_template": template("hypothesis_template")}
+
+ADAPTERS: dict[str, TaskAdapter] = {}
+
+
+def register_adapter(adapter: TaskAdapter) -> TaskAdapter:
+    """Make ``adapter.task`` servable (a later registration for the same task replaces the earlier)."""
+    if adapter.media not in ("audio", "image", "text"):
+        raise ConfigError(f"TaskAdapter.media={adapter.media!r}; expected 'audio', 'image' or 'text'.")
+    ADAPTERS[adapter.task] = adapter
+    return adapter
+
+
+class SpeechRecognitionAdapter(TaskAdapter):
+    """CTC speech recognition: unchunked clips batch together; chunked (long) audio batches its chunks."""
+
+    def predict(self, pipe, items: list, params: dict) -> list:
+        if params.get("chunk_length_s"):
+            # A long clip is already a batch of chunks: one call per clip, its chunks batched together.
+            return [pipe(item, batch_size=8, **params) for item in items]
+        return list(pipe(items, batch_size=len(items), **params))
+
+
+register_adapter(TaskAdapter("audio-classification", "audio", dict(_AUDIO_CLASSIFICATION)))
+register_adapter(SpeechRecognitionAdapter("automatic-speech-recognition", "audio", {
+    "chunk_length_s": positive_float("chunk_length_s"), "stride_length_s": stride("stride_length_s"),
+    "return_timestamps": choice("return_timestamps", (False, "char", "word"))}))
+register_adapter(TaskAdapter("zero-shot-image-classification", "image", dict(_ZERO_SHOT), ("candidate_labels",)))
+register_adapter(TaskAdapter("image-classification", "image", dict(_AUDIO_CLASSIFICATION)))  # issue 15
+register_adapter(TaskAdapter("zero-shot-audio-classification", "audio", dict(_ZERO_SHOT), ("candidate_labels",)))
+
+
+def adapter_for(task: str) -> TaskAdapter:
+    if task not in ADAPTERS:
+        raise ConfigError(f"Cannot serve task {task!r}; servable tasks: {sorted(ADAPTERS)} (register a TaskAdapter "
+                          "for a new one).")
+    return ADAPTERS[task]
+
+
+_ZERO_SHOT_IMAGE_TYPES = ("clip", "altclip", "align", "chinese_clip", "siglip", "x_clip")
+
+
+def infer_task(model_dir) -> str:
+    """The pipeline task for a checkpoint folder, from its config's architectures (or model_type)."""
+    from ..core.config import read_json
+    from ..core.hub import resolve_file
+
+    config = read_json(resolve_file(model_dir, "config.json"))
+    architectures = config.get("architectures") or []
+    model_type = str(config.get("model_type", ""))
+    for name in architectures:
+        if name.endswith("ForCTC"):
+            return "automatic-speech-recognition"
+        if name.endswith(("ForSequenceClassification", "ForAudioClassification")):
+            return "audio-classification"
+        if name.endswith(("ForImageClassification", "ForImageClassificationWithTeacher")):  # issue 15
+            return "image-classification"
+    if model_type == "clap" or any(name.startswith("Clap") for name in architectures):
+        return "zero-shot-audio-classification"
+    if model_type in _ZERO_SHOT_IMAGE_TYPES:
+        return "zero-shot-image-classification"
+    raise ConfigError(
+        f"Cannot tell which task to serve for '{model_dir}' (architectures {architectures or 'missing'}, model_type "
+        f"{model_type or 'missing'}); pass task=… (one of {sorted(ADAPTERS)})."
+    )
