@@ -62,6 +62,18 @@ _OTHER_NAMES: dict[str, str] = {
     "enable_full_determinism": "polymodal.train.trainer_utils",
     "EvalPrediction": "polymodal.train.trainer_utils",
     "IntervalStrategy": "polymodal.train.trainer_utils",
+    "SchedulerType": "polymodal.train.optimization",
+    "get_scheduler": "polymodal.train.optimization",
+    "get_constant_schedule": "polymodal.train.optimization",
+    "get_constant_schedule_with_warmup": "polymodal.train.optimization",
+    "get_linear_schedule_with_warmup": "polymodal.train.optimization",
+    "get_cosine_schedule_with_warmup": "polymodal.train.optimization",
+    "get_cosine_with_hard_restarts_schedule_with_warmup": "polymodal.train.optimization",
+    "get_polynomial_decay_schedule_with_warmup": "polymodal.train.optimization",
+    "get_inverse_sqrt_schedule": "polymodal.train.optimization",
+    "get_wsd_schedule": "polymodal.train.optimization",
+    "Adafactor": "polymodal.train.optimization",
+    "AdafactorSchedule": "polymodal.train.optimization",
 }
 
 _SUBMODULES = {"audio_utils", "core", "models", "pipelines", "train", "audio", "vision", "text", "nn",

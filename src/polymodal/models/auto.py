@@ -168,6 +168,13 @@ CLASS_MODULES: dict[str, str] = {
     "ViTImageProcessor": "polymodal.models.vit.image_processing",
     "ViTImageProcessorFast": "polymodal.models.vit.image_processing",
     # --- end vision backbones ---
+    # --- decoder language models (issue 13) ---
+    "GPT2Config": "polymodal.models.gpt2.configuration",
+    "GPT2Model": "polymodal.models.gpt2.modeling",
+    "GPT2PreTrainedModel": "polymodal.models.gpt2.modeling",
+    "GPT2LMHeadModel": "polymodal.models.gpt2.modeling",
+    "GPT2ForSequenceClassification": "polymodal.models.gpt2.modeling",
+    # --- end decoder language models ---
 }
 
 # --- text encoders (issue 14) ---
@@ -301,6 +308,10 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "vit": {"config": "ViTConfig", "model": "ViTModel", "image_classification": "ViTForImageClassification",
             "masked_image_modeling": "ViTForMaskedImageModeling", "image_processor": "ViTImageProcessor"},
     # --- end vision backbones ---
+    # --- decoder language models (issue 13) ---
+    "gpt2": {"config": "GPT2Config", "model": "GPT2Model", "causal_lm": "GPT2LMHeadModel",
+             "sequence_classification": "GPT2ForSequenceClassification", "tokenizer": "GPT2Tokenizer"},
+    # --- end decoder language models ---
 }
 
 
@@ -442,6 +453,12 @@ class AutoModelForQuestionAnswering(_AutoModelBase):
 class AutoModelForMultipleChoice(_AutoModelBase):
     _role = "multiple_choice"
 # --- end text encoders ---
+
+
+# --- decoder language models (issue 13) ---
+class AutoModelForCausalLM(_AutoModelBase):
+    _role = "causal_lm"
+# --- end decoder language models ---
 
 
 # --- vision backbones (issue 15) ---

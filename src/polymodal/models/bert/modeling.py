@@ -14,12 +14,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...core.errors import InvalidInputError
 from ...core.modeling import PreTrainedModel
 from ...core.outputs import BaseModelOutputWithPooling, model_forward
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, prefer_eager, split_heads
 from ...nn.checkpointing import run_layers
 from .configuration import BertConfig, RobertaConfig, XLMRobertaConfig
+
 
 def roberta_position_ids(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
     """fairseq positions: tokens count up from ``padding_idx + 1``; padding keeps ``padding_idx``."""
@@ -198,6 +200,17 @@ class BertModel(BertPreTrainedModel):
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embeddings.word_embeddings
 
+    def _check_length(self, length: int) -> None:
+        # Past the table an embedding lookup fails deep inside torch; say what to do instead.
+        offset = (self.config.pad_token_id or 0) + 1 if self.padding_positions else 0
+        limit = self.config.max_position_embeddings - offset
+        if length > limit:
+            raise InvalidInputError(
+                f"{type(self).__name__}: the input has {length} tokens but max_position_embeddings="
+                f"{self.config.max_position_embeddings} allows {limit}. Tokenize with truncation=True "
+                f"(max_length={limit}), or split long texts with stride/return_overflowing_tokens."
+            )
+
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.embeddings.word_embeddings = value
 
@@ -215,6 +228,8 @@ class BertModel(BertPreTrainedModel):
         **kwargs,
     ):
         _check_text_inputs(input_ids, inputs_embeds, attention_mask, type(self).__name__)
+        if position_ids is None:
+            self._check_length((input_ids if input_ids is not None else inputs_embeds).shape[1])
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)
         mask = None if attention_mask is None or bool(attention_mask.all()) else padding_mask(attention_mask, embeddings.dtype)
         last, hidden, weights = self.encoder(embeddings, mask, output_attentions, output_hidden_states)
@@ -229,12 +244,12 @@ class BertModel(BertPreTrainedModel):
 
 def _check_text_inputs(input_ids, inputs_embeds, attention_mask, name: str) -> None:
     if (input_ids is None) == (inputs_embeds is None):
-        raise ValueError(f"{name}: pass exactly one of input_ids or inputs_embeds.")
+        raise InvalidInputError(f"{name}: pass exactly one of input_ids or inputs_embeds.")
     shape = input_ids.shape if input_ids is not None else inputs_embeds.shape[:-1]
     if len(shape) != 2:
-        raise ValueError(f"{name}: input_ids must be (batch, sequence); got shape {tuple(shape)}.")
+        raise InvalidInputError(f"{name}: input_ids must be (batch, sequence); got shape {tuple(shape)}.")
     if attention_mask is not None and tuple(attention_mask.shape) != tuple(shape):
-        raise ValueError(
+        raise InvalidInputError(
             f"{name}: attention_mask has shape {tuple(attention_mask.shape)} but input_ids has {tuple(shape)}; "
             "pass the mask the tokenizer returned with these ids."
         )

@@ -20,17 +20,17 @@ class XLMRobertaTokenizer(PreTrainedTokenizerFast):
                  cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", **kwargs):
         charsmap = kwargs.pop("_spm_precompiled_charsmap", None)
         vocab, _, extras = self._pop_vocab(vocab, None, kwargs)
+        specials = {"bos": str(bos_token), "pad": str(pad_token), "eos": str(eos_token), "unk": str(unk_token),
+                    "mask": str(mask_token)}
         if "pieces" in extras:  # built from sentencepiece.bpe.model: apply the fairseq id layout
-            vocab = [(str(bos_token), 0.0), (str(pad_token), 0.0), (str(eos_token), 0.0), (str(unk_token), 0.0),
-                     *[(p, s) for p, s, _ in extras["pieces"][3:]], (str(mask_token), 0.0)]
+            vocab = self._fairseq_vocab([(p, s) for p, s, _ in extras["pieces"]], specials)
             if "extra_special_tokens" not in kwargs and "additional_special_tokens" not in kwargs:
                 kwargs["extra_special_tokens"] = extras["added"]
         charsmap = charsmap or extras.get("charsmap")
         if vocab is None:
-            vocab = [(str(t), 0.0) for t in (bos_token, pad_token, eos_token, unk_token, mask_token)]
+            vocab = self._fairseq_vocab([], specials)
         self.add_prefix_space = add_prefix_space
-        # Transformers fixes unk_id at 3, fairseq's place for <unk>.
-        backend = Tokenizer(Unigram(vocab=vocab, unk_id=3, byte_fallback=False))
+        backend = Tokenizer(Unigram(vocab=vocab, unk_id=self._unk_id(vocab, specials["unk"]), byte_fallback=False))
         if charsmap is not None:
             backend.normalizer = normalizers.Precompiled(charsmap)
         scheme = "always" if add_prefix_space else "never"
@@ -44,6 +44,16 @@ class XLMRobertaTokenizer(PreTrainedTokenizerFast):
         backend.post_processor = processors.TemplateProcessing(
             single=[bos, "$A", eos], pair=[bos, "$A", eos, eos, "$B", eos],
             special_tokens=[(bos, self.bos_token_id), (eos, self.eos_token_id)])
+
+    @staticmethod
+    def _fairseq_vocab(pieces: list, specials: dict) -> list:
+        """fairseq's id layout over the sentencepiece pieces: ``<s> <pad> </s> <unk>`` first, ``<mask>`` last."""
+        head = [(specials[k], 0.0) for k in ("bos", "pad", "eos", "unk")]
+        return [*head, *pieces[3:], (specials["mask"], 0.0)] if pieces else [*head, (specials["mask"], 0.0)]
+
+    @staticmethod
+    def _unk_id(vocab: list, unk_token: str) -> int:
+        return 3  # Transformers fixes it at 3, fairseq's place for <unk>
 
     @classmethod
     def _vocab_from_tokenizer_json(cls, path):
