@@ -44,6 +44,9 @@ CLASS_MODULES: dict[str, str] = {
     "WhisperConfig": "polymodal.models.whisper.configuration",
     "WhisperModel": "polymodal.models.whisper.modeling",
     "WhisperForConditionalGeneration": "polymodal.models.whisper.modeling",
+    "BartConfig": "polymodal.models.bart.configuration",
+    "BartModel": "polymodal.models.bart.modeling",
+    "BartForConditionalGeneration": "polymodal.models.bart.modeling",
     # audio spectrogram transformer
     "ASTFeatureExtractor": "polymodal.models.audio_spectrogram_transformer.feature_extraction",
     "ASTConfig": "polymodal.models.audio_spectrogram_transformer.configuration",
@@ -158,6 +161,15 @@ CLASS_MODULES: dict[str, str] = {
     "CamembertModel": "polymodal.models.camembert.modeling",
     "Data2VecTextConfig": "polymodal.models.data2vec_text.configuration",
     "Data2VecTextModel": "polymodal.models.data2vec_text.modeling",
+    "DistilBertModel": "polymodal.models.distilbert.modeling",
+    "DistilBertForMaskedLM": "polymodal.models.distilbert.modeling",
+    "DistilBertForSequenceClassification": "polymodal.models.distilbert.modeling",
+    "DistilBertForTokenClassification": "polymodal.models.distilbert.modeling",
+    "DistilBertForQuestionAnswering": "polymodal.models.distilbert.modeling",
+    "DistilBertForMultipleChoice": "polymodal.models.distilbert.modeling",
+    "DistilBertConfig": "polymodal.models.distilbert.configuration",
+    "DistilBertTokenizer": "polymodal.models.distilbert.tokenization",
+    "DistilBertTokenizerFast": "polymodal.models.distilbert.tokenization",
     # --- end text encoders ---
     # --- vision backbones / image classification (issue 15) ---
     "ViTConfig": "polymodal.models.vit.configuration",
@@ -226,6 +238,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
         "speech_seq2seq": "WhisperForConditionalGeneration",
         "feature_extractor": "WhisperFeatureExtractor",
     },
+    "bart": {"config": "BartConfig", "model": "BartModel", "seq2seq_lm": "BartForConditionalGeneration"},  # issue 16
     "audio-spectrogram-transformer": {
         "config": "ASTConfig",
         "model": "ASTModel",
@@ -244,6 +257,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "xlm-roberta": _text_encoder_roles("XLMRoberta", "XLMRobertaTokenizer"),
     "camembert": _text_encoder_roles("Camembert", "CamembertTokenizer"),
     "data2vec-text": _text_encoder_roles("Data2VecText", "RobertaTokenizer"),
+    "distilbert": _text_encoder_roles("DistilBert", "DistilBertTokenizer"),
     # --- end text encoders ---
     "clip": {
         "config": "CLIPConfig",

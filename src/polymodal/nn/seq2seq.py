@@ -210,3 +210,45 @@ def run_decoder_layers(layers, hidden_states, self_mask, encoder_states, cross_m
 
 def _tuple(items):
     return None if items is None else tuple(items)
+
+
+class ScaledEmbedding(nn.Embedding):
+    """Token embedding multiplied by ``embed_scale`` (√d_model when ``scale_embedding``)."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, embed_scale: float = 1.0):
+        super().__init__(num_embeddings, embedding_dim, padding_idx)
+        self.embed_scale = embed_scale
+
+    def forward(self, input_ids):
+        return super().forward(input_ids) * self.embed_scale
+
+
+class TiedWeightsMixin:
+    """Parameters shared between modules, declared once as ``{target key: source key}``.
+
+    Checkpoints store only the source (``model.shared.weight``); loading fills the targets from it
+    (so nothing is reported missing) and re-ties afterwards, because loading assigns new tensors.
+    """
+
+    _tied_weights_keys: dict[str, str] = {}  # noqa: RUF012 - read-only class table
+
+    def _active_ties(self) -> dict[str, str]:
+        return self._tied_weights_keys if getattr(self.config, "tie_word_embeddings", True) else {
+            t: s for t, s in self._tied_weights_keys.items() if "embed_tokens" in t}
+
+    def _fix_checkpoint_keys(self, state_dict):
+        state_dict = super()._fix_checkpoint_keys(state_dict)
+        for target, source in self._active_ties().items():
+            if target not in state_dict and source in state_dict:
+                state_dict[target] = state_dict[source]
+        return state_dict
+
+    def _load_weights(self, state_dict, dtype, ignore_mismatched):
+        report = super()._load_weights(state_dict, dtype, ignore_mismatched)
+        self.tie_weights()
+        return report
+
+    def tie_weights(self) -> None:
+        for target, source in self._active_ties().items():
+            owner, _, name = target.rpartition(".")
+            setattr(self.get_submodule(owner), name, self.get_parameter(source))

@@ -29,6 +29,7 @@ from ...nn.seq2seq import (
     Seq2SeqEncoderLayer,
     cache_length,
     decoder_cache,
+    TiedWeightsMixin,
     decoder_self_mask,
     run_decoder_layers,
     seq2seq_lm_loss,
@@ -47,12 +48,10 @@ def sinusoids(length: int, channels: int, max_timescale: float = 10000.0) -> tor
     return torch.cat([time.sin(), time.cos()], dim=1)
 
 
-class WhisperPreTrainedModel(PreTrainedModel):
+class WhisperPreTrainedModel(TiedWeightsMixin, PreTrainedModel):
     config_class = WhisperConfig
     base_model_prefix = "model"
     main_input_name = "input_features"
-    _keys_to_ignore_on_load_missing = (r"^proj_out\.weight$",)
-    _keys_to_ignore_on_load_unexpected = (r"^proj_out\.weight$",)
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.init_std
@@ -71,14 +70,6 @@ class WhisperPreTrainedModel(PreTrainedModel):
         elif isinstance(module, WhisperEncoder):
             with torch.no_grad():
                 module.embed_positions.weight.copy_(sinusoids(*module.embed_positions.weight.shape))
-
-    def _load_weights(self, state_dict, dtype, ignore_mismatched):
-        report = super()._load_weights(state_dict, dtype, ignore_mismatched)
-        self.tie_weights()  # loading assigns new tensors, which unties shared ones
-        return report
-
-    def tie_weights(self) -> None:
-        """Share the output projection with the decoder's token embeddings (``tie_word_embeddings``)."""
 
 
 class WhisperEncoder(nn.Module):
@@ -207,16 +198,14 @@ class WhisperModel(WhisperPreTrainedModel):
 
 
 class WhisperForConditionalGeneration(WhisperPreTrainedModel):
+    _tied_weights_keys = {"proj_out.weight": "model.decoder.embed_tokens.weight"}  # noqa: RUF012
+
     def __init__(self, config: WhisperConfig):
         super().__init__(config)
         self.model = WhisperModel(config)
         self.proj_out = nn.Linear(config.d_model, config.vocab_size, bias=False)
         self.post_init()
         self.tie_weights()
-
-    def tie_weights(self) -> None:
-        if self.config.tie_word_embeddings:
-            self.proj_out.weight = self.model.decoder.embed_tokens.weight
 
     def get_encoder(self) -> WhisperEncoder:
         return self.model.encoder

@@ -1,0 +1,1 @@
+"""BART: configuration and the encoder-decoder models (mBART, Blenderbot … derive from them)."""

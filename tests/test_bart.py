@@ -1,0 +1,103 @@
+"""BART-family encoder-decoders against Transformers on tiny random checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import transformers
+from seq2seq_helpers import assert_outputs_close, incremental_logits
+
+from polymodal.models.bart.modeling import BartForConditionalGeneration, BartModel
+
+TINY = {"vocab_size": 99, "d_model": 32, "encoder_layers": 2, "decoder_layers": 2, "encoder_attention_heads": 4,
+        "decoder_attention_heads": 4, "encoder_ffn_dim": 37, "decoder_ffn_dim": 37, "max_position_embeddings": 40}
+FAMILIES = {
+    "bart": (transformers.BartConfig, transformers.BartForConditionalGeneration, transformers.BartModel,
+             BartForConditionalGeneration, BartModel, {}),
+}
+
+
+def _family_dir(tmp_path_factory, name):
+    hf_config, hf_lm, _, _, _, extra = FAMILIES[name]
+    path = tmp_path_factory.mktemp(name)
+    torch.manual_seed(0)
+    hf_lm(hf_config(**TINY, **extra)).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def family(request, tmp_path_factory):
+    return request.param, _family_dir(tmp_path_factory, request.param)
+
+
+def _batch(pad_id):
+    torch.manual_seed(1)
+    ids = torch.randint(4, 99, (3, 9))
+    mask = torch.ones_like(ids)
+    mask[1, 6:] = 0
+    mask[2, 3:] = 0
+    labels = torch.randint(4, 99, (3, 6))
+    return ids.masked_fill(mask == 0, pad_id), mask, labels
+
+
+def test_forward_matches_transformers(family):
+    name, path = family
+    _, hf_lm, hf_base, ours_lm, ours_base, _ = FAMILIES[name]
+    for hf_cls, ours_cls in ((hf_lm, ours_lm), (hf_base, ours_base)):
+        theirs = hf_cls.from_pretrained(path, attn_implementation="eager").eval()
+        ours = ours_cls.from_pretrained(path)
+        ids, mask, labels = _batch(theirs.config.pad_token_id)
+        kwargs = {"output_hidden_states": True, "output_attentions": True, "attention_mask": mask}
+        kwargs.update({"labels": labels} if ours_cls is ours_lm else {"decoder_input_ids": labels})
+        with torch.no_grad():
+            assert_outputs_close(ours(ids, **kwargs), theirs(ids, **kwargs))
+            if ours_cls is ours_base:  # decoder inputs default to the shifted input ids
+                assert_outputs_close(ours(ids, attention_mask=mask), theirs(ids, attention_mask=mask))
+
+
+def test_cache_and_padding(family):
+    name, path = family
+    ours = FAMILIES[name][3].from_pretrained(path)
+    ids, mask, labels = _batch(ours.config.pad_token_id)
+    with torch.no_grad():
+        full = ours(ids, attention_mask=mask, decoder_input_ids=labels, use_cache=False).logits
+        encoded = ours.get_encoder()(ids, mask)
+        stepped = incremental_logits(ours, encoded, labels, split=2, attention_mask=mask)
+        alone = ours(ids[2:, :3], decoder_input_ids=labels[2:]).logits
+    torch.testing.assert_close(stepped, full, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(full[2:], alone, atol=1e-5, rtol=1e-4)
+
+
+def test_training_gradients_match(family):
+    name, path = family
+    # Dropout masks cannot match between implementations: compare with dropout off.
+    theirs = FAMILIES[name][1].from_pretrained(path, dropout=0.0).train()
+    ours = FAMILIES[name][3].from_pretrained(path, dropout=0.0).train()
+    ids, mask, labels = _batch(ours.config.pad_token_id)
+    labels[0, 4:] = -100
+    a = theirs(ids, attention_mask=mask, labels=labels)
+    b = ours(ids, attention_mask=mask, labels=labels)
+    a.loss.backward()
+    b.loss.backward()
+    torch.testing.assert_close(b.loss, a.loss, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours.model.shared.weight.grad, theirs.model.shared.weight.grad, atol=1e-5, rtol=1e-4)
+
+
+def test_polymodal_save_loads_in_transformers(family, tmp_path):
+    name, path = family
+    ours = FAMILIES[name][3].from_pretrained(path)
+    assert ours.lm_head.weight is ours.model.shared.weight is ours.model.encoder.embed_tokens.weight
+    ours.save_pretrained(tmp_path)
+    theirs = FAMILIES[name][1].from_pretrained(tmp_path).eval()
+    ids, mask, labels = _batch(ours.config.pad_token_id)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids, attention_mask=mask, decoder_input_ids=labels).logits,
+                                   theirs(ids, attention_mask=mask, decoder_input_ids=labels).logits,
+                                   atol=1e-5, rtol=1e-4)
+
+
+def test_too_long_input_is_a_clear_error(family):
+    name, path = family
+    ours = FAMILIES[name][3].from_pretrained(path)
+    with pytest.raises(ValueError, match="max_position_embeddings=40"):
+        ours(torch.ones(1, 41, dtype=torch.long), decoder_input_ids=torch.ones(1, 2, dtype=torch.long))
