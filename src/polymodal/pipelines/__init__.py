@@ -21,12 +21,15 @@ TASKS = {
                                        "zero_shot_image_classification", ("image_processor", "tokenizer")),
     "zero-shot-audio-classification": ("zero_shot_audio_classification", "ZeroShotAudioClassificationPipeline",
                                        "zero_shot_audio_classification", ("feature_extractor", "tokenizer")),
+    # vision backbones (issue 15)
+    "image-classification": ("image_classification", "ImageClassificationPipeline", "image_classification",
+                             ("image_processor",)),
 }
 _ALIASES = {"asr": "automatic-speech-recognition"}
 
 
 def _load_model(task: str, role: str, model, torch_dtype, model_kwargs: dict):
-    from ..models.auto import class_for, AutoConfig
+    from ..models.auto import AutoConfig, class_for
 
     if model is None:
         raise ConfigError(
