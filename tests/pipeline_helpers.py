@@ -41,3 +41,56 @@ def ctc_folder(path: Path, stable=True, norm="layer", seed=0) -> Path:
         model.lm_head.weight.mul_(8.0)
     model.save_pretrained(path)
     return path
+
+
+# ----------------------------------------------------------------------------- batch invariance
+def assert_batch_invariant(pipe, inputs, batch_size: int = 2, atol: float = 1e-5, **call_kwargs):
+    """Every input's result with ``batch_size`` (as a list and as a stream) equals its result alone.
+
+    ``inputs`` should mix lengths (and, for a bucketing pipeline, repeat one length) so that the
+    batches really pad. Usage, for any pipeline::
+
+        assert_batch_invariant(pipe, [clip_3000, clip_7000, clip_5000, clip_3000b], batch_size=3, top_k=3)
+    """
+    inputs = list(inputs)
+    alone = [pipe(item, **call_kwargs) for item in inputs]
+    batched = pipe(inputs, batch_size=batch_size, **call_kwargs)
+    streamed = list(pipe(iter(inputs), batch_size=batch_size, **call_kwargs))
+    assert len(batched) == len(streamed) == len(inputs)
+    for i, (one, many, stream) in enumerate(zip(alone, batched, streamed)):
+        assert_same_result(many, one, atol, where=f"input {i} (list, batch_size={batch_size})")
+        assert_same_result(stream, one, atol, where=f"input {i} (stream, batch_size={batch_size})")
+    return alone
+
+
+def assert_same_result(got, expected, atol: float = 1e-5, where: str = "result"):
+    """Pipeline results equal within ``atol`` for floats; ranked ``{"score", "label"}`` lists are
+    compared label by label, so two near-tied labels may swap places."""
+    import numpy as np
+
+    if _is_ranking(got) and _is_ranking(expected):
+        a = {r["label"]: r["score"] for r in got}
+        b = {r["label"]: r["score"] for r in expected}
+        assert set(a) == set(b), f"{where}: labels {sorted(a)} != {sorted(b)}"
+        for label in a:
+            assert abs(a[label] - b[label]) <= atol, f"{where}: {label!r} {a[label]} vs {b[label]}"
+        return
+    if isinstance(expected, dict):
+        assert isinstance(got, dict) and set(got) == set(expected), f"{where}: keys {got} vs {expected}"
+        for key in expected:
+            assert_same_result(got[key], expected[key], atol, f"{where}[{key!r}]")
+    elif isinstance(expected, (list, tuple)):
+        assert isinstance(got, (list, tuple)) and len(got) == len(expected), f"{where}: {got} vs {expected}"
+        for k, (g, e) in enumerate(zip(got, expected)):
+            assert_same_result(g, e, atol, f"{where}[{k}]")
+    elif isinstance(expected, float):
+        assert abs(got - expected) <= atol, f"{where}: {got} vs {expected}"
+    elif isinstance(expected, np.ndarray):
+        np.testing.assert_allclose(got, expected, atol=atol, err_msg=where)
+    else:
+        assert got == expected, f"{where}: {got!r} vs {expected!r}"
+
+
+def _is_ranking(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(r, dict) and set(r) == {"score", "label"} for r in value)

@@ -218,6 +218,16 @@ class PreTrainedModel(nn.Module):
             if (p.requires_grad or not only_trainable) and id(p) not in embeddings
         )
 
+    def padding_is_masked(self) -> bool:
+        """Whether, given an attention mask, padding an input leaves its outputs unchanged.
+
+        Pipelines batch inputs of different lengths together only when this is True (and the
+        preprocessor returns a mask); otherwise a batch holds inputs of one length, so a result
+        never depends on its neighbours. The default is the safe answer; a family that masks
+        padding everywhere (attention, pooling, normalisation) overrides it.
+        """
+        return False
+
     # ---------------------------------------------------------------- switches
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None) -> None:
         if not self.supports_gradient_checkpointing:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..core.errors import InvalidInputError
-from .base import Pipeline, as_batch, audio_input, chunks
+from .base import Pipeline, audio_input
 
 
 def chunk_bounds(length: int, chunk_len: int, stride_left: int, stride_right: int) -> list[tuple[int, int, int, int]]:
@@ -34,12 +34,18 @@ def chunk_bounds(length: int, chunk_len: int, stride_left: int, stride_right: in
 
 def _frames(samples: int, left: int, right: int, ratio: float) -> tuple[int, int, int]:
     """Samples → logit frames for a chunk and its two strides (Transformers' rounding)."""
-    total = int(round(samples * ratio))
-    return total, int(round(left / samples * total)), int(round(right / samples * total))
+    total = round(samples * ratio)
+    return total, round(left / samples * total), round(right / samples * total)
 
 
 class AutomaticSpeechRecognitionPipeline(Pipeline):
     task = "automatic-speech-recognition"
+    call_parameters = ("chunk_length_s", "stride_length_s", "return_timestamps")
+
+    def padding_is_exact(self) -> bool:
+        # _argmax always asks the extractor for an attention mask, so only the model decides.
+        model_masks = getattr(self.model, "padding_is_masked", None)
+        return callable(model_masks) and bool(model_masks())
 
     @property
     def align_to(self) -> int:
@@ -47,18 +53,35 @@ class AutomaticSpeechRecognitionPipeline(Pipeline):
 
     def __call__(self, inputs, chunk_length_s: float | None = None, stride_length_s=None,
                  return_timestamps: str | bool | None = None, batch_size: int | None = None, **kwargs):
-        items, single = as_batch(inputs)
+        """Transcribe one input (→ ``{"text"}``), a list (→ a list) or a generator/dataset (→ an iterator).
+
+        Clips (or, with ``chunk_length_s``, the chunks of a clip) go through the model
+        ``batch_size`` at a time; a transcript never depends on which inputs share a batch.
+        """
+        if kwargs:
+            raise InvalidInputError(
+                f"Unknown argument(s) {sorted(kwargs)} for the speech-recognition pipeline; it takes "
+                "chunk_length_s, stride_length_s, return_timestamps and batch_size."
+            )
         chunk_length_s = chunk_length_s if chunk_length_s is not None else self._defaults.get("chunk_length_s", 0)
         stride_length_s = stride_length_s if stride_length_s is not None else self._defaults.get("stride_length_s")
+        if return_timestamps is None:
+            return_timestamps = self._defaults.get("return_timestamps")
         if return_timestamps not in (None, False, "char", "word"):
             raise InvalidInputError(f"return_timestamps={return_timestamps!r}; CTC models support 'char' or 'word'.")
         rate = self.feature_extractor.sampling_rate
-        results = []
-        for i, item in enumerate(items):
-            audio = audio_input(item, rate, index=None if single else i, mono_mix=True)
-            ids = self._frame_ids(audio, chunk_length_s, stride_length_s, batch_size or self.batch_size)
-            results.append(self.postprocess(ids, len(audio), return_timestamps))
-        return results[0] if single else results
+        size = batch_size or self.batch_size
+
+        def process(items: list, first: int | None) -> list:
+            audios = [audio_input(item, rate, index=None if first is None else first + i, mono_mix=True)
+                      for i, item in enumerate(items)]
+            if chunk_length_s:
+                ids = [self._frame_ids(audio, chunk_length_s, stride_length_s, size) for audio in audios]
+            else:
+                ids = self.run_batched(audios, size, self._argmax)
+            return [self.postprocess(i, len(audio), return_timestamps) for i, audio in zip(ids, audios)]
+
+        return self.run(inputs, process, batch_size)
 
     def _strides(self, chunk_length_s: float, stride_length_s) -> tuple[int, int, int]:
         rate, align = self.feature_extractor.sampling_rate, self.align_to
@@ -78,17 +101,14 @@ class AutomaticSpeechRecognitionPipeline(Pipeline):
         return chunk_len, left, right
 
     def _frame_ids(self, audio: np.ndarray, chunk_length_s, stride_length_s, batch_size: int) -> np.ndarray:
-        """Argmax token id per output frame for the whole clip (chunked or not)."""
-        if not chunk_length_s:
-            return self._argmax([audio])[0]
+        """Argmax token id per output frame for the whole clip, from its overlapping chunks."""
         chunk_len, left, right = self._strides(chunk_length_s, stride_length_s)
         bounds = chunk_bounds(len(audio), chunk_len, left, right)
+        frame_ids = self.run_batched([audio[s:e] for s, e, _, _ in bounds], batch_size, self._argmax)
         pieces = []
-        for group in chunks(bounds, batch_size):
-            frame_ids = self._argmax([audio[s:e] for s, e, _, _ in group])
-            for ids, (start, end, l_samples, r_samples) in zip(frame_ids, group):
-                total, l_frames, r_frames = _frames(end - start, l_samples, r_samples, 1 / self.align_to)
-                pieces.append(ids[:total][l_frames: total - r_frames])
+        for ids, (start, end, l_samples, r_samples) in zip(frame_ids, bounds):
+            total, l_frames, r_frames = _frames(end - start, l_samples, r_samples, 1 / self.align_to)
+            pieces.append(ids[:total][l_frames: total - r_frames])
         return np.concatenate(pieces)
 
     @torch.inference_mode()
@@ -96,6 +116,7 @@ class AutomaticSpeechRecognitionPipeline(Pipeline):
         features = self.extract_features(arrays, return_attention_mask=True)
         inputs = self._model_inputs(features)
         logits = self.model(**inputs).logits
+        self.check_finite(logits, "logits")
         ids = logits.argmax(dim=-1).cpu().numpy()
         if len(arrays) == 1:
             return [ids[0]]

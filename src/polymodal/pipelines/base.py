@@ -4,18 +4,34 @@ Every task follows the same three steps — ``preprocess`` (input → model tens
 ``_forward`` (model call under ``torch.inference_mode``) and ``postprocess`` (tensors →
 ``[{"score", "label"}]`` or ``{"text"}``). Broken inputs fail in ``preprocess`` with an error
 that names the input, never deep inside a kernel.
+
+What the base gives every task (see docs/pipelines.md, "Writing a pipeline"):
+
+* :meth:`Pipeline.run` — one input → one result, a list → a list, a generator or dataset →
+  an iterator that streams results (``batch_size`` inputs at a time);
+* :meth:`Pipeline.run_batched` — batches that never change a result: inputs of different
+  lengths share a batch only when :meth:`Pipeline.padding_is_exact` says padding is masked
+  exactly; otherwise batches hold inputs of equal length only;
+* :func:`audio_input` and :func:`check_top_k` — the shared input checks.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterable
+import types
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..core.errors import InvalidInputError
+from ..core.errors import ConfigError, InvalidInputError
+
+# Float samples this far outside [-1, 1] are almost always integer PCM stored as floats
+# (e.g. 32767.0): the model would see a signal ~30000x louder than in training.
+_LOUD_FLOAT = 4.0
 
 
 def describe(value: Any) -> str:
@@ -28,15 +44,20 @@ def describe(value: Any) -> str:
     return f"<{type(value).__name__}{' shape ' + str(tuple(shape)) if shape is not None else ''}>"
 
 
+def _where(index: int | None) -> str:
+    return f"input {index} " if index is not None else "input "
+
+
 def audio_input(value: Any, sampling_rate: int, *, index: int | None = None, mono_mix: bool = False) -> np.ndarray:
     """One pipeline audio input → 1-D float32 array at ``sampling_rate``.
 
     Accepts a file path, the bytes of an audio file, a 1-D numpy array or torch tensor (taken to
-    be at the model's rate), or ``{"raw" | "array": …, "sampling_rate": …}`` (resampled).
+    be at the model's rate), ``{"raw" | "array": …, "sampling_rate": …}`` (resampled), or what a
+    ``datasets`` audio column holds: ``{"path": …, "bytes": …}`` (decoded with polymodal's own I/O).
     """
     from ..audio.io import load_audio, pcm_to_float, resample
 
-    where = f"input {index} " if index is not None else "input "
+    where = _where(index)
     if isinstance(value, (str, os.PathLike)):
         text = str(value)
         if text.startswith(("http://", "https://")):
@@ -48,13 +69,9 @@ def audio_input(value: Any, sampling_rate: int, *, index: int | None = None, mon
         return load_audio(bytes(value), sampling_rate=sampling_rate)
     rate = sampling_rate
     if isinstance(value, dict):
-        array = value.get("raw", value.get("array"))
-        if array is None or "sampling_rate" not in value:
-            raise InvalidInputError(
-                f"{where}is a dict with keys {sorted(value)}; it needs 'raw' (or 'array') with the samples and "
-                "'sampling_rate' with their rate."
-            )
-        value, rate = array, int(value["sampling_rate"])
+        value, rate = _audio_dict(value, where, sampling_rate)
+        if rate is None:  # an encoded file ({"path", "bytes"}): decoded at the model's rate
+            return audio_input(value, sampling_rate, index=index, mono_mix=mono_mix)
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().float().numpy()
     if isinstance(value, list):
@@ -78,9 +95,56 @@ def audio_input(value: Any, sampling_rate: int, *, index: int | None = None, mon
         raise InvalidInputError(f"{where}is empty (0 samples).")
     if not np.isfinite(array).all():
         raise InvalidInputError(f"{where}contains NaN or infinite samples.")
+    _warn_if_loud(array, value.dtype, where)
     if rate != sampling_rate:
         array = resample(array, rate, sampling_rate)
     return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _audio_dict(value: dict, where: str, sampling_rate: int) -> tuple[Any, int | None]:
+    """``(samples, rate)`` of a dict input; ``(path or bytes, None)`` for a ``datasets`` file entry."""
+    array = value.get("raw", value.get("array"))
+    if array is None and (value.get("bytes") is not None or value.get("path") is not None):
+        return (value["bytes"] if value.get("bytes") is not None else value["path"]), None
+    if array is None or "sampling_rate" not in value:
+        raise InvalidInputError(
+            f"{where}is a dict with keys {sorted(value)}; it needs 'raw' (or 'array') with the samples and "
+            "'sampling_rate' with their rate (or 'path'/'bytes' of an audio file)."
+        )
+    rate = value["sampling_rate"]
+    if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(rate) or rate <= 0 or rate != int(rate):
+        raise InvalidInputError(
+            f"{where}has sampling_rate={rate!r}; it must be a positive whole number of samples per second, "
+            "e.g. 16000."
+        )
+    return array, int(rate)
+
+
+def _warn_if_loud(array: np.ndarray, dtype: np.dtype, where: str) -> None:
+    if dtype.kind != "f":
+        return  # integer PCM was scaled into [-1, 1] above
+    peak = float(np.abs(array).max())
+    if peak > _LOUD_FLOAT:
+        warnings.warn(
+            f"{where}holds float samples up to {peak:.4g}, far outside [-1, 1]; the model was trained on "
+            "audio in [-1, 1]. If these are integer PCM values stored as floats, pass the integer array "
+            "(e.g. array.astype(np.int16)) or divide by 32768.",
+            UserWarning, stacklevel=3,
+        )
+
+
+def check_top_k(top_k: Any, available: int, default: int = 5) -> int:
+    """A valid ``top_k`` (a positive int; None → ``default``), capped at ``available``."""
+    if top_k is None:
+        top_k = default
+    if isinstance(top_k, (bool, np.bool_)) or not isinstance(top_k, (int, np.integer)):
+        raise InvalidInputError(
+            f"top_k={top_k!r} ({type(top_k).__name__}); it must be a positive int, e.g. top_k=3."
+        )
+    if top_k < 1:
+        raise InvalidInputError(f"top_k={top_k}; it must be at least 1 (it caps at the {available} labels).")
+    return min(int(top_k), available)
 
 
 def as_batch(inputs: Any) -> tuple[list, bool]:
@@ -92,9 +156,20 @@ def as_batch(inputs: Any) -> tuple[list, bool]:
         if isinstance(inputs[0], (int, float, np.number)):
             return [np.asarray(inputs, dtype=np.float32)], True
         return list(inputs), False
-    if isinstance(inputs, Iterable) and not isinstance(inputs, (str, bytes, bytearray, dict, np.ndarray, torch.Tensor)):
+    if is_stream(inputs):
         return list(inputs), False
     return [inputs], True
+
+
+def is_stream(inputs: Any) -> bool:
+    """A generator, iterator or dataset (ours, ``datasets``', a torch ``Dataset``, ``KeyDataset``)."""
+    if isinstance(inputs, (str, bytes, bytearray, dict, list, tuple, np.ndarray, torch.Tensor, os.PathLike)):
+        return False
+    if isinstance(inputs, (types.GeneratorType, Iterator)):
+        return True
+    if isinstance(inputs, torch.utils.data.Dataset):
+        return True
+    return isinstance(inputs, Iterable) and hasattr(inputs, "__len__") and hasattr(inputs, "__getitem__")
 
 
 def chunks(items: list, size: int):
@@ -102,18 +177,47 @@ def chunks(items: list, size: int):
         yield items[start:start + size]
 
 
+class PipelineIterator:
+    """The results of a pipeline fed a generator or dataset, one per input, computed ``batch_size``
+    inputs at a time as they are read. ``len()`` works when the source has a length."""
+
+    def __init__(self, results: Iterator, length: int | None):
+        self._results = results
+        self._length = length
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._results)
+
+    def __len__(self) -> int:
+        if self._length is None:
+            raise TypeError("This pipeline iterator reads a generator, which has no length.")
+        return self._length
+
+
+def _iterate(source) -> Iterator:
+    if hasattr(source, "__iter__"):
+        return iter(source)
+    return (source[i] for i in range(len(source)))  # a map-style torch Dataset
+
+
 class Pipeline:
     task = ""
+    # Keyword arguments of __call__ that may also be given once to pipeline(...) as defaults.
+    call_parameters: tuple[str, ...] = ()
 
     def __init__(self, model, feature_extractor=None, tokenizer=None, image_processor=None, processor=None,
                  device=None, batch_size: int | None = None, torch_dtype=None, **kwargs):
+        _check_init_kwargs(type(self), kwargs)
         self.model = model
         self.feature_extractor = feature_extractor
         self.tokenizer = tokenizer
         self.image_processor = image_processor
         self.processor = processor
         self.device = torch.device(_device(device))
-        self.batch_size = batch_size or 1
+        self.batch_size = check_batch_size(batch_size) or 1
         self.torch_dtype = torch_dtype
         if torch_dtype is not None:
             self.model.to(torch_dtype)
@@ -124,6 +228,70 @@ class Pipeline:
     def dtype(self):
         return self.model.dtype
 
+    # ------------------------------------------------------------------ batching
+    def run(self, inputs: Any, process: Callable[[list, int | None], list], batch_size: int | None = None):
+        """Apply ``process(items, first_index)`` → one result per item to any pipeline input.
+
+        One input → its result; a list → a list; a generator or dataset → a
+        :class:`PipelineIterator` that reads ``batch_size`` inputs at a time. ``first_index`` is
+        the position of ``items[0]`` for error messages (None for a single input).
+        """
+        if is_stream(inputs):
+            window = check_batch_size(batch_size) or self.batch_size
+            length = len(inputs) if hasattr(inputs, "__len__") else None
+            return PipelineIterator(self._stream(_iterate(inputs), process, window), length)
+        items, single = as_batch(inputs)
+        results = process(items, None if single else 0)
+        return results[0] if single else results
+
+    @staticmethod
+    def _stream(source: Iterator, process, window: int):
+        start = 0
+        while True:
+            items = [item for _, item in zip(range(window), source)]
+            if not items:
+                return
+            yield from process(items, start)
+            start += len(items)
+
+    def padding_is_exact(self) -> bool:
+        """Whether inputs of different lengths may share a batch without changing any result.
+
+        True when the feature extractor gives every example a fixed size on its own
+        (``pads_to_fixed_length``), or when it returns an attention mask and the model says it
+        masks padding exactly (``model.padding_is_masked()``). Otherwise (e.g. a group-norm
+        Wav2Vec2, whose first conv normalises over the padded clip) batches hold equal lengths only.
+        """
+        extractor = self.feature_extractor
+        if extractor is not None and getattr(extractor, "pads_to_fixed_length", False):
+            return True
+        masked = extractor is None or bool(getattr(extractor, "return_attention_mask", False))
+        model_masks = getattr(self.model, "padding_is_masked", None)
+        return masked and callable(model_masks) and bool(model_masks())
+
+    def run_batched(self, items: list, batch_size: int, forward: Callable[[list], list],
+                    length: Callable[[Any], int] = len) -> list:
+        """``forward`` over groups of at most ``batch_size`` items; one result per item, in order.
+
+        When padding is not exact, a group only holds items of the same ``length``, so no item is
+        ever padded and each result equals the one the item gets alone.
+        """
+        batch_size = max(1, int(batch_size))
+        order = list(range(len(items)))
+        if batch_size == 1 or len(items) == 1 or self.padding_is_exact():
+            groups = list(chunks(order, batch_size))
+        else:
+            buckets: dict[int, list[int]] = {}
+            for i in order:
+                buckets.setdefault(length(items[i]), []).append(i)
+            groups = [group for bucket in buckets.values() for group in chunks(bucket, batch_size)]
+        results: list = [None] * len(items)
+        for group in groups:
+            for i, result in zip(group, forward([items[i] for i in group])):
+                results[i] = result
+        return results
+
+    # ------------------------------------------------------------------ features
     def _model_inputs(self, features) -> dict[str, torch.Tensor]:
         out = {}
         for key, value in dict(features).items():
@@ -147,8 +315,49 @@ class Pipeline:
             kwargs["padding"] = True
         return extractor(arrays, sampling_rate=extractor.sampling_rate, return_tensors="pt", **kwargs)
 
+    def check_finite(self, values: torch.Tensor, what: str = "scores") -> None:
+        """NaN/inf model outputs would be ranked arbitrarily: stop with an error naming the model."""
+        if not bool(torch.isfinite(values).all()):
+            source = getattr(self.model.config, "name_or_path", "") or type(self.model).__name__
+            raise InvalidInputError(
+                f"The model {source!r} produced NaN or infinite {what}, so no ranking is meaningful. Its weights are "
+                "probably broken (NaN/inf after a diverged training run, or a bad conversion): check them with "
+                "any(not p.isfinite().all() for p in model.parameters()) and reload a good checkpoint."
+            )
+
     def __call__(self, inputs, **kwargs):
         raise NotImplementedError
+
+
+def check_batch_size(batch_size: Any) -> int | None:
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise InvalidInputError(f"batch_size={batch_size!r}; it must be a positive int.")
+    return int(batch_size)
+
+
+_NOT_SUPPORTED = {
+    "device_map": "polymodal runs a pipeline on one device: pass device='cuda:0' (or 'cpu', or a GPU index) "
+                  "instead of device_map.",
+    "trust_remote_code": "polymodal never runs code from a checkpoint folder; drop trust_remote_code.",
+    "framework": "polymodal pipelines are PyTorch only; drop framework=.",
+    "use_fast": "polymodal always uses its fast tokenizers; drop use_fast=.",
+}
+
+
+def _check_init_kwargs(cls, kwargs: dict) -> None:
+    for name in kwargs:
+        if name in _NOT_SUPPORTED:
+            raise ConfigError(f"pipeline(..., {name}=…) is not supported: {_NOT_SUPPORTED[name]}")
+    unknown = sorted(set(kwargs) - set(cls.call_parameters))
+    if unknown:
+        accepted = ", ".join(cls.call_parameters) or "none"
+        raise ConfigError(
+            f"pipeline({cls.task!r}) got unknown argument(s) {unknown}. Arguments it accepts as defaults for "
+            f"every call: {accepted}; and model, feature_extractor, tokenizer, image_processor, processor, "
+            "device, dtype/torch_dtype, batch_size, model_kwargs."
+        )
 
 
 def _default_padding(extractor):

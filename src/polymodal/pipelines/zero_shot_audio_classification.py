@@ -16,16 +16,22 @@ from __future__ import annotations
 import torch
 
 from ..core.errors import InvalidInputError
-from .base import Pipeline, as_batch, audio_input, chunks
-from .zero_shot_image_classification import ZeroShotImageClassificationPipeline, _check_labels, _hypotheses
+from .base import Pipeline, audio_input, chunks
+from .zero_shot_image_classification import (
+    ZeroShotImageClassificationPipeline,
+    _check_labels,
+    _hypotheses,
+)
 
 
 class ZeroShotAudioClassificationPipeline(Pipeline):
     task = "zero-shot-audio-classification"
+    call_parameters = ("candidate_labels", "hypothesis_template")
 
-    def __call__(self, audios=None, candidate_labels=None, hypothesis_template: str = "This is a sound of {}.",
+    def __call__(self, audios=None, candidate_labels=None, hypothesis_template: str | None = None,
                  batch_size: int | None = None, **kwargs):
-        """Rank ``candidate_labels`` for one clip (→ list of ``{"score", "label"}``) or a list (→ list of lists).
+        """Rank ``candidate_labels`` for one clip (→ list of ``{"score", "label"}``), a list (→ list of
+        lists) or a generator/dataset (→ an iterator).
 
         Clips may be file paths, bytes of an audio file, 1-D arrays/tensors at the extractor's
         rate, or ``{"raw": array, "sampling_rate": rate}`` (resampled).
@@ -35,19 +41,23 @@ class ZeroShotAudioClassificationPipeline(Pipeline):
             raise InvalidInputError(f"Unknown argument(s) {sorted(kwargs)} for the zero-shot audio pipeline.")
         if audios is None:
             raise InvalidInputError("The zero-shot audio pipeline needs audio (a path, bytes or a 1-D array).")
-        labels = _check_labels(candidate_labels)
-        sentences = _hypotheses(labels, hypothesis_template)
-        items, single = as_batch(audios)
+        labels = _check_labels(self._defaults.get("candidate_labels") if candidate_labels is None else candidate_labels)
+        template = hypothesis_template or self._defaults.get("hypothesis_template", "This is a sound of {}.")
+        sentences = _hypotheses(labels, template)
         rate = self.feature_extractor.sampling_rate
-        clips = [audio_input(item, rate, index=None if single else i) for i, item in enumerate(items)]
+        size = batch_size or self.batch_size
         with torch.inference_mode():
             text_inputs = self._model_inputs(self.tokenizer(sentences, return_tensors="pt", padding=True))
             text_embeds = self._text_embeds(text_inputs)
-            results = []
-            for group in chunks(clips, batch_size or self.batch_size):
-                logits = self._logits_per_audio(group, text_inputs, text_embeds)
-                results.extend(self.postprocess(logits, labels))
-        return results[0] if single else results
+
+        @torch.inference_mode()
+        def process(items: list, first: int | None) -> list:
+            clips = [audio_input(item, rate, index=None if first is None else first + i) for i, item in enumerate(items)]
+            # CLAP's extractor gives every clip its fixed length on its own: any grouping is exact.
+            return [result for group in chunks(clips, size)
+                    for result in self.postprocess(self._logits_per_audio(group, text_inputs, text_embeds), labels)]
+
+        return self.run(audios, process, batch_size)
 
     def _text_embeds(self, text_inputs) -> torch.Tensor | None:
         """Normalised label embeddings, once per call (None for a model without CLAP's head)."""

@@ -16,8 +16,7 @@ import PIL.Image
 import torch
 
 from ..core.errors import InvalidInputError
-from .base import Pipeline, chunks, describe
-
+from .base import Pipeline, check_batch_size, chunks, describe
 
 # Images per vision-tower call when the caller gives no batch_size: results do not depend on it,
 # and one batched call is several times faster than one call per image.
@@ -26,12 +25,13 @@ DEFAULT_BATCH_SIZE = 8
 
 class ZeroShotImageClassificationPipeline(Pipeline):
     task = "zero-shot-image-classification"
+    call_parameters = ("candidate_labels", "hypothesis_template", "tokenizer_kwargs")
 
     def __init__(self, *args, batch_size: int | None = None, **kwargs):
         super().__init__(*args, batch_size=batch_size, **kwargs)
         self.batch_size = batch_size or DEFAULT_BATCH_SIZE
 
-    def __call__(self, images=None, candidate_labels=None, hypothesis_template: str = "This is a photo of {}.",
+    def __call__(self, images=None, candidate_labels=None, hypothesis_template: str | None = None,
                  batch_size: int | None = None, tokenizer_kwargs: dict | None = None, **kwargs):
         """Rank ``candidate_labels`` for one image (→ list of ``{"score", "label"}``) or a list (→ list of lists).
 
@@ -40,18 +40,29 @@ class ZeroShotImageClassificationPipeline(Pipeline):
         images = kwargs.pop("image", images)  # Transformers' first parameter is called `image`
         if kwargs:
             raise InvalidInputError(f"Unknown argument(s) {sorted(kwargs)} for the zero-shot image pipeline.")
-        labels = _check_labels(candidate_labels)
-        sentences = _hypotheses(labels, hypothesis_template)
-        items, single = _image_batch(images)
-        loaded = [_load(item, None if single else i) for i, item in enumerate(items)]
+        labels = _check_labels(self._defaults.get("candidate_labels") if candidate_labels is None else candidate_labels)
+        template = hypothesis_template or self._defaults.get("hypothesis_template", "This is a photo of {}.")
+        sentences = _hypotheses(labels, template)
+        tokenizer_kwargs = self._defaults.get("tokenizer_kwargs") if tokenizer_kwargs is None else tokenizer_kwargs
+        if images is None:
+            raise InvalidInputError("The zero-shot image pipeline needs an image (a path, PIL image or array).")
+        if isinstance(images, (list, tuple)) and not images:
+            raise InvalidInputError("The zero-shot image pipeline got an empty list of images.")
+        size = check_batch_size(batch_size) or self.batch_size
         with torch.inference_mode():
             text_inputs = self._tokenize(sentences, tokenizer_kwargs or {})
             text_embeds = self._text_embeds(text_inputs)
+
+        @torch.inference_mode()
+        def process(items: list, first: int | None) -> list:
+            loaded = [_load(item, None if first is None else first + i) for i, item in enumerate(items)]
             results = []
-            for group in chunks(loaded, batch_size or self.batch_size):
-                logits = self._logits_per_image(group, text_inputs, text_embeds)
-                results.extend(self.postprocess(logits, labels))
-        return results[0] if single else results
+            # Every image is resized to the processor's fixed size: any grouping gives the same numbers.
+            for group in chunks(loaded, size):
+                results.extend(self.postprocess(self._logits_per_image(group, text_inputs, text_embeds), labels))
+            return results
+
+        return self.run(images, process, size)
 
     def _tokenize(self, sentences: list[str], tokenizer_kwargs: dict) -> dict[str, torch.Tensor]:
         kwargs = {"padding": True, **tokenizer_kwargs}
@@ -120,16 +131,6 @@ def _hypotheses(labels: list[str], template: str) -> list[str]:
             f"hypothesis_template={template!r} has no '{{}}' for the label; use e.g. 'This is a photo of {{}}.'"
         )
     return [template.format(label) for label in labels]
-
-
-def _image_batch(images) -> tuple[list, bool]:
-    if images is None:
-        raise InvalidInputError("The zero-shot image pipeline needs an image (a path, PIL image or array).")
-    if isinstance(images, (list, tuple)):
-        if not images:
-            raise InvalidInputError("The zero-shot image pipeline got an empty list of images.")
-        return list(images), False
-    return [images], True
 
 
 def _load(image, index: int | None):

@@ -24,6 +24,8 @@ class ASTFeatureExtractor(SequenceFeatureExtractor):
     """Kaldi-compatible log-mel fbank features for AST, ``input_values`` of shape (batch, max_length, num_mel_bins)."""
 
     model_input_names = ["input_values", "attention_mask"]
+    # Every clip is padded/truncated to max_length on its own: batching never changes a result.
+    pads_to_fixed_length = True
 
     def __init__(self, feature_size=1, sampling_rate=16000, num_mel_bins=128, max_length=1024, padding_value=0.0,
                  do_normalize=True, mean=-4.2677393, std=4.5689974, return_attention_mask=False, **kwargs):

@@ -76,6 +76,11 @@ class Data2VecAudioPreTrainedModel(Wav2Vec2PreTrainedModel):
     config_class = Data2VecAudioConfig
     base_model_prefix = "data2vec_audio"
 
+    def padding_is_masked(self) -> bool:
+        # The stacked positional convs (each with a layer norm) turn the zeroed padding frames
+        # non-zero, and the next conv mixes them into the last real frames.
+        return False
+
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """Transformers' initialisation: wav2vec2's, with zero biases in the positional convs."""

@@ -383,6 +383,11 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         frames = torch.arange(feature_vector_length, device=attention_mask.device)
         return frames[None, :] < lengths[:, None]
 
+    def padding_is_masked(self) -> bool:
+        # A group-norm conv stack normalises each channel over the whole padded clip, so padding
+        # changes the shorter clips even with a mask; the layer-norm stack works per frame.
+        return self.config.feat_extract_norm == "layer"
+
     def freeze_feature_encoder(self) -> None:
         """Stop gradients through the conv stack (the usual fine-tuning recipe)."""
         self.base_model.feature_extractor._freeze_parameters()

@@ -28,6 +28,8 @@ class WhisperFeatureExtractor(SequenceFeatureExtractor):
     """Log-mel features for Whisper (``feature_size`` 80, or 128 for large-v3)."""
 
     model_input_names = ["input_features"]
+    # Every clip is padded/truncated to max_length on its own: batching never changes a result.
+    pads_to_fixed_length = True
 
     def __init__(self, feature_size=80, sampling_rate=16000, hop_length=160, chunk_length=30, n_fft=400,
                  padding_value=0.0, dither=0.0, return_attention_mask=False, **kwargs):

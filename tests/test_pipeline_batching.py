@@ -1,0 +1,160 @@
+"""Batch invariance: for every pipeline task and model family, a result never depends on which
+other inputs share its batch (``batch_size=N`` on mixed lengths equals each input alone)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from pipeline_helpers import LABELS, assert_batch_invariant, classifier_folder, ctc_folder
+from wav2vec2_helpers import NO_DROPOUT
+from wav2vec2_helpers import TINY as W2V_TINY
+
+import polymodal
+
+transformers = pytest.importorskip("transformers")
+TINY = {k: v for k, v in W2V_TINY.items() if k != "num_labels"}
+LENGTHS = (3000, 7000, 5000, 3000, 4100)  # mixed, with one length twice so buckets really batch
+
+
+def _clips(lengths=LENGTHS, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(n).astype(np.float32) * 0.3 for n in lengths]
+
+
+def _id2label():
+    id2label = dict(enumerate(LABELS))
+    return {"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}}
+
+
+def _save_hf(folder, model, extractor):
+    with torch.no_grad():  # random norms and biases: every parameter matters
+        for name, param in model.named_parameters():
+            if "norm" in name or name.endswith("bias"):
+                param.copy_(torch.randn_like(param) * 0.5 + (1.0 if name.endswith("weight") else 0.0))
+    model.save_pretrained(folder)
+    extractor.save_pretrained(folder)
+    return str(folder)
+
+
+def _hubert(folder):
+    torch.manual_seed(0)
+    config = transformers.HubertConfig(**TINY, **NO_DROPOUT, feat_extract_norm="group", **_id2label())
+    model = transformers.HubertForSequenceClassification(config).eval()
+    return _save_hf(folder, model, transformers.Wav2Vec2FeatureExtractor(return_attention_mask=False))
+
+
+def _data2vec(folder):
+    torch.manual_seed(0)
+    config = transformers.Data2VecAudioConfig(**TINY, **NO_DROPOUT, **_id2label())
+    model = transformers.Data2VecAudioForSequenceClassification(config).eval()
+    return _save_hf(folder, model, transformers.Wav2Vec2FeatureExtractor(return_attention_mask=True))
+
+
+def _ast(folder):
+    torch.manual_seed(0)
+    config = transformers.ASTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                                    max_length=48, num_mel_bins=32, patch_size=16, frequency_stride=8,
+                                    time_stride=10, **_id2label())
+    model = transformers.ASTForAudioClassification(config).eval()
+    return _save_hf(folder, model, transformers.ASTFeatureExtractor(num_mel_bins=32, max_length=48))
+
+
+def _logmel(folder):
+    from polymodal.models.logmel_cnn.configuration import LogMelClassifierConfig
+    from polymodal.models.logmel_cnn.modeling import LogMelClassifierForSequenceClassification
+    from polymodal.models.whisper.feature_extraction import WhisperFeatureExtractor
+
+    torch.manual_seed(0)
+    config = LogMelClassifierConfig(num_mel_bins=80, conv_dim=[8, 8], conv_kernel=[3, 3], conv_stride=[2, 2],
+                                    **_id2label())
+    LogMelClassifierForSequenceClassification(config).eval().save_pretrained(folder)
+    WhisperFeatureExtractor().save_pretrained(folder)
+    return str(folder)
+
+
+CLASSIFIERS = {
+    "wav2vec2-group": lambda d: str(classifier_folder(d, stable=False, norm="group")),
+    "wav2vec2-layer": lambda d: str(classifier_folder(d, stable=True, norm="layer")),
+    "wav2vec2-post-layer": lambda d: str(classifier_folder(d, stable=False, norm="layer")),
+    "hubert": _hubert,
+    "data2vec-audio": _data2vec,
+    "ast": _ast,
+    "logmel": _logmel,
+}
+
+
+@pytest.mark.parametrize("family", list(CLASSIFIERS))
+def test_audio_classification_batch_invariant(family, tmp_path):
+    pipe = polymodal.pipeline("audio-classification", model=CLASSIFIERS[family](tmp_path))
+    assert_batch_invariant(pipe, _clips(), batch_size=3, top_k=len(LABELS))
+
+
+def test_group_norm_really_needs_buckets(tmp_path):
+    """The test above would catch the bug: padding a group-norm clip changes its scores."""
+    pipe = polymodal.pipeline("audio-classification", model=CLASSIFIERS["wav2vec2-group"](tmp_path))
+    assert not pipe.padding_is_exact()
+    short, long = _clips((3000, 7000))
+    alone = pipe(short, top_k=len(LABELS))
+    padded = pipe.postprocess(pipe._forward([short, long]), len(LABELS), "softmax")[0]
+    gap = max(abs({r["label"]: r["score"] for r in padded}[r["label"]] - r["score"]) for r in alone)
+    assert gap > 1e-4
+
+
+@pytest.mark.parametrize("norm, stable", [("group", False), ("layer", True)])
+@pytest.mark.parametrize("chunk", [None, 0.25])
+def test_asr_batch_invariant(tmp_path, norm, stable, chunk):
+    folder = ctc_folder(tmp_path, stable, norm, seed=3 if norm == "group" else 0)  # seeds that say something
+    pipe = polymodal.pipeline("automatic-speech-recognition", model=str(folder))
+    kwargs = {"chunk_length_s": chunk} if chunk else {"return_timestamps": "char"}
+    alone = assert_batch_invariant(pipe, _clips(), batch_size=3, **kwargs)
+    assert any(result["text"].strip() for result in alone)
+
+
+# ----------------------------------------------------------------------------- zero-shot
+def test_zero_shot_image_batch_invariant(tmp_path):
+    from clip_helpers import TEXT, VISION
+    from PIL import Image
+    from tokenizer_helpers import write_clip_files
+
+    tokenizer = transformers.CLIPTokenizer.from_pretrained(str(write_clip_files(tmp_path / "tok")))
+    text = {**TEXT, "vocab_size": len(tokenizer), "max_position_embeddings": 40,
+            "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id}
+    torch.manual_seed(0)
+    model = transformers.CLIPModel(transformers.CLIPConfig(text_config=text, vision_config=VISION, projection_dim=16))
+    with torch.no_grad():
+        model.logit_scale.fill_(4.6)
+    model.save_pretrained(tmp_path / "clip")
+    tokenizer.save_pretrained(tmp_path / "clip")
+    transformers.CLIPImageProcessor(size={"shortest_edge": 30},
+                                    crop_size={"height": 30, "width": 30}).save_pretrained(tmp_path / "clip")
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+              for h, w in [(40, 50), (64, 32), (30, 30), (40, 50)]]
+    pipe = polymodal.pipeline("zero-shot-image-classification", model=str(tmp_path / "clip"))
+    assert_batch_invariant(pipe, images, batch_size=3, candidate_labels=["cat", "dog", "car"])
+
+
+def test_zero_shot_audio_batch_invariant(tmp_path):
+    from tokenizer_helpers import write_roberta_files
+
+    tokenizer = transformers.RobertaTokenizer.from_pretrained(str(write_roberta_files(tmp_path / "tok")))
+    text = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                num_attention_heads=4, max_position_embeddings=40)
+    audio = dict(spec_size=128, num_mel_bins=64, window_size=4, patch_size=4, patch_stride=[4, 4], depths=[2, 2],
+                 num_attention_heads=[2, 4], patch_embeds_hidden_size=8, hidden_size=16, aff_block_r=2,
+                 enable_fusion=True, fusion_type="aff_2d")
+    torch.manual_seed(0)
+    model = transformers.ClapModel(transformers.ClapConfig(text_config=text, audio_config=audio, projection_dim=12))
+    with torch.no_grad():
+        model.logit_scale_a.fill_(3.0)
+    model.save_pretrained(tmp_path / "clap")
+    extractor = transformers.ClapFeatureExtractor(sampling_rate=16000, hop_length=160, max_length_s=1,
+                                                  fft_window_size=400, frequency_max=8000)
+    transformers.ClapProcessor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(tmp_path / "clap")
+    pipe = polymodal.pipeline("zero-shot-audio-classification", model=str(tmp_path / "clap"))
+    # At most the 1 s window: longer clips get random crops (numpy's RNG, as in Transformers), which
+    # differ from call to call whatever the batch.
+    clips = _clips((6000, 16000, 11000, 6000))
+    assert_batch_invariant(pipe, clips, batch_size=3, candidate_labels=["dog", "rain", "siren"])
