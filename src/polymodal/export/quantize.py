@@ -1,0 +1,183 @@
+"""int8 quantisation of a whole model (linear and convolution layers), saved and loaded as safetensors.
+
+``quantize(model)`` returns a copy whose ``nn.Linear`` / ``nn.Conv1d`` / ``nn.Conv2d`` layers are
+the int8 layers of :mod:`polymodal.export.int8`; with ``calibration_data`` the activation ranges
+are measured once on those inputs (static), without it on every call (dynamic). The copy's config
+gets a ``quantization_config``; ``save_pretrained`` writes int8 tensors and scales to safetensors,
+and ``from_pretrained`` reads that config, builds the same int8 layers and loads the tensors as
+they are — nothing is quantised again at load time.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from ..core.errors import ConfigError, InvalidInputError
+from ..nn.fastpath import cpu_fast_paths
+from .int8 import INT8_CLASSES, Int8Linear, _Int8Layer
+
+QUANT_METHOD = "polymodal-int8"
+SCHEMES = ("dynamic", "static")
+# Layers with fewer inputs per output than this stay float: a wav2vec2 first conv reads 10 raw
+# samples, where 8-bit input steps are audible noise, and costs little in float.
+MIN_FAN_IN = 32
+
+
+def _fan_in(layer: nn.Module) -> int:
+    return layer.weight[0].numel()
+
+
+def _quantizable(layer: nn.Module) -> bool:
+    if type(layer) not in INT8_CLASSES or "weight" not in layer._parameters:
+        return False  # weight-normed (parametrised) layers keep their float form
+    if isinstance(layer, nn.Linear):
+        return True
+    return layer.groups == 1 and layer.padding_mode == "zeros" and isinstance(layer.padding, tuple)
+
+
+def quantizable_layers(model: nn.Module, modules_to_not_convert: Iterable[str] = ()) -> list[str]:
+    """Names of the layers :func:`quantize` turns into int8 (skipping any under a listed name)."""
+    skip = tuple(modules_to_not_convert)
+    names = []
+    for name, layer in model.named_modules():
+        if not _quantizable(layer) or _fan_in(layer) < MIN_FAN_IN:
+            continue
+        if any(name == s or name.startswith(s + ".") or name.endswith("." + s) for s in skip):
+            continue
+        names.append(name)
+    return names
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, nn.Module):
+        raise InvalidInputError(f"quantize expects a torch nn.Module (a polymodal model), got {type(model).__name__}.")
+    devices = {p.device.type for p in model.parameters()}
+    if devices - {"cpu"}:
+        raise InvalidInputError(f"int8 quantisation runs on CPU, but the model is on {sorted(devices)}; call model.cpu() first.")
+    if any(p.dtype != torch.float32 for p in model.parameters() if p.is_floating_point()):
+        raise InvalidInputError("quantize expects a float32 model; load it without torch_dtype or call model.float().")
+    if any(isinstance(m, _Int8Layer) for m in model.modules()):
+        raise InvalidInputError("The model is already quantised; quantise the float checkpoint instead.")
+
+
+def _as_batches(model: nn.Module, calibration_data) -> list[dict]:
+    """Calibration inputs as model keyword dicts: a tensor is the model's main input."""
+    if isinstance(calibration_data, (torch.Tensor, dict)) or not isinstance(calibration_data, Iterable):
+        calibration_data = [calibration_data]
+    main = getattr(model, "main_input_name", "input_values")
+    batches = []
+    for item in calibration_data:
+        if isinstance(item, torch.Tensor):
+            item = {main: item}
+        if not hasattr(item, "items") or not all(isinstance(v, torch.Tensor) for v in item.values()):
+            raise InvalidInputError(
+                "calibration_data must be a tensor, a dict of input name -> tensor (e.g. a processor's "
+                f"BatchFeature with return_tensors='pt') or a list of them; got an item of type {type(item).__name__}.")
+        batches.append(dict(item))
+    if not batches:
+        raise InvalidInputError("calibration_data is empty; pass a few typical inputs or omit it for dynamic int8.")
+    return batches
+
+
+def _calibrate(model: nn.Module, names: list[str], batches: list[dict]) -> dict[str, tuple[float, float]]:
+    """Smallest and largest input value each named layer sees over the batches (float model)."""
+    ranges: dict[str, tuple[float, float]] = {}
+
+    def observe(name):
+        def hook(_module, args):
+            low, high = torch.aminmax(args[0].detach())
+            old = ranges.get(name, (float("inf"), float("-inf")))
+            ranges[name] = (min(old[0], float(low)), max(old[1], float(high)))
+        return hook
+
+    modules = dict(model.named_modules())
+    handles = [modules[name].register_forward_pre_hook(observe(name)) for name in names]
+    was_training = model.training
+    try:
+        # Fast paths call the kernels directly, past the hooks: run the plain layers instead.
+        with torch.no_grad(), cpu_fast_paths(False):
+            model.eval()
+            for batch in batches:
+                model(**batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    unused = [name for name in names if name not in ranges]
+    if unused:
+        raise InvalidInputError(f"The calibration inputs never reach {unused[:3]}...; pass inputs that run every "
+                                "tower of the model (e.g. both text and images for CLIP), or quantise dynamically.")
+    return ranges
+
+
+def _replace(model: nn.Module, name: str, new: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent_name) if parent_name else model, child, new)
+
+
+def quantize(model: nn.Module, calibration_data=None, modules_to_not_convert: Iterable[str] = ()) -> nn.Module:
+    """A copy of ``model`` with int8 linear and convolution layers (CPU; the original is unchanged).
+
+    ``calibration_data``: a few typical inputs (a tensor for the main input, a dict of inputs,
+    or a list of either) to fix each layer's activation range once (static int8, fastest); omit
+    it to measure the range on every call (dynamic int8). ``modules_to_not_convert`` names
+    layers (or parents of layers) to keep in float, e.g. ``["classifier"]``.
+    """
+    _check_model(model)
+    skip = [modules_to_not_convert] if isinstance(modules_to_not_convert, str) else list(modules_to_not_convert)
+    names = quantizable_layers(model, skip)
+    if not names:
+        raise InvalidInputError(f"{type(model).__name__} has no linear or convolution layer to quantise.")
+    static = calibration_data is not None
+    ranges = _calibrate(model, names, _as_batches(model, calibration_data)) if static else {}
+    quantized = copy.deepcopy(model).eval()
+    for name in names:
+        layer = quantized.get_submodule(name)
+        new = INT8_CLASSES[type(layer)].from_float(layer, static=static)
+        if static:
+            new.set_input_range(*ranges[name])
+        _replace(quantized, name, new)
+    config = getattr(quantized, "config", None)
+    if config is not None:
+        config.quantization_config = {
+            "quant_method": QUANT_METHOD, "activation_scheme": "static" if static else "dynamic",
+            "weights": "int8, symmetric, per output channel", "activations": "uint8, affine, per tensor",
+            "modules": names,
+        }
+    return quantized
+
+
+def _empty_int8(layer: nn.Module, static: bool) -> nn.Module:
+    """An int8 layer shaped like the float ``layer``, to receive saved int8 tensors."""
+    cls = INT8_CLASSES[type(layer)]
+    bias = layer.bias is not None
+    if cls is Int8Linear:
+        return cls(layer.in_features, layer.out_features, bias, static)
+    return cls(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
+               layer.dilation, bias, static)
+
+
+def prepare_quantized_model(model: nn.Module, quantization_config: dict) -> None:
+    """Swap in empty int8 layers where ``quantization_config`` says (``from_pretrained`` calls this)."""
+    if not isinstance(quantization_config, dict) or quantization_config.get("quant_method") != QUANT_METHOD:
+        method = quantization_config.get("quant_method") if isinstance(quantization_config, dict) else None
+        raise ConfigError(f"config.json has quantization_config with quant_method {method!r}; polymodal loads only "
+                          f"{QUANT_METHOD!r} checkpoints (written by polymodal.export.quantize or `polymodal "
+                          "quantize`). Load the float checkpoint instead.")
+    scheme = quantization_config.get("activation_scheme")
+    if scheme not in SCHEMES:
+        raise ConfigError(f"quantization_config.activation_scheme must be one of {SCHEMES}, got {scheme!r}.")
+    for name in quantization_config.get("modules", []):
+        try:
+            layer = model.get_submodule(name)
+        except AttributeError as err:
+            raise ConfigError(f"quantization_config names a layer {name!r} that {type(model).__name__} does not "
+                              "have; was the checkpoint saved from another architecture?") from err
+        if type(layer) not in INT8_CLASSES:
+            raise ConfigError(f"quantization_config names {name!r}, a {type(layer).__name__}; only linear and "
+                              "convolution layers are quantised.")
+        _replace(model, name, _empty_int8(layer, scheme == "static"))
