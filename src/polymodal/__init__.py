@@ -40,6 +40,46 @@ _OTHER_NAMES: dict[str, str] = {
     "AutoModelForQuestionAnswering": "polymodal.models.auto",  # text encoders (issue 14)
     "AutoModelForMultipleChoice": "polymodal.models.auto",  # text encoders (issue 14)
     "PreTrainedTokenizerFast": "polymodal.text.fast",  # text encoders (issue 14)
+    # --- generation (issue 13) ---
+    "GenerationConfig": "polymodal.generation",
+    "GenerationMixin": "polymodal.generation",
+    "DynamicCache": "polymodal.generation",
+    "EncoderDecoderCache": "polymodal.generation",
+    "Cache": "polymodal.generation",
+    "LogitsProcessor": "polymodal.generation",
+    "LogitsProcessorList": "polymodal.generation",
+    "StoppingCriteria": "polymodal.generation",
+    "StoppingCriteriaList": "polymodal.generation",
+    "MaxLengthCriteria": "polymodal.generation",
+    "MaxTimeCriteria": "polymodal.generation",
+    "EosTokenCriteria": "polymodal.generation",
+    "StopStringCriteria": "polymodal.generation",
+    "TemperatureLogitsWarper": "polymodal.generation",
+    "TopKLogitsWarper": "polymodal.generation",
+    "TopPLogitsWarper": "polymodal.generation",
+    "TypicalLogitsWarper": "polymodal.generation",
+    "EpsilonLogitsWarper": "polymodal.generation",
+    "EtaLogitsWarper": "polymodal.generation",
+    "MinPLogitsWarper": "polymodal.generation",
+    "RepetitionPenaltyLogitsProcessor": "polymodal.generation",
+    "NoRepeatNGramLogitsProcessor": "polymodal.generation",
+    "NoBadWordsLogitsProcessor": "polymodal.generation",
+    "SequenceBiasLogitsProcessor": "polymodal.generation",
+    "MinLengthLogitsProcessor": "polymodal.generation",
+    "MinNewTokensLengthLogitsProcessor": "polymodal.generation",
+    "ForcedBOSTokenLogitsProcessor": "polymodal.generation",
+    "ForcedEOSTokenLogitsProcessor": "polymodal.generation",
+    "SuppressTokensLogitsProcessor": "polymodal.generation",
+    "SuppressTokensAtBeginLogitsProcessor": "polymodal.generation",
+    "InfNanRemoveLogitsProcessor": "polymodal.generation",
+    "ExponentialDecayLengthPenalty": "polymodal.generation",
+    "LogitNormalization": "polymodal.generation",
+    "GenerateDecoderOnlyOutput": "polymodal.generation",
+    "GenerateEncoderDecoderOutput": "polymodal.generation",
+    "GenerateBeamDecoderOnlyOutput": "polymodal.generation",
+    "GenerateBeamEncoderDecoderOutput": "polymodal.generation",
+    "AutoModelForCausalLM": "polymodal.models.auto",
+    # --- end generation ---
     "AutoFeatureExtractor": "polymodal.models.auto",
     "AutoImageProcessor": "polymodal.models.auto",
     "AutoTokenizer": "polymodal.models.auto",
@@ -76,7 +116,7 @@ _OTHER_NAMES: dict[str, str] = {
     "AdafactorSchedule": "polymodal.train.optimization",
 }
 
-_SUBMODULES = {"audio_utils", "core", "models", "pipelines", "train", "audio", "vision", "text", "nn",
+_SUBMODULES = {"audio_utils", "core", "models", "pipelines", "train", "audio", "vision", "text", "nn", "generation",
                "metrics", "datasets"}
 
 

@@ -46,6 +46,7 @@ class TrainingArguments:
     num_train_epochs: float = 3.0
     max_steps: int = -1
     lr_scheduler_type: str = "linear"
+    lr_scheduler_kwargs: dict | None = None
     warmup_ratio: float = 0.0
     warmup_steps: float = 0
     load_best_model_at_end: bool = False
@@ -79,6 +80,7 @@ class TrainingArguments:
     ddp_backend: str | None = None
     label_smoothing_factor: float = 0.0
     optim: str = "adamw_torch"
+    optim_args: str | None = None
     eval_delay: float = 0
     save_safetensors: bool = True
     skip_memory_metrics: bool = True
@@ -102,11 +104,7 @@ class TrainingArguments:
             raise ConfigError(f"train_sampling_strategy={self.train_sampling_strategy!r}; expected one of {_SAMPLING}.")
         if self.eval_strategy == "steps" and self.eval_steps is None:
             self.eval_steps = self.logging_steps
-        if self.lr_scheduler_type not in ("linear", "constant", "constant_with_warmup", "cosine"):
-            raise ConfigError(
-                f"lr_scheduler_type={self.lr_scheduler_type!r} is not supported; use 'linear', 'cosine', "
-                "'constant' or 'constant_with_warmup'."
-            )
+        self._check_optimisation()
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"TrainingArguments.{name} must be >= 1, got {getattr(self, name)}.")
@@ -122,6 +120,8 @@ class TrainingArguments:
                 )
             if self.metric_for_best_model is None:
                 self.metric_for_best_model = "loss"
+        if self.lr_scheduler_type == "reduce_lr_on_plateau" and self.metric_for_best_model is None:
+            self.metric_for_best_model = "loss"
         if self.metric_for_best_model is not None and self.greater_is_better is None:
             self.greater_is_better = not self.metric_for_best_model.endswith("loss")
         if self.fp16 and self.bf16:
@@ -131,6 +131,17 @@ class TrainingArguments:
         from .integrations import normalize_report_to
 
         normalize_report_to(self.report_to)  # an unknown integration name fails here, naming it
+
+    def _check_optimisation(self) -> None:
+        from .optimization import OPTIMIZERS, scheduler_type
+
+        self.lr_scheduler_type = scheduler_type(self.lr_scheduler_type).value  # a clear error for a typo
+        if self.lr_scheduler_type == "reduce_lr_on_plateau" and self.eval_strategy == "no":
+            raise ConfigError("lr_scheduler_type='reduce_lr_on_plateau' needs evaluations: set eval_strategy.")
+        self.optim = str(self.optim).lower().replace("optimizernames.", "")
+        if self.optim not in OPTIMIZERS:
+            raise ConfigError(f"optim={self.optim!r} is not available in polymodal; use one of {OPTIMIZERS}.")
+        self.lr_scheduler_kwargs = dict(self.lr_scheduler_kwargs or {})
 
     # Batch sizes and steps ----------------------------------------------------------
     @property

@@ -14,10 +14,11 @@ import re
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
 from ..core.errors import CheckpointError, ConfigError
@@ -34,6 +35,7 @@ from .data import (
     remove_unused_columns,
 )
 from .integrations import get_reporting_integration_callbacks
+from .optimization import get_optimizer_cls_and_kwargs, get_scheduler
 from .state import ExportableState, TrainerControl
 from .trainer_utils import EvalPrediction, PredictionOutput, TrainOutput, enable_full_determinism, set_seed
 
@@ -52,25 +54,6 @@ def _pad_concat(arrays: list[np.ndarray], pad_value=-100) -> np.ndarray:
         out[start:start + len(a), : a.shape[1]] = a
         start += len(a)
     return out
-
-
-def _schedule(name: str, warmup: int, total: int) -> Callable[[int], float]:
-    def linear(step):
-        if step < warmup:
-            return step / max(1, warmup)
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    def cosine(step):
-        if step < warmup:
-            return step / max(1, warmup)
-        progress = (step - warmup) / max(1, total - warmup)
-        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
-
-    def constant_with_warmup(step):
-        return step / max(1, warmup) if step < warmup else 1.0
-
-    return {"linear": linear, "cosine": cosine, "constant": lambda step: 1.0,
-            "constant_with_warmup": constant_with_warmup}[name]
 
 
 # Parameters that get no weight decay: biases and normalisation weights (Transformers' rule).
@@ -207,23 +190,33 @@ class Trainer:
 
     # ------------------------------------------------------------------ optimisation
     def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
-        args = self.args
+        self.create_optimizer()
+        self.create_scheduler(num_training_steps, self.optimizer)
+        self._warmup_steps = self.args.get_warmup_steps(num_training_steps)
+        self.callback_handler.optimizer, self.callback_handler.lr_scheduler = self.optimizer, self.lr_scheduler
+
+    def create_optimizer(self):
+        """The ``optim=`` optimizer over two groups: weight decay, and none for biases and norms."""
         if self.optimizer is None:
             decay, no_decay = [], []
             no_decay_names = _no_weight_decay_names(self.model)
             for name, param in self.model.named_parameters():
                 if param.requires_grad:
                     (no_decay if name in no_decay_names else decay).append(param)
-            groups = [{"params": decay, "weight_decay": args.weight_decay},
+            groups = [{"params": decay, "weight_decay": self.args.weight_decay},
                       {"params": no_decay, "weight_decay": 0.0}]
-            self.optimizer = torch.optim.AdamW(groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2),
-                                               eps=args.adam_epsilon)
+            cls, kwargs = get_optimizer_cls_and_kwargs(self.args)
+            self.optimizer = cls(groups, **kwargs)
+        return self.optimizer
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
         if self.lr_scheduler is None:
-            warmup = args.get_warmup_steps(num_training_steps)
-            fn = _schedule(args.lr_scheduler_type, warmup, num_training_steps)
-            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, fn)
-        self._warmup_steps = args.get_warmup_steps(num_training_steps)
-        self.callback_handler.optimizer, self.callback_handler.lr_scheduler = self.optimizer, self.lr_scheduler
+            args = self.args
+            self.lr_scheduler = get_scheduler(args.lr_scheduler_type, optimizer or self.optimizer,
+                                              num_warmup_steps=args.get_warmup_steps(num_training_steps),
+                                              num_training_steps=num_training_steps,
+                                              scheduler_specific_kwargs=args.lr_scheduler_kwargs)
+        return self.lr_scheduler
 
     def _autocast(self):
         device_type = self.device.type
@@ -327,10 +320,17 @@ class Trainer:
         self._event("on_pre_optimizer_step")
         self.optimizer.step()
         self._event("on_optimizer_step")
-        self._step_lr = self.lr_scheduler.get_last_lr()[0]  # the rate this update used (what gets logged)
-        self.lr_scheduler.step()
+        self._step_lr = self._get_learning_rate()  # the rate this update used (what gets logged)
+        if not isinstance(self.lr_scheduler, ReduceLROnPlateau):  # that one steps on evaluation metrics
+            self.lr_scheduler.step()
         self.model.zero_grad(set_to_none=True)
         return grad_norm
+
+    def _get_learning_rate(self) -> float:
+        if isinstance(self.lr_scheduler, ReduceLROnPlateau):
+            return self.optimizer.param_groups[0]["lr"]
+        rate = self.lr_scheduler.get_last_lr()[0]
+        return rate.item() if torch.is_tensor(rate) else rate
 
     def _maybe_log_save_evaluate(self, grad_norm: float | None) -> None:
         if self.control.should_log and self.state.global_step > self._last_logged:
@@ -338,6 +338,9 @@ class Trainer:
         metrics = None
         if self.control.should_evaluate:
             metrics = self.evaluate()
+            if isinstance(self.lr_scheduler, ReduceLROnPlateau):
+                name = self.args.metric_for_best_model
+                self.lr_scheduler.step(metrics[name if name.startswith("eval_") else f"eval_{name}"])
             self._determine_best_metric(metrics)
         if self.control.should_save:
             self._save_checkpoint()
