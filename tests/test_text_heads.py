@@ -21,6 +21,7 @@ FAMILIES = {  # polymodal/Transformers class prefix -> config class name
     "XLMRoberta": "XLMRobertaConfig",
     "Camembert": "CamembertConfig",
     "Data2VecText": "Data2VecTextConfig",
+    "DistilBert": "DistilBertConfig",
 }
 HEADS = ["ForMaskedLM", "ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering",
          "ForMultipleChoice"]
@@ -43,7 +44,7 @@ def _inputs(head: str, family: str, labels: bool):
     pad = 0 if family == "Bert" else 1
     ids = ids.masked_fill(mask == 0, pad)
     inputs = {"input_ids": ids, "attention_mask": mask}
-    if family == "Bert":
+    if family in ("Bert",):
         inputs["token_type_ids"] = torch.zeros_like(ids).index_fill(-1, torch.tensor([5, 6, 7]), 1)
     if not labels:
         return inputs
@@ -61,7 +62,13 @@ def _inputs(head: str, family: str, labels: bool):
     return inputs
 
 
+DISTIL = {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 37, "dropout": 0.0, "attention_dropout": 0.0,
+          "seq_classif_dropout": 0.0, "qa_dropout": 0.0}
+
+
 def _pair(family: str, head: str, tmp_path, **overrides):
+    if family == "DistilBert":
+        overrides = {**DISTIL, **overrides}
     if head == "ForQuestionAnswering":
         overrides.setdefault("num_labels", 2)
     config = getattr(transformers, FAMILIES[family])(**{**TINY, **overrides})
@@ -105,7 +112,7 @@ def test_head_parity(family, head, tmp_path):
             torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("family", ["Bert", "Roberta"])
+@pytest.mark.parametrize("family", ["Bert", "Roberta", "DistilBert"])
 @pytest.mark.parametrize("head", HEADS)
 def test_auto_classes(family, head, tmp_path):
     _, ours = _pair(family, head, tmp_path)
