@@ -7,7 +7,7 @@ import torch
 from polymodal.generation.cache import EncoderDecoderCache
 
 OUTPUT_KEYS = ("loss", "logits", "last_hidden_state", "encoder_last_hidden_state")
-TUPLE_KEYS = ("decoder_hidden_states", "encoder_hidden_states", "decoder_attentions", "cross_attentions",
+TUPLE_KEYS = ("hidden_states", "attentions", "decoder_hidden_states", "encoder_hidden_states", "decoder_attentions", "cross_attentions",
               "encoder_attentions")
 
 
@@ -21,7 +21,7 @@ def assert_outputs_close(ours, theirs, atol=1e-5, keep=None):
             torch.testing.assert_close(a, b, atol=atol, rtol=1e-4, msg=key)
     for key in TUPLE_KEYS:
         theirs_value = getattr(theirs, key, None)
-        if theirs_value is None:
+        if theirs_value is None or all(v is None for v in theirs_value):
             continue
         ours_value = getattr(ours, key)
         assert len(ours_value) == len(theirs_value), key

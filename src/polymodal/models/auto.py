@@ -47,6 +47,10 @@ CLASS_MODULES: dict[str, str] = {
     "BartConfig": "polymodal.models.bart.configuration",
     "BartModel": "polymodal.models.bart.modeling",
     "BartForConditionalGeneration": "polymodal.models.bart.modeling",
+    "T5Config": "polymodal.models.t5.configuration",
+    "T5Model": "polymodal.models.t5.modeling",
+    "T5EncoderModel": "polymodal.models.t5.modeling",
+    "T5ForConditionalGeneration": "polymodal.models.t5.modeling",
     # audio spectrogram transformer
     "ASTFeatureExtractor": "polymodal.models.audio_spectrogram_transformer.feature_extraction",
     "ASTConfig": "polymodal.models.audio_spectrogram_transformer.configuration",
@@ -239,6 +243,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
         "feature_extractor": "WhisperFeatureExtractor",
     },
     "bart": {"config": "BartConfig", "model": "BartModel", "seq2seq_lm": "BartForConditionalGeneration"},  # issue 16
+    "t5": {"config": "T5Config", "model": "T5Model", "seq2seq_lm": "T5ForConditionalGeneration"},  # issue 16
     "audio-spectrogram-transformer": {
         "config": "ASTConfig",
         "model": "ASTModel",

@@ -81,6 +81,24 @@ def decoder_self_mask(attention_mask, length: int, past: int, dtype, device):
     return mask
 
 
+def cached_keys_values(project, hidden_states, encoder_states, cache, layer_idx: int):
+    """Keys/values of one attention layer through the cache.
+
+    Self-attention (``encoder_states`` None) appends the new positions and returns all so far;
+    cross-attention projects the encoder output once, at the first step, then reads it back.
+    """
+    if encoder_states is None:
+        key, value = project(hidden_states)
+        return (key, value) if cache is None else cache.self_attention_cache.update(key, value, layer_idx)
+    if cache is None:
+        return project(encoder_states)
+    if cache.is_updated.get(layer_idx):
+        return cache.cross_attention_cache[layer_idx]
+    key, value = cache.cross_attention_cache.update(*project(encoder_states), layer_idx)
+    cache.is_updated[layer_idx] = True
+    return key, value
+
+
 class Seq2SeqAttention(nn.Module):
     """Multi-head attention, as self-attention or as cross-attention over the encoder output."""
 
@@ -100,25 +118,10 @@ class Seq2SeqAttention(nn.Module):
     def _keys_values(self, states):
         return split_heads(self.k_proj(states), self.num_heads), split_heads(self.v_proj(states), self.num_heads)
 
-    def _cross_keys_values(self, encoder_states, cache):
-        if cache is None:
-            return self._keys_values(encoder_states)
-        if cache.is_updated.get(self.layer_idx):
-            return cache.cross_attention_cache[self.layer_idx]
-        key, value = self._keys_values(encoder_states)
-        key, value = cache.cross_attention_cache.update(key, value, self.layer_idx)
-        cache.is_updated[self.layer_idx] = True
-        return key, value
-
     def forward(self, hidden_states, key_value_states=None, mask=None, cache=None, output_attentions=False):
         # The query is scaled before the product, as the original code does (the rounding differs).
         query = split_heads(self.q_proj(hidden_states) * self.scaling, self.num_heads)  # (B, H, T, D)
-        if key_value_states is not None:
-            key, value = self._cross_keys_values(key_value_states, cache)
-        else:
-            key, value = self._keys_values(hidden_states)
-            if cache is not None:
-                key, value = cache.self_attention_cache.update(key, value, self.layer_idx)
+        key, value = cached_keys_values(self._keys_values, hidden_states, key_value_states, cache, self.layer_idx)
         context, weights = attention(query, key, value, mask, dropout=self.dropout if self.training else 0.0,
                                      scale=1.0, output_attentions=output_attentions)
         return self.out_proj(merge_heads(context)), weights

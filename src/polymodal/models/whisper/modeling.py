@@ -27,9 +27,9 @@ from ...nn.checkpointing import run_layers
 from ...nn.seq2seq import (
     Seq2SeqDecoderLayer,
     Seq2SeqEncoderLayer,
+    TiedWeightsMixin,
     cache_length,
     decoder_cache,
-    TiedWeightsMixin,
     decoder_self_mask,
     run_decoder_layers,
     seq2seq_lm_loss,

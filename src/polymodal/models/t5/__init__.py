@@ -1,0 +1,1 @@
+"""T5 and its byte-level sibling ByT5 (same model, byte tokenizer)."""
