@@ -113,6 +113,8 @@ class _Int8Layer(nn.Module):
 class Int8Linear(_Int8Layer):
     """``nn.Linear`` with int8 weights and uint8 activations (static or dynamic)."""
 
+    fuses_gelu = True  # nn.linear.linear(layer, x, gelu=True) passes GELU to the kernel
+
     def __init__(self, in_features: int, out_features: int, bias: bool = True, static: bool = False):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features

@@ -19,8 +19,10 @@ _FUSED_LINEAR = getattr(torch.ops.mkldnn, "_linear_pointwise", None) if torch.ba
 
 def linear(layer: nn.Linear, x: torch.Tensor, gelu: bool = False) -> torch.Tensor:
     """``layer(x)``, then exact (erf) GELU when ``gelu``; fused through oneDNN on CPU inference."""
-    # A dynamically quantised Linear (torch.ao) has ``weight()`` as a method, not a tensor: call it.
+    # A quantised Linear (torch.ao, or polymodal's int8) is not an nn.Linear: it is called as is.
     if _FUSED_LINEAR is not None and isinstance(layer, nn.Linear) and use_cpu_fast_path(x, layer.weight):
         return _FUSED_LINEAR(x, layer.weight, layer.bias, "gelu" if gelu else "none", [], "none" if gelu else "")
+    if gelu and getattr(layer, "fuses_gelu", False):  # an int8 layer applies GELU in its own kernel
+        return layer(x, gelu=True)
     x = layer(x)
     return F.gelu(x) if gelu else x

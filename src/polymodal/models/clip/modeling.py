@@ -143,7 +143,8 @@ class CLIPVisionEmbeddings(nn.Module):
                 f"Input image size ({height}*{width}) doesn't match model ({self.image_size}*{self.image_size}). "
                 "Resize with the model's image processor, or pass interpolate_pos_encoding=True."
             )
-        patches = self.patch_embedding(pixel_values.to(self.patch_embedding.weight.dtype))  # (B, C, h, w)
+        # The model's float dtype from a table that is never quantised (an int8 patch conv's weight is int8).
+        patches = self.patch_embedding(pixel_values.to(self.position_embedding.weight.dtype))  # (B, C, h, w)
         patches = patches.flatten(2).transpose(1, 2)  # (B, h*w, C)
         class_token = self.class_embedding.expand(batch, 1, -1).to(patches.dtype)
         embeddings = torch.cat([class_token, patches], dim=1)

@@ -1,0 +1,172 @@
+"""int8 quantisation (polymodal.export.quantize): kernels, whole models, safetensors round trip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from clip_helpers import VISION
+from safetensors import safe_open
+from torch import nn
+from wav2vec2_helpers import NO_DROPOUT, TINY, padded_batch
+
+from polymodal import (
+    ASTConfig,
+    ASTForAudioClassification,
+    CLIPVisionConfig,
+    CLIPVisionModelWithProjection,
+    Wav2Vec2Config,
+    Wav2Vec2ForSequenceClassification,
+)
+from polymodal.core.errors import ConfigError, InvalidInputError
+from polymodal.export import Int8Conv1d, Int8Conv2d, Int8Linear, quantize
+from polymodal.export import int8 as int8_module
+
+
+def rel_error(got, ref) -> float:
+    return ((got - ref).norm() / ref.norm()).item()
+
+
+def both_kernels(layer, x):
+    """The oneDNN kernel and the dequantised-float fallback on the same input."""
+    with torch.no_grad():
+        fast = layer(x)
+        int8_module._ONEDNN, saved = False, int8_module._ONEDNN
+        try:
+            slow = layer(x)
+        finally:
+            int8_module._ONEDNN = saved
+    return fast, slow
+
+
+# --- layers ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("static", [False, True])
+def test_int8_linear_close_to_float(static):
+    torch.manual_seed(0)
+    layer, x = nn.Linear(64, 48), torch.randn(3, 5, 64)
+    q = Int8Linear.from_float(layer, static=static)
+    if static:
+        q.set_input_range(x.min().item(), x.max().item())
+    fast, slow = both_kernels(q, x)
+    assert fast.shape == (3, 5, 48) and fast.dtype == torch.float32
+    torch.testing.assert_close(fast, slow, atol=1e-4, rtol=1e-4)  # same integer maths
+    assert rel_error(fast, layer(x).detach()) < 0.02
+    with torch.no_grad():  # GELU fused in the kernel
+        torch.testing.assert_close(q(x, gelu=True), nn.functional.gelu(q(x)), atol=1e-4, rtol=1e-4)
+
+
+def test_int8_conv1d_channels_last_and_contiguous():
+    torch.manual_seed(0)
+    conv = nn.Conv1d(32, 40, 3, stride=2)
+    q = Int8Conv1d.from_float(conv)
+    frames_first = torch.randn(2, 50, 32)  # wav2vec2's layout: (B, T, C) memory seen as (B, C, T)
+    for x in (frames_first.transpose(1, 2), frames_first.transpose(1, 2).contiguous()):
+        fast, slow = both_kernels(q, x)
+        torch.testing.assert_close(fast, slow, atol=1e-4, rtol=1e-4)
+        assert rel_error(fast, conv(x).detach()) < 0.02
+
+
+def test_int8_conv2d_close_to_float():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 16, 8, stride=8)
+    q = Int8Conv2d.from_float(conv, static=True)
+    x = torch.randn(2, 3, 32, 32)
+    q.set_input_range(x.min().item(), x.max().item())
+    fast, slow = both_kernels(q, x)
+    torch.testing.assert_close(fast, slow, atol=1e-4, rtol=1e-4)
+    assert rel_error(fast, conv(x).detach()) < 0.02
+
+
+# --- whole models ---------------------------------------------------------------------------
+
+def tiny_wav2vec2(**overrides):
+    torch.manual_seed(0)
+    config = Wav2Vec2Config(**{**TINY, **NO_DROPOUT, "feat_extract_norm": "layer", "conv_dim": (32, 32, 32),
+                               **overrides})
+    return Wav2Vec2ForSequenceClassification(config).eval()
+
+
+def tiny_ast():
+    torch.manual_seed(0)
+    config = ASTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                       max_length=48, num_mel_bins=32, num_labels=3)
+    return ASTForAudioClassification(config).eval()
+
+
+def tiny_clip_vision():
+    torch.manual_seed(0)
+    return CLIPVisionModelWithProjection(CLIPVisionConfig(**VISION)).eval()
+
+
+MODELS = {
+    "wav2vec2": (tiny_wav2vec2, lambda: padded_batch((4000, 2500, 3200))[0], "logits"),
+    "ast": (tiny_ast, lambda: torch.randn(3, 48, 32), "logits"),
+    "clip-vision": (tiny_clip_vision, lambda: torch.randn(3, 3, 30, 30), "image_embeds"),
+}
+
+
+@pytest.mark.parametrize("family", list(MODELS))
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_round_trip_through_safetensors(tmp_path, family, static):
+    build, inputs, field = MODELS[family]
+    model, x = build(), inputs()
+    quantized = quantize(model, calibration_data=[x] if static else None)
+    names = quantized.config.quantization_config["modules"]
+    assert names and all(isinstance(quantized.get_submodule(n), (Int8Linear, Int8Conv1d, Int8Conv2d)) for n in names)
+    assert not any(isinstance(m, Int8Linear) for m in model.modules())  # the original is untouched
+    with torch.no_grad():
+        ref, got = model(x)[field], quantized(x)[field]
+    assert nn.functional.cosine_similarity(got, ref, dim=-1).min() > 0.98
+
+    quantized.save_pretrained(tmp_path)
+    assert [p.name for p in tmp_path.glob("*.bin")] == []  # no pickle
+    with safe_open(str(tmp_path / "model.safetensors"), "pt") as f:
+        assert f.get_tensor(names[0] + ".weight").dtype == torch.int8
+        assert f.get_tensor(names[0] + ".weight_scale").dtype == torch.float32
+    saved = json.loads((tmp_path / "config.json").read_text())["quantization_config"]
+    assert saved["activation_scheme"] == ("static" if static else "dynamic")
+
+    def no_requantising(*args, **kwargs):
+        raise AssertionError("from_pretrained quantised the weights again")
+
+    original = int8_module.weight_to_int8
+    int8_module.weight_to_int8 = no_requantising
+    try:
+        loaded = type(model).from_pretrained(tmp_path)
+    finally:
+        int8_module.weight_to_int8 = original
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x)[field], quantized(x)[field], atol=0, rtol=0)
+
+
+def test_first_wav2vec2_conv_stays_float_and_skip_list():
+    model = tiny_wav2vec2()
+    quantized = quantize(model, modules_to_not_convert=["classifier"])
+    convs = quantized.wav2vec2.feature_extractor.conv_layers
+    assert type(convs[0].conv) is nn.Conv1d  # reads 10 raw samples: kept float
+    assert isinstance(convs[1].conv, Int8Conv1d)
+    assert type(quantized.classifier) is nn.Linear
+    assert not isinstance(quantized.wav2vec2.encoder.pos_conv_embed.conv, Int8Conv1d)  # grouped, weight-normed
+
+
+def test_quantize_bad_input(tmp_path):
+    model = tiny_wav2vec2()
+    with pytest.raises(InvalidInputError, match="nn.Module"):
+        quantize("model")
+    with pytest.raises(InvalidInputError, match="float32"):
+        quantize(tiny_wav2vec2().to(torch.bfloat16))
+    with pytest.raises(InvalidInputError, match="calibration_data"):
+        quantize(model, calibration_data=["not a tensor"])
+    with pytest.raises(InvalidInputError, match="empty"):
+        quantize(model, calibration_data=[])
+    with pytest.raises(InvalidInputError, match="already quantised"):
+        quantize(quantize(model))
+    with pytest.raises(InvalidInputError, match="no linear"):
+        quantize(nn.Sequential(nn.ReLU()))
+    quantized = quantize(model)
+    quantized.config.quantization_config["quant_method"] = "bitsandbytes"
+    quantized.save_pretrained(tmp_path)
+    with pytest.raises(ConfigError, match="polymodal-int8"):
+        Wav2Vec2ForSequenceClassification.from_pretrained(tmp_path)
