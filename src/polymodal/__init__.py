@@ -88,6 +88,8 @@ _OTHER_NAMES: dict[str, str] = {
     "Trainer": "polymodal.train.trainer",
     "TrainingArguments": "polymodal.train.arguments",
     "DataCollatorWithPadding": "polymodal.train.collators",
+    "DefaultDataCollator": "polymodal.train.collators",  # issue 15
+    "default_data_collator": "polymodal.train.collators",  # issue 15
     "DataCollatorCTCWithPadding": "polymodal.train.collators",
     "set_seed": "polymodal.train.trainer",
     # Trainer API (issue 10 part A): state, callbacks, integrations, trainer utils.
@@ -114,10 +116,12 @@ _OTHER_NAMES: dict[str, str] = {
     "get_wsd_schedule": "polymodal.train.optimization",
     "Adafactor": "polymodal.train.optimization",
     "AdafactorSchedule": "polymodal.train.optimization",
+    "HfArgumentParser": "polymodal.train.argparser",
 }
 
 _SUBMODULES = {"audio_utils", "core", "models", "pipelines", "train", "audio", "vision", "text", "nn", "generation",
                "metrics", "datasets"}
+_SUBMODULES |= {"logging", "utils"}  # Trainer API (issue 10 part A): polymodal.logging, polymodal.utils.logging
 
 
 def _module_for(name: str) -> str | None:

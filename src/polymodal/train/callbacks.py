@@ -199,6 +199,12 @@ class DefaultFlowCallback(TrainerCallback):
         return control
 
 
+def _bars_enabled() -> bool:
+    from ..logging import is_progress_bar_enabled
+
+    return is_progress_bar_enabled()
+
+
 def _format_logs(logs: dict) -> dict:
     return {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in logs.items() if k != "total_flos"}
 
@@ -215,7 +221,8 @@ class ProgressCallback(TrainerCallback):
         from tqdm.auto import tqdm
 
         if state.is_world_process_zero:
-            self.training_bar = tqdm(total=state.max_steps, initial=state.global_step, dynamic_ncols=True)
+            self.training_bar = tqdm(total=state.max_steps, initial=state.global_step, dynamic_ncols=True,
+                                     disable=not _bars_enabled())
         self.current_step = state.global_step
 
     def on_step_end(self, args, state, control, **kwargs):
@@ -230,7 +237,7 @@ class ProgressCallback(TrainerCallback):
             return
         if self.prediction_bar is None:
             self.prediction_bar = tqdm(total=len(eval_dataloader), leave=self.training_bar is None,
-                                       dynamic_ncols=True)
+                                       dynamic_ncols=True, disable=not _bars_enabled())
         self.prediction_bar.update(1)
 
     def _close_prediction_bar(self) -> None:
