@@ -1,0 +1,89 @@
+"""Pieces every decoder-only language model shares: the causal mask with a cache, the shifted
+LM loss, and an LM head tied to the input embeddings."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def decoder_attention_mask(
+    attention_mask: torch.Tensor | None,
+    query_len: int,
+    past_len: int,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> torch.Tensor | None:
+    """Additive ``(B or 1, 1, Tq, past + Tq)`` mask: causal over the keys, padding hidden.
+
+    ``attention_mask`` is the ``(B, past + Tq)`` 1/0 mask over every key (cached ones included).
+    Returns None when nothing needs hiding (one new token, no padding) so attention takes its
+    unmasked fast path.
+    """
+    key_len = past_len + query_len
+    padded = attention_mask is not None and not bool(attention_mask.all())
+    if query_len == 1 and not padded:
+        return None
+    # Query i (absolute position past + i) may see keys 0 .. past + i.
+    keys = torch.arange(key_len, device=device)
+    queries = torch.arange(past_len, key_len, device=device)
+    hidden = keys[None, :] > queries[:, None]  # (Tq, K)
+    hidden = hidden[None, None]  # (1, 1, Tq, K)
+    if padded:
+        if attention_mask.shape[-1] != key_len:
+            raise ValueError(
+                f"attention_mask covers {attention_mask.shape[-1]} positions but the cache plus the input have "
+                f"{key_len}: pass the mask of the whole sequence so far."
+            )
+        hidden = hidden | (attention_mask[:, None, None, :].to(device) == 0)
+    return torch.zeros(hidden.shape, dtype=dtype, device=device).masked_fill(hidden, torch.finfo(dtype).min)
+
+
+def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
+    """Mean next-token cross-entropy: position ``t`` predicts ``labels[t + 1]`` (computed in fp32)."""
+    shift_logits = logits[:, :-1, :].float()
+    shift_labels = labels[:, 1:].to(logits.device)
+    return F.cross_entropy(
+        shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1), ignore_index=ignore_index
+    )
+
+
+class TiedLMHeadMixin:
+    """For a ``PreTrainedModel`` whose ``lm_head.weight`` is the input embedding matrix.
+
+    Checkpoints of tied models store the matrix once (under the embedding's name); loading
+    re-ties the head instead of reporting it missing, and saving writes it once again.
+    Subclasses name the embedding with ``_input_embeddings_path`` (e.g. ``"transformer.wte"``).
+    """
+
+    _input_embeddings_path = ""
+
+    def get_input_embeddings(self):
+        return self.get_submodule(self._input_embeddings_path)
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def set_output_embeddings(self, new_embeddings) -> None:
+        self.lm_head = new_embeddings
+
+    def _tied(self) -> bool:
+        return bool(getattr(self.config, "tie_word_embeddings", True))
+
+    def tie_weights(self) -> None:
+        if self._tied():
+            self.lm_head.weight = self.get_input_embeddings().weight
+
+    def _load_weights(self, state_dict, dtype, ignore_mismatched):
+        report = super()._load_weights(state_dict, dtype, ignore_mismatched)
+        if self._tied():
+            self.tie_weights()
+            for key in ("missing_keys", "head_keys"):
+                report[key] = [k for k in report[key] if k != "lm_head.weight"]
+        return report
+
+    def _state_dict_for_saving(self, state_dict):
+        state_dict = super()._state_dict_for_saving(state_dict)
+        if self._tied():
+            state_dict.pop("lm_head.weight", None)
+        return state_dict
