@@ -210,8 +210,10 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
             try:
                 encodings = self._tokenizer.encode_batch(inputs, add_special_tokens=add_special_tokens,
                                                          is_pretokenized=is_split_into_words)
-            except Exception as exc:  # the Rust side reports e.g. truncation that cannot fit
-                raise InvalidInputError(f"Tokenization failed: {exc}") from None
+            except BaseException as exc:  # noqa: BLE001 - the Rust side panics (a BaseException) on bad lengths
+                if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                    raise
+                raise InvalidInputError(_explain_failure(exc, stride, max_length, truncation_strategy)) from None
         data, flat = self._collect(encodings, return_token_type_ids, return_attention_mask,
                                    return_overflowing_tokens, return_special_tokens_mask, return_offsets_mapping,
                                    return_length)
@@ -291,3 +293,15 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
             if padding:
                 backend.enable_padding(**{k: v for k, v in padding.items()})
         return (str(path),)
+
+
+def _explain_failure(exc, stride, max_length, truncation_strategy) -> str:
+    message = str(exc).split("\n")[0]
+    if "stride" in message or "truncat" in message.lower():
+        return (
+            f"Tokenization failed: {message}. With truncation={truncation_strategy!r}, max_length={max_length} and "
+            f"stride={stride}, the text that is not truncated (e.g. the question) plus the special tokens must leave "
+            "more than `stride` tokens per window: lower stride, raise max_length or shorten that text."
+        )
+    return f"Tokenization failed: {message}"
+

@@ -13,12 +13,12 @@ class CamembertTokenizer(XLMRobertaTokenizer):
     The ``…NOTUSED`` entries are fairseq's placeholders; ``<mask>`` strips the space before it.
     """
 
+    default_extra_special_tokens = ("<s>NOTUSED", "</s>NOTUSED", "<unk>NOTUSED")
+
     def __init__(self, vocab=None, add_prefix_space=True, bos_token="<s>", eos_token="</s>", sep_token="</s>",
                  cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", **kwargs):
         if isinstance(mask_token, str):
             mask_token = AddedToken(mask_token, lstrip=True, special=True)
-        if "additional_special_tokens" not in kwargs and "extra_special_tokens" not in kwargs:
-            kwargs["extra_special_tokens"] = ["<s>NOTUSED", "</s>NOTUSED", "<unk>NOTUSED"]
         super().__init__(vocab, add_prefix_space, bos_token, eos_token, sep_token, cls_token, unk_token, pad_token,
                          mask_token, **kwargs)
 

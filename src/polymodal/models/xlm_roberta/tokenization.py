@@ -15,6 +15,7 @@ class XLMRobertaTokenizer(PreTrainedTokenizerFast):
 
     vocab_files_names = {"vocab_file": "sentencepiece.bpe.model", "tokenizer_file": "tokenizer.json"}
     model_input_names = ["input_ids", "attention_mask"]
+    default_extra_special_tokens: tuple[str, ...] = ()
 
     def __init__(self, vocab=None, add_prefix_space=True, bos_token="<s>", eos_token="</s>", sep_token="</s>",
                  cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", **kwargs):
@@ -26,6 +27,8 @@ class XLMRobertaTokenizer(PreTrainedTokenizerFast):
             vocab = self._fairseq_vocab([(p, s) for p, s, _ in extras["pieces"]], specials)
             if "extra_special_tokens" not in kwargs and "additional_special_tokens" not in kwargs:
                 kwargs["extra_special_tokens"] = extras["added"]
+        if "extra_special_tokens" not in kwargs and "additional_special_tokens" not in kwargs:
+            kwargs["extra_special_tokens"] = list(self.default_extra_special_tokens)
         charsmap = charsmap or extras.get("charsmap")
         if vocab is None:
             vocab = self._fairseq_vocab([], specials)
