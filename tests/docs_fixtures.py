@@ -116,3 +116,152 @@ def wav2vec2_base(path: str = "path/to/wav2vec2-base") -> Path:
     hf_model("Wav2Vec2Model", stable=False, norm="group", **NO_DROPOUT).save_pretrained(folder)
     transformers.Wav2Vec2FeatureExtractor(return_attention_mask=False).save_pretrained(folder)
     return folder
+
+
+def _labels(names):
+    id2label = dict(enumerate(names))
+    return {"num_labels": len(names), "id2label": id2label, "label2id": {v: k for k, v in id2label.items()}}
+
+
+def ast_classifier(path: str = "path/to/ast-finetuned-audioset", labels=("dog", "rain", "siren", "speech")) -> Path:
+    """A tiny ASTForAudioClassification folder with its feature extractor."""
+    import torch
+    import transformers
+
+    folder = Path(path)
+    config = transformers.ASTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                                    max_length=48, num_mel_bins=32, **_labels(labels))
+    torch.manual_seed(0)
+    transformers.ASTForAudioClassification(config).save_pretrained(folder)
+    transformers.ASTFeatureExtractor(num_mel_bins=32, max_length=48).save_pretrained(folder)
+    return folder
+
+
+def hubert_ctc(path: str = "path/to/hubert-large-ls960-ft") -> Path:
+    """A tiny HubertForCTC folder with a Wav2Vec2 processor (what HuBERT checkpoints ship)."""
+    import torch
+    import transformers
+    from pipeline_helpers import CHARS, ctc_folder
+    from wav2vec2_helpers import NO_DROPOUT, TINY
+
+    folder = ctc_folder(Path(path))
+    torch.manual_seed(0)
+    config = transformers.HubertConfig(**{**TINY, **NO_DROPOUT, "vocab_size": len(CHARS), "pad_token_id": 0,
+                                          "feat_extract_norm": "layer", "do_stable_layer_norm": True})
+    transformers.HubertForCTC(config).save_pretrained(folder)
+    return folder
+
+
+def data2vec_audio_classifier(path: str = "path/to/data2vec-audio-finetuned-ks",
+                              labels=("yes", "no", "up", "down")) -> Path:
+    import torch
+    import transformers
+    from wav2vec2_helpers import NO_DROPOUT, TINY
+
+    folder = Path(path)
+    torch.manual_seed(0)
+    config = transformers.Data2VecAudioConfig(**{**TINY, **NO_DROPOUT, **_labels(labels), "num_conv_pos_embeddings": 5,
+                                                 "num_conv_pos_embedding_groups": 2})
+    transformers.Data2VecAudioForSequenceClassification(config).save_pretrained(folder)
+    transformers.Wav2Vec2FeatureExtractor(return_attention_mask=True).save_pretrained(folder)
+    return folder
+
+
+def align_model(path: str = "path/to/align-base") -> Path:
+    """A tiny AlignModel folder (EfficientNet + BERT) with its WordPiece tokenizer and image processor."""
+    import torch
+    import transformers
+    from tokenizer_helpers import write_bert_files
+
+    folder = Path(path)
+    write_bert_files(folder)
+    tokenizer = transformers.BertTokenizer(str(folder / "vocab.txt"))
+    image_processor = transformers.EfficientNetImageProcessor(size={"height": 40, "width": 40})
+    transformers.AlignProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    vision = dict(image_size=32, width_coefficient=0.25, depth_coefficient=0.5, hidden_dim=64,
+                  kernel_sizes=[3, 5, 3], in_channels=[32, 16, 24], out_channels=[16, 24, 64], strides=[1, 2, 2],
+                  num_block_repeats=[1, 2, 4], expand_ratios=[1, 6, 4], depthwise_padding=[2])
+    text = dict(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                intermediate_size=37, max_position_embeddings=64)
+    torch.manual_seed(0)
+    transformers.AlignModel(transformers.AlignConfig(text_config=text, vision_config=vision,
+                                                     projection_dim=16)).save_pretrained(folder)
+    return folder
+
+
+def chinese_clip_model(path: str = "path/to/chinese-clip-vit-base-patch16") -> Path:
+    import torch
+    import transformers
+    from clip_helpers import VISION
+    from tokenizer_helpers import write_bert_files
+
+    folder = Path(path)
+    tokenizer = transformers.BertTokenizer.from_pretrained(str(write_bert_files(folder)))
+    text = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                num_attention_heads=4, max_position_embeddings=64)
+    torch.manual_seed(0)
+    transformers.ChineseCLIPModel(transformers.ChineseCLIPConfig(text_config=text, vision_config=VISION,
+                                                                 projection_dim=16)).save_pretrained(folder)
+    image_processor = transformers.ChineseCLIPImageProcessorPil(size={"height": 30, "width": 30}, crop_size=30)
+    transformers.ChineseCLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    return folder
+
+
+def clap_model(path: str = "path/to/clap-htsat-unfused") -> Path:
+    """A tiny unfused CLAP (HTSAT on 64 mel bins, 1 s windows at 48 kHz) with its processor."""
+    import torch
+    import transformers
+    from tokenizer_helpers import write_roberta_files
+
+    folder = Path(path)
+    tokenizer = transformers.RobertaTokenizer.from_pretrained(str(write_roberta_files(folder)))
+    text = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                num_attention_heads=4, max_position_embeddings=40)
+    audio = dict(spec_size=128, num_mel_bins=64, window_size=4, patch_size=4, patch_stride=[4, 4], depths=[2, 2],
+                 num_attention_heads=[2, 4], patch_embeds_hidden_size=8, hidden_size=16, aff_block_r=2)
+    torch.manual_seed(0)
+    transformers.ClapModel(transformers.ClapConfig(text_config=text, audio_config=audio,
+                                                   projection_dim=12)).save_pretrained(folder)
+    extractor = transformers.ClapFeatureExtractor(feature_size=64, sampling_rate=48000, hop_length=480,
+                                                  max_length_s=1, fft_window_size=1024, frequency_max=14000,
+                                                  truncation="rand_trunc")  # unfused: one channel
+    transformers.ClapProcessor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(folder)
+    return folder
+
+
+def xclip_model(path: str = "path/to/xclip-base-patch32", frames: int = 8) -> Path:
+    import torch
+    import transformers
+    from tokenizer_helpers import write_clip_files
+
+    folder = Path(path)
+    tokenizer = transformers.CLIPTokenizer.from_pretrained(str(write_clip_files(folder)))
+    text = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                num_attention_heads=4, max_position_embeddings=40)
+    vision = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4, image_size=30,
+                  patch_size=15, num_frames=frames, mit_hidden_size=16, mit_intermediate_size=20,
+                  mit_num_attention_heads=2)
+    torch.manual_seed(0)
+    transformers.XCLIPModel(transformers.XCLIPConfig(text_config=text, vision_config=vision, projection_dim=16,
+                                                     prompt_num_attention_heads=2)).save_pretrained(folder)
+    image_processor = transformers.CLIPImageProcessorPil(size={"shortest_edge": 30}, crop_size=30)
+    transformers.XCLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    return folder
+
+
+def video_file(path: str = "clip.mp4", frames: int = 16, size=(48, 40), seed: int = 0) -> Path:
+    """A short random-noise H.264 video written with PyAV."""
+    import av
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    with av.open(str(target), "w") as container:
+        stream = container.add_stream("libx264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for _ in range(frames):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8),
+                                               format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return target

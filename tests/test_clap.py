@@ -414,3 +414,11 @@ def test_pipeline_bad_inputs(pipeline_dir):
         classify(clip, candidate_labels=LABELS, hypothesis_template="no slot")
     with pytest.raises(InvalidInputError, match="one channel"):
         classify(np.zeros((2, 4000), np.float32)[None], candidate_labels=LABELS)
+
+
+def test_fusion_features_into_an_unfused_model_is_a_clear_error(hf_dirs):
+    from polymodal.core.errors import InvalidInputError
+
+    model = ours_mod.ClapModel.from_pretrained(hf_dirs["unfused"])
+    with pytest.raises(InvalidInputError, match="truncation='rand_trunc'"):
+        model.get_audio_features(**_audio(1, channels=4))

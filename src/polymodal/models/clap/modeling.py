@@ -486,6 +486,12 @@ class ClapAudioEncoder(nn.Module):
             raise InvalidInputError(
                 f"input_features has {bins} mel bins but this model expects num_mel_bins={self.config.num_mel_bins}."
             )
+        if not self.config.enable_fusion and input_features.shape[1] != 1:
+            raise InvalidInputError(
+                f"input_features has {input_features.shape[1]} channels (the feature extractor's "
+                "truncation='fusion' output) but this model has enable_fusion=False and takes one; build the "
+                "extractor with truncation='rand_trunc' (ClapFeatureExtractor(truncation='rand_trunc'))."
+            )
         if is_longer is not None and is_longer.shape[0] != input_features.shape[0]:
             raise InvalidInputError(
                 f"is_longer has {is_longer.shape[0]} rows for a batch of {input_features.shape[0]}; pass the "
