@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from clip_helpers import VISION
@@ -17,8 +19,11 @@ from polymodal import (
     CLIPVisionConfig,
     CLIPVisionModelWithProjection,
     Wav2Vec2Config,
+    Wav2Vec2FeatureExtractor,
     Wav2Vec2ForSequenceClassification,
+    pipeline,
 )
+from polymodal.cli import main
 from polymodal.core.errors import ConfigError, InvalidInputError
 from polymodal.export import Int8Conv1d, Int8Conv2d, Int8Linear, quantize
 from polymodal.export import int8 as int8_module
@@ -170,3 +175,34 @@ def test_quantize_bad_input(tmp_path):
     quantized.save_pretrained(tmp_path)
     with pytest.raises(ConfigError, match="polymodal-int8"):
         Wav2Vec2ForSequenceClassification.from_pretrained(tmp_path)
+
+
+# --- command line ---------------------------------------------------------------------------
+
+INTENTS = Path(__file__).resolve().parents[1] / "src/polymodal/datasets/data/spoken_intents"
+
+
+@pytest.mark.parametrize("calibrate", [False, True], ids=["dynamic", "static"])
+def test_cli_quantize(tmp_path, calibrate, capsys):
+    model = tiny_wav2vec2()
+    model.save_pretrained(tmp_path / "float")
+    Wav2Vec2FeatureExtractor(return_attention_mask=True).save_pretrained(tmp_path / "float")
+    args = ["quantize", str(tmp_path / "float"), str(tmp_path / "int8")]
+    if calibrate:
+        args += ["--calibration", *map(str, sorted(INTENTS.rglob("*.ogg"))[:3])]
+    assert main(args) == 0
+    assert "int8 (" + ("static" if calibrate else "dynamic") in capsys.readouterr().out
+    assert (tmp_path / "int8/preprocessor_config.json").is_file()  # the processor travels along
+    classifier = pipeline("audio-classification", model=str(tmp_path / "int8"))
+    assert isinstance(classifier.model.wav2vec2.encoder.layers[0].attention.q_proj, Int8Linear)
+    assert len(classifier(np.zeros(4000, dtype=np.float32), top_k=2)) == 2
+
+
+def test_cli_quantize_bad_input(tmp_path, capsys):
+    assert main(["quantize", str(tmp_path / "missing"), str(tmp_path / "out")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    tiny_wav2vec2().save_pretrained(tmp_path / "float")
+    assert main(["quantize", str(tmp_path / "float"), str(tmp_path / "float")]) == 2
+    assert "must differ" in capsys.readouterr().err
+    assert main(["quantize", str(tmp_path / "float"), str(tmp_path / "o"), "--calibration", "nope.wav"]) == 2
+    assert "nope.wav" in capsys.readouterr().err

@@ -6,6 +6,7 @@
     polymodal classify my_model clip1.wav clip2.flac    # top-k labels per file
     polymodal transcribe my_ctc_model talk.wav --chunk-length-s 10
     polymodal serve my_model --port 8000                # HTTP: POST /predict, GET /health /ready /metrics
+    polymodal quantize my_model my_model_int8           # int8 linear + conv layers, safetensors
 
 Heavy imports (torch, models) happen inside the commands so ``--help`` is instant. Bad input
 ends with one ``error: …`` line on stderr and exit code 2; the models and data are the same
@@ -245,6 +246,9 @@ def _expected_ids(dataset, label2id: dict, source: str) -> list[str]:
 def cmd_classify(args) -> int:
     from .pipelines import pipeline
 
+    if args.ray:
+        _check_model_dir(args.model_dir)
+        return _ray_bulk(args, _classification_task(args.model_dir), top_k=args.top_k)
     _check_files(args.files)
     _check_model_dir(args.model_dir)
     classifier = pipeline(_classification_task(args.model_dir), model=args.model_dir, device=args.device)
@@ -276,20 +280,50 @@ def _print_classification(name: str, result: list[dict], as_json: bool) -> None:
 def cmd_transcribe(args) -> int:
     from .pipelines import pipeline
 
+    options = {"chunk_length_s": args.chunk_length_s, "stride_length_s": args.stride_length_s}
+    if args.ray:
+        return _ray_bulk(args, "automatic-speech-recognition", **{k: v for k, v in options.items() if v is not None})
     _check_files(args.files)
     _check_model_dir(args.model_dir)
     recognizer = pipeline("automatic-speech-recognition", model=args.model_dir, device=args.device)
-    options = {"chunk_length_s": args.chunk_length_s, "stride_length_s": args.stride_length_s}
     for name in _progress(args.files, len(args.files), "transcribe"):
         text = recognizer(name, **{k: v for k, v in options.items() if v is not None})["text"]
         print(json.dumps({"file": name, "text": text}) if args.json else f"{name}\t{text}")
     return 0
 
 
+def _ray_bulk(args, task: str, **call_kwargs) -> int:
+    # --- Ray Data bulk inference (issue 11): files, folders or manifests → JSONL, in input order
+    from .serve.bulk import bulk_inference, expand_inputs
+
+    _check_model_dir(args.model_dir)
+    files = expand_inputs(args.files)
+    lines = bulk_inference(task, args.model_dir, files, batch_size=args.batch_size, concurrency=args.concurrency,
+                           device=args.device, **call_kwargs)
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        for line in lines:
+            print(line, file=out)
+    finally:
+        if args.output:
+            out.close()
+    return 0
+
+
+def _add_ray(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ray", action="store_true", help="bulk inference on Ray Data (a local cluster, or "
+                        "RAY_ADDRESS): FILEs may also be folders or CSV/JSONL manifests; prints JSONL")
+    parser.add_argument("--concurrency", type=_positive_int, default=2, help="pipeline actors with --ray (default 2)")
+    parser.add_argument("--output", default=None, help="write the JSONL here instead of stdout (with --ray)")
+
+
 def cmd_serve(args) -> int:
     # --- serving (issue 11): uvicorn by default, Ray Serve with --ray
-    from .serve import serve
-    from .serve.logs import configure
+    try:
+        from .serve import serve
+        from .serve.logs import configure
+    except ImportError as err:
+        raise CliError(f"serving needs the 'serve' extra ({err.name} is missing): pip install 'polymodal[serve]'") from None
 
     _check_model_dir(args.model_dir)
     configure(args.log_format)
@@ -421,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--top-k", type=_positive_int, default=5, help="labels to print per file (default 5)")
     _add_common(p, batch_size=8)
+    _add_ray(p)
     p.set_defaults(func=cmd_classify)
     p = sub.add_parser("transcribe", help="speech to text with a CTC model",
                        description="Run the speech-recognition pipeline of MODEL_DIR (a CTC model such as "
@@ -432,8 +467,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stride-length-s", type=_positive_float, default=None,
                    help="context on each side of a chunk in seconds (default chunk/6)")
     _add_common(p, batch_size=1)
+    _add_ray(p)
     p.set_defaults(func=cmd_transcribe)
     _serve_parser(sub)
+    # --- int8 quantisation (issue 12) ---
+    from .export.cli import add_parser as add_quantize_parser
+
+    add_quantize_parser(sub, CliError)
     return parser
 
 

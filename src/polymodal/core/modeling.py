@@ -325,7 +325,7 @@ class PreTrainedModel(nn.Module):
             model = cls(config, *model_args)
         # --- int8 checkpoints (issue 12): int8 layers first, so the saved int8 tensors load as they are.
         if getattr(config, "quantization_config", None):
-            from ..export.quantize import prepare_quantized_model  # lazy: core never imports export at load
+            from ..export.quantizer import prepare_quantized_model  # lazy: core never imports export at load
 
             prepare_quantized_model(model, config.quantization_config)
         report = model._load_weights(state_dict, dtype, ignore_mismatched)

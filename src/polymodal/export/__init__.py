@@ -5,22 +5,32 @@
   ``from_pretrained``. ``polymodal quantize MODEL_DIR OUT_DIR`` does the same from the shell.
 - :func:`export_onnx` — an ONNX graph of the float model.
 - :func:`quantize_dynamic` — torch.ao's older dynamic int8 (linear layers only, not saveable).
+
+Names are imported on first use, so the CLI can reach ``polymodal.export.cli`` without torch.
 """
 
-from .dynamic import quantize_dynamic
-from .int8 import Int8Conv1d, Int8Conv2d, Int8Linear
-from .onnx import default_inputs, export_onnx
-from .quantize import QUANT_METHOD, prepare_quantized_model, quantizable_layers, quantize
+from __future__ import annotations
 
-__all__ = [
-    "QUANT_METHOD",
-    "Int8Conv1d",
-    "Int8Conv2d",
-    "Int8Linear",
-    "default_inputs",
-    "export_onnx",
-    "prepare_quantized_model",
-    "quantizable_layers",
-    "quantize",
-    "quantize_dynamic",
-]
+import importlib
+
+_NAMES = {
+    "quantize_dynamic": "dynamic",
+    "Int8Conv1d": "int8", "Int8Conv2d": "int8", "Int8Linear": "int8",
+    "default_inputs": "onnx", "export_onnx": "onnx",
+    "QUANT_METHOD": "quantizer", "prepare_quantized_model": "quantizer", "quantizable_layers": "quantizer",
+    "quantize": "quantizer",
+}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'polymodal.export' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_NAMES))
