@@ -4,8 +4,12 @@ spoken-intent set, as small ``datasets``-like objects the Trainer and pipelines 
 from .dataset import Audio, AudioDataset, AudioDatasetDict, ClassLabel, Value
 from .folder import (AUDIO_EXTENSIONS, DatasetNotFoundError, load_audio_folder, load_spoken_intents,
                      read_manifest, spoken_intents_path)
+# images (issue 15)
+from .image_folder import (IMAGE_EXTENSIONS, Image, ImageDataset, ImageDatasetDict, load_image_folder, load_shapes,
+                           shapes_path)
 
 __all__ = [
     "AUDIO_EXTENSIONS", "Audio", "AudioDataset", "AudioDatasetDict", "ClassLabel", "DatasetNotFoundError", "Value",
     "load_audio_folder", "load_spoken_intents", "read_manifest", "spoken_intents_path",
+    "IMAGE_EXTENSIONS", "Image", "ImageDataset", "ImageDatasetDict", "load_image_folder", "load_shapes", "shapes_path",
 ]

@@ -53,6 +53,20 @@ def default_data_collator(features: list[Any]) -> dict[str, Any]:
     return batch
 
 
+# image classification (issue 15): the class form the vision guides use
+@dataclass
+class DefaultDataCollator:
+    """``default_data_collator`` as an object: stacks examples without padding (``return_tensors='pt'``)."""
+
+    return_tensors: str = "pt"
+
+    def __call__(self, features: list[Any]) -> dict[str, Any]:
+        if self.return_tensors != "pt":
+            raise ValueError(f"DefaultDataCollator(return_tensors={self.return_tensors!r}): polymodal returns "
+                             "PyTorch tensors only ('pt').")
+        return default_data_collator(features)
+
+
 @dataclass
 class DataCollatorWithPadding:
     """Pads model inputs with the processing class's ``pad`` (feature extractor or tokenizer)."""
