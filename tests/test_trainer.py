@@ -187,9 +187,11 @@ def test_interrupted_save_keeps_last_good_checkpoint(init_dir, tmp_path, monkeyp
     monkeypatch.undo()
     reloaded = polymodal.AutoModelForAudioClassification.from_pretrained(tmp_path / "checkpoint-1")
     assert reloaded.num_parameters() == model.num_parameters()
+    assert list(tmp_path.glob(".checkpoint-2.tmp-*"))  # what the "power cut" left
     resumed = polymodal.Trainer(model=model, args=args, train_dataset=_dataset(14))
     resumed.train(resume_from_checkpoint=True)
     assert resumed.state["global_step"] == 3
+    assert not list(tmp_path.glob(".checkpoint-*.tmp-*"))
 
 
 def test_save_total_limit_and_group_by_length(init_dir, tmp_path):
@@ -281,3 +283,46 @@ def test_default_collator_pads_with_the_feature_extractor(init_dir):
     batch = collate(_dataset(3, ragged=True))
     assert batch["input_values"].shape[0] == 3 and batch["labels"].tolist() == [0, 1, 2]
     assert batch["attention_mask"].sum(-1).tolist() == [1600, 1563, 1526]
+
+
+def _noisy_run(init_dir, out, resume=None, callbacks=None):
+    """Every source of randomness on: dropout, LayerDrop and SpecAugment time/feature masks."""
+    torch.manual_seed(321)
+    model = polymodal.AutoModelForAudioClassification.from_pretrained(
+        init_dir, hidden_dropout=0.1, attention_dropout=0.1, feat_proj_dropout=0.1, layerdrop=0.2,
+        mask_time_prob=0.3, mask_time_length=4, mask_feature_prob=0.2, mask_feature_length=4)
+    args = _args(polymodal, out, train_sampling_strategy="random", save_strategy="steps", save_steps=4,
+                 max_steps=10, per_device_train_batch_size=2, gradient_accumulation_steps=1)
+    trainer = polymodal.Trainer(model=model, args=args, train_dataset=_dataset(14), callbacks=callbacks)
+    output = trainer.train(resume_from_checkpoint=resume)
+    return trainer, output
+
+
+@pytest.mark.filterwarnings("ignore:.*masked_spec_embed")  # the init checkpoint had SpecAugment off
+def test_mid_epoch_resume_is_bit_exact_with_dropout_and_specaugment(init_dir, tmp_path):
+    full, full_output = _noisy_run(init_dir, tmp_path / "full")
+    with pytest.raises(KeyboardInterrupt):
+        _noisy_run(init_dir, tmp_path / "part", callbacks=[_StopAt(9)])
+    # 7 batches per epoch: checkpoint-8 is one batch into the second epoch.
+    assert sorted_checkpoints(tmp_path / "part")[-1].name == "checkpoint-8"
+    torch.manual_seed(999)
+    resumed, output = _noisy_run(init_dir, tmp_path / "part", resume=str(tmp_path / "part" / "checkpoint-8"))
+    for key, value in full.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    losses = [[e["loss"] for e in t.state.log_history if "loss" in e] for t in (full, resumed)]
+    assert losses[0] == losses[1]
+    # train_loss covers the whole run, not only the steps after the resume.
+    assert output.training_loss == pytest.approx(full_output.training_loss, rel=1e-9)
+    assert output.training_loss == pytest.approx(np.mean(losses[0]), rel=1e-6)
+
+
+def test_stale_temporary_checkpoint_folders_are_removed(init_dir, tmp_path):
+    stale = tmp_path / ".checkpoint-3.tmp-4242"
+    stale.mkdir(parents=True)
+    (stale / "model.safetensors").write_bytes(b"half written")
+    keep = tmp_path / "notes.checkpoint-3.tmp-1"  # not a name the Trainer writes: left alone
+    keep.mkdir()
+    model = polymodal.AutoModelForAudioClassification.from_pretrained(init_dir)
+    trainer = polymodal.Trainer(model=model, args=_args(polymodal, tmp_path, max_steps=1), train_dataset=_dataset(4))
+    trainer.train()
+    assert not stale.exists() and keep.exists()
