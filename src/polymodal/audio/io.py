@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,8 +133,16 @@ def _read(source: Any) -> tuple[np.ndarray, int]:
         with sf.SoundFile(opened) as f:
             rate = f.samplerate
             data = f.read(dtype="float32", always_2d=True)  # (samples, channels)
+            declared, present = _truncated_data_chunk(f.extra_info)
     except (sf.LibsndfileError, RuntimeError, TypeError, EOFError) as err:
         raise _decode_error(source, err) from None
+    if declared is not None:
+        raise AudioDecodeError(
+            f"Audio {_describe(source)} is truncated: its header declares {declared} bytes of audio but only "
+            f"{present} are in the file (an interrupted copy or download?), so it holds only part of the recording. "
+            "Copy or download it again; to use the part that is there, re-save it, e.g. "
+            "soundfile.write(out, *soundfile.read(path))."
+        )
     if data.shape[0] == 0:
         raise AudioDecodeError(
             f"Audio {_describe(source)} decoded to zero samples; the file holds a header but no audio."
@@ -144,6 +153,22 @@ def _read(source: Any) -> tuple[np.ndarray, int]:
             "written from a broken signal. Re-export it from a clean source."
         )
     return np.ascontiguousarray(data.T), rate  # (channels, samples)
+
+
+_SHOULD_BE = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+# Streamed WAVs are written before their length is known: 0 or all-ones sizes are placeholders.
+_PLACEHOLDER_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFFFFFFFFFFFFFFF)
+
+
+def _truncated_data_chunk(extra_info: str) -> tuple[int | None, int | None]:
+    """``(declared, present)`` bytes when libsndfile's header log shows a WAV data chunk cut short."""
+    match = _SHOULD_BE.search(extra_info or "")
+    if not match:
+        return None, None
+    declared, present = int(match.group(1)), int(match.group(2))
+    if declared in _PLACEHOLDER_SIZES or declared <= present:
+        return None, None
+    return declared, present
 
 
 def load_audio_with_rate(

@@ -31,11 +31,6 @@ _ALIASES = {"asr": "automatic-speech-recognition"}
 def _load_model(task: str, role: str, model, torch_dtype, model_kwargs: dict):
     from ..models.auto import AutoConfig, class_for
 
-    if model is None:
-        raise ConfigError(
-            f"pipeline('{task}') needs model=<folder>: polymodal has no default hub model and works offline. "
-            "Pass the path of a checkpoint folder (config.json + model.safetensors)."
-        )
     if not isinstance(model, (str, os.PathLike)):
         return model
     config = AutoConfig.from_pretrained(model)
@@ -76,6 +71,16 @@ def pipeline(task: str, model=None, config=None, feature_extractor=None, tokeniz
     if task not in TASKS:
         raise ConfigError(f"Unknown task {task!r}; polymodal supports {sorted(TASKS)}.")
     module, class_name, role, parts = TASKS[task]
+    # pipelines: check every argument before loading anything; no model → the task's default hub id
+    from .base import _check_init_kwargs
+
+    pipeline_cls = getattr(importlib.import_module(f"{__name__}.{module}"), class_name)
+    _check_init_kwargs(pipeline_cls, {**kwargs, **{k: v for k, v in (model_kwargs or {}).items() if k == "device_map"}})
+    if model is None:
+        return _pipeline_from_default(task, config=config, feature_extractor=feature_extractor, tokenizer=tokenizer,
+                                      image_processor=image_processor, processor=processor, device=device,
+                                      torch_dtype=torch_dtype, dtype=dtype, batch_size=batch_size,
+                                      model_kwargs=model_kwargs, **kwargs)
     source = model if isinstance(model, (str, os.PathLike)) else getattr(getattr(model, "config", None), "name_or_path", None)
     model = _load_model(task, role, model, torch_dtype or dtype, model_kwargs or {})
     given = {"feature_extractor": feature_extractor, "tokenizer": tokenizer, "image_processor": image_processor}
@@ -89,8 +94,18 @@ def pipeline(task: str, model=None, config=None, feature_extractor=None, tokeniz
             if not source:
                 raise ConfigError(f"pipeline('{task}') needs {part}=… when the model is not loaded from a folder.")
             given[part] = _load_part(part, source)
-    pipeline_cls = getattr(importlib.import_module(f"{__name__}.{module}"), class_name)
     return pipeline_cls(model=model, processor=processor, device=device, batch_size=batch_size, **given, **kwargs)
+
+
+def _pipeline_from_default(task: str, **arguments):
+    from ..core.errors import HubUnavailableError
+    from .defaults import default_model, offline_default_error
+
+    model_id = default_model(task)
+    try:
+        return pipeline(task, model=model_id, **arguments)
+    except HubUnavailableError as error:
+        raise offline_default_error(task, model_id, error) from None
 
 
 def __getattr__(name: str):

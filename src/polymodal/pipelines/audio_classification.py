@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..core.errors import InvalidInputError
-from .base import Pipeline, audio_input, check_top_k
+from .base import Pipeline, audio_input, check_batch_size, check_top_k
 
 
 class AudioClassificationPipeline(Pipeline):
@@ -28,7 +28,7 @@ class AudioClassificationPipeline(Pipeline):
         if function not in ("softmax", "sigmoid", "none"):
             raise InvalidInputError(f"function_to_apply={function!r}; use 'softmax', 'sigmoid' or 'none'.")
         rate = self.feature_extractor.sampling_rate
-        size = batch_size or self.batch_size
+        size = check_batch_size(batch_size) or self.batch_size
 
         def process(items: list, first: int | None) -> list:
             arrays = [audio_input(x, rate, index=None if first is None else first + i) for i, x in enumerate(items)]

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..core.errors import InvalidInputError
-from .base import Pipeline, audio_input
+from .base import Pipeline, audio_input, check_batch_size
 
 
 def chunk_bounds(length: int, chunk_len: int, stride_left: int, stride_right: int) -> list[tuple[int, int, int, int]]:
@@ -70,7 +70,7 @@ class AutomaticSpeechRecognitionPipeline(Pipeline):
         if return_timestamps not in (None, False, "char", "word"):
             raise InvalidInputError(f"return_timestamps={return_timestamps!r}; CTC models support 'char' or 'word'.")
         rate = self.feature_extractor.sampling_rate
-        size = batch_size or self.batch_size
+        size = check_batch_size(batch_size) or self.batch_size
 
         def process(items: list, first: int | None) -> list:
             audios = [audio_input(item, rate, index=None if first is None else first + i, mono_mix=True)

@@ -64,9 +64,9 @@ def audio_input(value: Any, sampling_rate: int, *, index: int | None = None, mon
             raise InvalidInputError(
                 f"{where}{text!r} is a URL; polymodal does not download at run time. Download the file and pass its path."
             )
-        return load_audio(text, sampling_rate=sampling_rate)
+        return _checked_loudness(load_audio(text, sampling_rate=sampling_rate), where)
     if isinstance(value, (bytes, bytearray)):
-        return load_audio(bytes(value), sampling_rate=sampling_rate)
+        return _checked_loudness(load_audio(bytes(value), sampling_rate=sampling_rate), where)
     rate = sampling_rate
     if isinstance(value, dict):
         value, rate = _audio_dict(value, where, sampling_rate)
@@ -119,6 +119,11 @@ def _audio_dict(value: dict, where: str, sampling_rate: int) -> tuple[Any, int |
             "e.g. 16000."
         )
     return array, int(rate)
+
+
+def _checked_loudness(array: np.ndarray, where: str) -> np.ndarray:
+    _warn_if_loud(array, array.dtype, where)  # a float WAV may hold any values
+    return array
 
 
 def _warn_if_loud(array: np.ndarray, dtype: np.dtype, where: str) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from ..core.errors import InvalidInputError
-from .base import Pipeline, audio_input, chunks
+from .base import Pipeline, audio_input, check_batch_size, chunks
 from .zero_shot_image_classification import (
     ZeroShotImageClassificationPipeline,
     _check_labels,
@@ -45,7 +45,7 @@ class ZeroShotAudioClassificationPipeline(Pipeline):
         template = hypothesis_template or self._defaults.get("hypothesis_template", "This is a sound of {}.")
         sentences = _hypotheses(labels, template)
         rate = self.feature_extractor.sampling_rate
-        size = batch_size or self.batch_size
+        size = check_batch_size(batch_size) or self.batch_size
         with torch.inference_mode():
             text_inputs = self._model_inputs(self.tokenizer(sentences, return_tensors="pt", padding=True))
             text_embeds = self._text_embeds(text_inputs)

@@ -1,0 +1,187 @@
+"""The pipeline API around the tasks: streaming over generators and datasets (KeyDataset),
+argument checks, the task's default model, and bad input that must not give a silent result."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from pipeline_helpers import classifier_folder
+
+import polymodal
+from polymodal.core.errors import AudioDecodeError, ConfigError, HubUnavailableError, InvalidInputError
+from polymodal.pipelines.pt_utils import KeyDataset, KeyPairDataset
+
+
+@pytest.fixture(scope="module")
+def clf_dir(tmp_path_factory):
+    return str(classifier_folder(tmp_path_factory.mktemp("clf")))
+
+
+@pytest.fixture(scope="module")
+def clf(clf_dir):
+    return polymodal.pipeline("audio-classification", model=clf_dir)
+
+
+def _audio(n, seed=0):
+    return np.random.default_rng(seed).standard_normal(n).astype(np.float32) * 0.3
+
+
+# ----------------------------------------------------------------------------- streaming
+def test_generator_streams_results(clf):
+    clips = [_audio(n, seed=n) for n in (3000, 5000, 4000)]
+    expected = clf(clips, top_k=2)
+    seen = []
+
+    def source():
+        for clip in clips:
+            seen.append(len(clip))
+            yield clip
+
+    out = clf(source(), batch_size=2, top_k=2)
+    assert not isinstance(out, list) and seen == []  # nothing is read before the first result is asked for
+    first = next(out)
+    assert seen == [3000, 5000] and first == expected[0]  # one batch of 2 was read
+    assert [first, *out] == expected
+
+
+def test_key_dataset_over_rows_and_audio_dataset(clf, tmp_path):
+    clips = [_audio(n, seed=n) for n in (3000, 5000, 4000)]
+    rows = [{"audio": {"array": c, "sampling_rate": 16000}, "label": i} for i, c in enumerate(clips)]
+    out = clf(KeyDataset(rows, "audio"), batch_size=2, top_k=3)
+    assert len(out) == 3
+    assert list(out) == clf(clips, top_k=3)
+    with pytest.raises(InvalidInputError, match="no column 'speech'"):
+        list(clf(KeyDataset(rows, "speech")))
+    pairs = KeyPairDataset([{"q": "a", "c": "b"}], "q", "c")
+    assert len(pairs) == 1 and pairs[0] == {"text": "a", "text_pair": "b"}
+
+
+def test_polymodal_dataset_column_feeds_pipeline(clf, tmp_path):
+    from polymodal.datasets import load_audio_folder
+
+    for label, n in (("yes", 3000), ("no", 5000)):
+        (tmp_path / label).mkdir()
+        sf.write(tmp_path / label / "a.wav", _audio(n, seed=n), 16000)
+    ds = load_audio_folder(tmp_path)
+    results = list(clf(KeyDataset(ds, "audio"), top_k=1))
+    assert results == clf([row["audio"] for row in ds], top_k=1)
+
+
+def test_torch_dataset_streams(clf):
+    class Clips(torch.utils.data.Dataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return _audio(3000 + 1000 * i, seed=i)
+
+    out = clf(Clips(), batch_size=2, top_k=1)
+    assert len(out) == 3 and len(list(out)) == 3
+
+
+# ----------------------------------------------------------------------------- arguments
+@pytest.mark.parametrize("kwargs, words", [
+    ({"device_map": "auto"}, "device="),
+    ({"model_kwargs": {"device_map": "auto"}}, "device="),
+    ({"trust_remote_code": True}, "trust_remote_code"),
+    ({"topk": 3}, "unknown argument.*topk.*top_k"),
+])
+def test_unknown_pipeline_arguments_are_errors(clf_dir, kwargs, words):
+    with pytest.raises(ConfigError, match=words):
+        polymodal.pipeline("audio-classification", model=clf_dir, **kwargs)
+
+
+def test_call_defaults_given_to_pipeline(clf_dir):
+    clf = polymodal.pipeline("audio-classification", model=clf_dir, top_k=2)
+    assert len(clf(_audio(4000))) == 2
+
+
+@pytest.mark.parametrize("top_k, words", [(-1, "at least 1"), (0, "at least 1"), ("3", "positive int"),
+                                          (2.5, "positive int"), (True, "positive int")])
+def test_bad_top_k(clf, top_k, words):
+    with pytest.raises(InvalidInputError, match=words):
+        clf(_audio(4000), top_k=top_k)
+
+
+def test_bad_batch_size(clf):
+    with pytest.raises(InvalidInputError, match="batch_size"):
+        clf([_audio(4000)], batch_size=0)
+
+
+# ----------------------------------------------------------------------------- default model
+def test_no_model_offline_names_the_default(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(HubUnavailableError, match=r"superb/wav2vec2-base-superb-ks(.|\n)*model='\./"):
+        polymodal.pipeline("audio-classification")
+    with pytest.raises(HubUnavailableError, match="openai/clip-vit-base-patch32"):
+        polymodal.pipeline("zero-shot-image-classification")
+
+
+def test_no_model_online_uses_the_default(monkeypatch, clf_dir):
+    """With the hub reachable (simulated: the default id's files come from a local folder)."""
+    from pathlib import Path
+
+    from polymodal.core import hub
+
+    asked = set()
+
+    def fake_download(repo_id, filename, *, required, **kwargs):
+        asked.add(repo_id)
+        path = Path(clf_dir) / filename
+        return str(path) if path.is_file() else None
+
+    monkeypatch.setattr(hub, "_hub_download", fake_download)
+    clf = polymodal.pipeline("audio-classification")
+    assert asked == {"superb/wav2vec2-base-superb-ks"}
+    assert len(clf(_audio(4000), top_k=2)) == 2
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_sampling_rate_must_be_a_number(clf):
+    for rate in ("abc", -16000, 0, 16000.5, None, True):
+        with pytest.raises(InvalidInputError, match="sampling_rate"):
+            clf({"raw": _audio(4000), "sampling_rate": rate})
+
+
+def test_datasets_style_path_and_bytes(clf, tmp_path):
+    clip = _audio(4000, seed=9)
+    path = tmp_path / "c.wav"
+    sf.write(path, clip, 16000, subtype="FLOAT")
+    expected = clf(clip, top_k=2)
+    assert clf({"path": str(path), "bytes": None}, top_k=2) == expected
+    assert clf({"path": None, "bytes": path.read_bytes()}, top_k=2) == expected
+
+
+def test_loud_float_samples_warn(clf):
+    with pytest.warns(UserWarning, match="far outside"):
+        clf(_audio(4000) * 32767)
+
+
+def test_truncated_wav_is_an_error(clf):
+    buffer = io.BytesIO()
+    sf.write(buffer, _audio(16000), 16000, format="WAV", subtype="PCM_16")
+    whole = buffer.getvalue()
+    assert len(clf(whole, top_k=1)) == 1
+    with pytest.raises(AudioDecodeError, match="truncated"):
+        clf(whole[: len(whole) // 2])
+
+
+def test_nan_weights_are_a_clear_error(clf_dir):
+    model = polymodal.AutoModelForAudioClassification.from_pretrained(clf_dir)
+    with torch.no_grad():
+        model.classifier.weight.fill_(float("nan"))
+    extractor = polymodal.AutoFeatureExtractor.from_pretrained(clf_dir)
+    clf = polymodal.pipeline("audio-classification", model=model, feature_extractor=extractor)
+    with pytest.raises(InvalidInputError, match="NaN"):
+        clf(_audio(4000))
+
+
+def test_loud_float_wav_file_warns(clf, tmp_path):
+    path = tmp_path / "loud.wav"
+    sf.write(path, _audio(4000) * 3000, 16000, subtype="FLOAT")
+    with pytest.warns(UserWarning, match="far outside"):
+        clf(str(path))
