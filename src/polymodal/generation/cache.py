@@ -186,3 +186,12 @@ class EncoderDecoderCache(Cache):
 
     def crop(self, max_length: int) -> None:
         self.self_attention_cache.crop(max_length)
+
+
+def ensure_cache(past_key_values, use_cache: bool):
+    """The cache a decoder forward should use: the caller's (4.x tuples converted), a new one, or None."""
+    if past_key_values is None:
+        return DynamicCache() if use_cache else None
+    if isinstance(past_key_values, (tuple, list)):  # Transformers 4.x tuple of (keys, values) per layer
+        return DynamicCache.from_legacy_cache(past_key_values)
+    return past_key_values

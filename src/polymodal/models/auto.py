@@ -51,6 +51,14 @@ CLASS_MODULES: dict[str, str] = {
     "T5Model": "polymodal.models.t5.modeling",
     "T5EncoderModel": "polymodal.models.t5.modeling",
     "T5ForConditionalGeneration": "polymodal.models.t5.modeling",
+    "T5Tokenizer": "polymodal.models.t5.tokenization",
+    "T5TokenizerFast": "polymodal.models.t5.tokenization",
+    "ByT5Tokenizer": "polymodal.models.t5.tokenization",
+    "BartTokenizer": "polymodal.models.bart.tokenization",
+    "BartTokenizerFast": "polymodal.models.bart.tokenization",
+    "WhisperTokenizer": "polymodal.models.whisper.tokenization",
+    "WhisperTokenizerFast": "polymodal.models.whisper.tokenization",
+    "WhisperProcessor": "polymodal.models.whisper.processing",
     # audio spectrogram transformer
     "ASTFeatureExtractor": "polymodal.models.audio_spectrogram_transformer.feature_extraction",
     "ASTConfig": "polymodal.models.audio_spectrogram_transformer.configuration",
@@ -183,6 +191,14 @@ CLASS_MODULES: dict[str, str] = {
     "ViTForMaskedImageModeling": "polymodal.models.vit.modeling",
     "ViTImageProcessor": "polymodal.models.vit.image_processing",
     "ViTImageProcessorFast": "polymodal.models.vit.image_processing",
+    "DeiTConfig": "polymodal.models.deit.configuration",
+    "DeiTModel": "polymodal.models.deit.modeling",
+    "DeiTPreTrainedModel": "polymodal.models.deit.modeling",
+    "DeiTForImageClassification": "polymodal.models.deit.modeling",
+    "DeiTForImageClassificationWithTeacher": "polymodal.models.deit.modeling",
+    "DeiTForMaskedImageModeling": "polymodal.models.deit.modeling",
+    "DeiTImageProcessor": "polymodal.models.deit.image_processing",
+    "DeiTImageProcessorFast": "polymodal.models.deit.image_processing",
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "GPT2Config": "polymodal.models.gpt2.configuration",
@@ -190,6 +206,11 @@ CLASS_MODULES: dict[str, str] = {
     "GPT2PreTrainedModel": "polymodal.models.gpt2.modeling",
     "GPT2LMHeadModel": "polymodal.models.gpt2.modeling",
     "GPT2ForSequenceClassification": "polymodal.models.gpt2.modeling",
+    "LlamaConfig": "polymodal.models.llama.configuration",
+    "LlamaModel": "polymodal.models.llama.modeling",
+    "LlamaPreTrainedModel": "polymodal.models.llama.modeling",
+    "LlamaForCausalLM": "polymodal.models.llama.modeling",
+    "LlamaForSequenceClassification": "polymodal.models.llama.modeling",
     # --- end decoder language models ---
 }
 
@@ -241,9 +262,13 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
         "model": "WhisperModel",
         "speech_seq2seq": "WhisperForConditionalGeneration",
         "feature_extractor": "WhisperFeatureExtractor",
+        "tokenizer": "WhisperTokenizer",
+        "processor": "WhisperProcessor",
     },
-    "bart": {"config": "BartConfig", "model": "BartModel", "seq2seq_lm": "BartForConditionalGeneration"},  # issue 16
-    "t5": {"config": "T5Config", "model": "T5Model", "seq2seq_lm": "T5ForConditionalGeneration"},  # issue 16
+    "bart": {"config": "BartConfig", "model": "BartModel", "seq2seq_lm": "BartForConditionalGeneration",  # issue 16
+             "tokenizer": "BartTokenizer"},
+    "t5": {"config": "T5Config", "model": "T5Model", "seq2seq_lm": "T5ForConditionalGeneration",  # issue 16
+           "tokenizer": "T5Tokenizer"},
     "audio-spectrogram-transformer": {
         "config": "ASTConfig",
         "model": "ASTModel",
@@ -326,10 +351,14 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     # --- vision backbones / image classification (issue 15) ---
     "vit": {"config": "ViTConfig", "model": "ViTModel", "image_classification": "ViTForImageClassification",
             "masked_image_modeling": "ViTForMaskedImageModeling", "image_processor": "ViTImageProcessor"},
+    "deit": {"config": "DeiTConfig", "model": "DeiTModel", "image_classification": "DeiTForImageClassification",
+             "masked_image_modeling": "DeiTForMaskedImageModeling", "image_processor": "DeiTImageProcessor"},
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "gpt2": {"config": "GPT2Config", "model": "GPT2Model", "causal_lm": "GPT2LMHeadModel",
              "sequence_classification": "GPT2ForSequenceClassification", "tokenizer": "GPT2Tokenizer"},
+    "llama": {"config": "LlamaConfig", "model": "LlamaModel", "causal_lm": "LlamaForCausalLM",
+              "sequence_classification": "LlamaForSequenceClassification", "tokenizer": "LlamaTokenizer"},
     # --- end decoder language models ---
 }
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..core.errors import InvalidInputError
+
 
 def decoder_attention_mask(
     attention_mask: torch.Tensor | None,
@@ -39,6 +41,19 @@ def decoder_attention_mask(
     return torch.zeros(hidden.shape, dtype=dtype, device=device).masked_fill(hidden, torch.finfo(dtype).min)
 
 
+def embed_inputs(embedding, input_ids, inputs_embeds):
+    """``inputs_embeds`` as given, or ``embedding(input_ids)``; exactly one must be passed."""
+    if (input_ids is None) == (inputs_embeds is None):
+        raise InvalidInputError("Pass exactly one of input_ids and inputs_embeds.")
+    if inputs_embeds is not None:
+        return inputs_embeds
+    if input_ids.dim() == 1:
+        input_ids = input_ids.unsqueeze(0)
+    if input_ids.shape[-1] == 0:
+        raise InvalidInputError("input_ids is empty (0 tokens): a decoder needs at least one token, e.g. the BOS token.")
+    return embedding(input_ids)
+
+
 def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
     """Mean next-token cross-entropy: position ``t`` predicts ``labels[t + 1]`` (computed in fp32)."""
     shift_logits = logits[:, :-1, :].float()
@@ -46,6 +61,42 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int
     return F.cross_entropy(
         shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1), ignore_index=ignore_index
     )
+
+
+def pool_last_token(logits, input_ids, pad_token_id):
+    """Each row's logits at its last non-padding token (left or right padding)."""
+    batch = logits.shape[0]
+    if pad_token_id is None and batch != 1:
+        raise InvalidInputError(
+            "A batch of several sequences needs config.pad_token_id to find each sequence's last token. "
+            "Set model.config.pad_token_id = tokenizer.pad_token_id."
+        )
+    if pad_token_id is None or input_ids is None:
+        last = torch.full((batch,), -1, device=logits.device)
+    else:
+        keep = (input_ids != pad_token_id).to(torch.int32)
+        positions = torch.arange(input_ids.shape[-1], device=input_ids.device, dtype=torch.int32)
+        last = (positions * keep).argmax(-1)
+    return logits[torch.arange(batch, device=logits.device), last]
+
+
+def sequence_classification_loss(config, logits, labels):
+    """Transformers' problem-type rule: regression, single- or multi-label classification."""
+    num_labels = config.num_labels
+    problem = config.problem_type
+    if problem is None:
+        if num_labels == 1:
+            problem = "regression"
+        elif labels.dtype in (torch.long, torch.int):
+            problem = "single_label_classification"
+        else:
+            problem = "multi_label_classification"
+    if problem == "regression":
+        loss = F.mse_loss
+        return loss(logits.squeeze(), labels.squeeze().to(logits.dtype)) if num_labels == 1 else loss(logits, labels)
+    if problem == "single_label_classification":
+        return F.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
+    return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
 class TiedLMHeadMixin:

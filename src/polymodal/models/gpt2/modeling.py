@@ -14,9 +14,17 @@ from ...core.errors import InvalidInputError
 from ...core.modeling import PreTrainedModel
 from ...core.outputs import model_forward
 from ...generation import GenerationMixin
+from ...generation.cache import ensure_cache
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads
-from ...nn.decoder import TiedLMHeadMixin, causal_lm_loss, decoder_attention_mask
+from ...nn.decoder import (
+    TiedLMHeadMixin,
+    causal_lm_loss,
+    decoder_attention_mask,
+    embed_inputs,
+    pool_last_token,
+    sequence_classification_loss,
+)
 from ..outputs_decoder import (
     BaseModelOutputWithPastAndCrossAttentions,
     CausalLMOutputWithCrossAttentions,
@@ -149,9 +157,9 @@ class GPT2Model(GPT2PreTrainedModel):
         return_dict=None,
         **kwargs,
     ):
-        inputs_embeds = _embed(self.wte, input_ids, inputs_embeds)
+        inputs_embeds = embed_inputs(self.wte, input_ids, inputs_embeds)
         batch, length, _ = inputs_embeds.shape
-        past_key_values = _cache(past_key_values, self.config.use_cache if use_cache is None else use_cache)
+        past_key_values = ensure_cache(past_key_values, self.config.use_cache if use_cache is None else use_cache)
         past = past_key_values.get_seq_length() if past_key_values is not None else 0
         if position_ids is None:
             position_ids = torch.arange(past, past + length, device=inputs_embeds.device)[None]
@@ -177,28 +185,6 @@ class GPT2Model(GPT2PreTrainedModel):
             hidden_states=tuple(all_hidden) if all_hidden is not None else None,
             attentions=tuple(all_attn) if all_attn is not None else None,
         )
-
-
-def _embed(embedding, input_ids, inputs_embeds):
-    if (input_ids is None) == (inputs_embeds is None):
-        raise InvalidInputError("Pass exactly one of input_ids and inputs_embeds.")
-    if inputs_embeds is not None:
-        return inputs_embeds
-    if input_ids.dim() == 1:
-        input_ids = input_ids.unsqueeze(0)
-    if input_ids.shape[-1] == 0:
-        raise InvalidInputError("input_ids is empty (0 tokens): a decoder needs at least one token, e.g. the BOS token.")
-    return embedding(input_ids)
-
-
-def _cache(past_key_values, use_cache: bool):
-    from ...generation.cache import DynamicCache
-
-    if past_key_values is None and use_cache:
-        return DynamicCache()
-    if isinstance(past_key_values, (tuple, list)):  # Transformers 4.x tuple-of-tuples
-        return DynamicCache.from_legacy_cache(past_key_values)
-    return past_key_values
 
 
 def _check_positions(position_ids, limit: int) -> None:
@@ -293,39 +279,3 @@ class GPT2ForSequenceClassification(GPT2PreTrainedModel):
             loss=loss, logits=pooled, past_key_values=out.past_key_values,
             hidden_states=out.hidden_states, attentions=out.attentions,
         )
-
-
-def pool_last_token(logits, input_ids, pad_token_id):
-    """Each row's logits at its last non-padding token (left or right padding)."""
-    batch = logits.shape[0]
-    if pad_token_id is None and batch != 1:
-        raise InvalidInputError(
-            "A batch of several sequences needs config.pad_token_id to find each sequence's last token. "
-            "Set model.config.pad_token_id = tokenizer.pad_token_id."
-        )
-    if pad_token_id is None or input_ids is None:
-        last = torch.full((batch,), -1, device=logits.device)
-    else:
-        keep = (input_ids != pad_token_id).to(torch.int32)
-        positions = torch.arange(input_ids.shape[-1], device=input_ids.device, dtype=torch.int32)
-        last = (positions * keep).argmax(-1)
-    return logits[torch.arange(batch, device=logits.device), last]
-
-
-def sequence_classification_loss(config, logits, labels):
-    """Transformers' problem-type rule: regression, single- or multi-label classification."""
-    num_labels = config.num_labels
-    problem = config.problem_type
-    if problem is None:
-        if num_labels == 1:
-            problem = "regression"
-        elif labels.dtype in (torch.long, torch.int):
-            problem = "single_label_classification"
-        else:
-            problem = "multi_label_classification"
-    if problem == "regression":
-        loss = nn.functional.mse_loss
-        return loss(logits.squeeze(), labels.squeeze().to(logits.dtype)) if num_labels == 1 else loss(logits, labels)
-    if problem == "single_label_classification":
-        return nn.functional.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
-    return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
