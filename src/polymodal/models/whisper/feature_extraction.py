@@ -10,13 +10,11 @@ rest are filled with the value silence maps to — the same numbers, a third of 
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 
 from ...audio.dsp import frame_signal_torch, mel_filter_bank, power_spectrum_torch
-from ...audio.features import (BatchFeature, SequenceFeatureExtractor, as_mono_batch, pad_arrays,
-                               zero_mean_unit_var_norm)
+from ...audio.features import BatchFeature, SequenceFeatureExtractor, as_mono_batch, pad_arrays, zero_mean_unit_var_norm
 from ...core.errors import InvalidInputError
 
 # log10 floor of the mel power and the dynamic range kept below each example's peak (in log10 units).
