@@ -21,6 +21,7 @@ warnings.filterwarnings("ignore", message=".*torchvision.*")
 PROCESSORS = [
     ("ViTImageProcessor", "ViTImageProcessor", {}),
     ("ViTImageProcessor", "ViTImageProcessor", {"size": {"height": 48, "width": 40}, "resample": 3}),
+    ("DeiTImageProcessor", "DeiTImageProcessor", {}),
 ]
 
 

@@ -98,30 +98,36 @@ def interpolate_positions(position_embeddings: torch.Tensor, num_prefix: int, nu
 class ViTEmbeddings(nn.Module):
     """[CLS] + patch vectors + learned positions; masked patches replaced by ``mask_token`` (SimMIM)."""
 
+    num_prefix_tokens = 1  # tokens before the patches (DeiT adds a distillation token)
+
     def __init__(self, config, use_mask_token: bool = False):
         super().__init__()
         self.cls_token = nn.Parameter(torch.randn(1, 1, config.hidden_size))
         self.mask_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size)) if use_mask_token else None
         self.patch_embeddings = ViTPatchEmbeddings(config)
-        self.position_embeddings = nn.Parameter(torch.randn(1, self.patch_embeddings.num_patches + 1,
-                                                            config.hidden_size))
+        self.position_embeddings = nn.Parameter(torch.randn(
+            1, self.patch_embeddings.num_patches + self.num_prefix_tokens, config.hidden_size))
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.patch_size = config.patch_size
+
+    def prefix_tokens(self, batch: int) -> list[torch.Tensor]:
+        return [self.cls_token.expand(batch, -1, -1)]
 
     def forward(self, pixel_values, bool_masked_pos=None, interpolate_pos_encoding: bool = False):
         height, width = pixel_values.shape[-2:]
         patches = self.patch_embeddings(pixel_values, interpolate_pos_encoding)
         patches = apply_mask_token(patches, bool_masked_pos, self.mask_token)
-        tokens = torch.cat((self.cls_token.expand(patches.shape[0], -1, -1), patches), dim=1)
+        tokens = torch.cat([*self.prefix_tokens(patches.shape[0]), patches], dim=1)
         positions = self.position_embeddings
         if interpolate_pos_encoding:
-            positions = interpolate_positions(positions, 1, patches.shape[1], height, width, self.patch_size)
+            positions = interpolate_positions(positions, self.num_prefix_tokens, patches.shape[1], height, width,
+                                              self.patch_size)
         return self.dropout(tokens + positions)
 
     def interpolate_pos_encoding(self, embeddings: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """Transformers' method: position embeddings for ``embeddings`` of an image of this size."""
-        return interpolate_positions(self.position_embeddings, 1, embeddings.shape[1] - 1, height, width,
-                                        self.patch_size)
+        return interpolate_positions(self.position_embeddings, self.num_prefix_tokens,
+                                     embeddings.shape[1] - self.num_prefix_tokens, height, width, self.patch_size)
 
 
 def apply_mask_token(patches: torch.Tensor, bool_masked_pos, mask_token) -> torch.Tensor:
@@ -315,19 +321,24 @@ class ViTModel(ViTPreTrainedModel):
 
 
 class ViTForImageClassification(ViTPreTrainedModel):
+    """A linear classifier on the final [CLS] token."""
+
+    base_model_class = ViTModel
+
     def __init__(self, config: ViTConfig):
         super().__init__(config)
         self.num_labels = config.num_labels
-        self.vit = ViTModel(config, add_pooling_layer=False)
+        setattr(self, self.base_model_prefix, self.base_model_class(config, add_pooling_layer=False))
         self.classifier = nn.Linear(config.hidden_size, config.num_labels) if config.num_labels > 0 else nn.Identity()
         self.post_init()
 
     @model_forward
     def forward(self, pixel_values=None, labels=None, output_attentions=None, output_hidden_states=None,
                 interpolate_pos_encoding=None, return_dict=None, attention_mask=None):
-        outputs = self.vit(pixel_values, output_attentions=output_attentions,
-                           output_hidden_states=output_hidden_states, interpolate_pos_encoding=interpolate_pos_encoding,
-                           return_dict=True, attention_mask=attention_mask)
+        outputs = self.base_model(pixel_values, output_attentions=output_attentions,
+                                  output_hidden_states=output_hidden_states,
+                                  interpolate_pos_encoding=interpolate_pos_encoding, return_dict=True,
+                                  attention_mask=attention_mask)
         logits = self.classifier(outputs.last_hidden_state[:, 0])  # the [CLS] token
         loss = None if labels is None else classification_loss(logits, labels, self.config)
         return ImageClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
@@ -337,9 +348,12 @@ class ViTForMaskedImageModeling(ViTPreTrainedModel):
     """SimMIM: a 1x1 conv + pixel shuffle decodes the patch tokens back to pixels; the loss is the
     L1 error on the masked patches."""
 
+    base_model_class = ViTModel
+
     def __init__(self, config: ViTConfig):
         super().__init__(config)
-        self.vit = ViTModel(config, add_pooling_layer=False, use_mask_token=True)
+        setattr(self, self.base_model_prefix,
+                self.base_model_class(config, add_pooling_layer=False, use_mask_token=True))
         self.decoder = nn.Sequential(
             nn.Conv2d(config.hidden_size, config.encoder_stride**2 * config.num_channels, kernel_size=1),
             nn.PixelShuffle(config.encoder_stride),
@@ -354,10 +368,12 @@ class ViTForMaskedImageModeling(ViTPreTrainedModel):
                 f"bool_masked_pos needs patch_size == encoder_stride so the reconstruction has the input's size; "
                 f"got patch_size={self.config.patch_size}, encoder_stride={self.config.encoder_stride}."
             )
-        outputs = self.vit(pixel_values, bool_masked_pos=bool_masked_pos, output_attentions=output_attentions,
-                           output_hidden_states=output_hidden_states, interpolate_pos_encoding=interpolate_pos_encoding,
-                           return_dict=True, attention_mask=attention_mask)
-        reconstruction = self.decoder(tokens_to_grid(outputs.last_hidden_state[:, 1:]))  # without [CLS]
+        outputs = self.base_model(pixel_values, bool_masked_pos=bool_masked_pos, output_attentions=output_attentions,
+                                  output_hidden_states=output_hidden_states,
+                                  interpolate_pos_encoding=interpolate_pos_encoding, return_dict=True,
+                                  attention_mask=attention_mask)
+        prefix = self.base_model.embeddings.num_prefix_tokens
+        reconstruction = self.decoder(tokens_to_grid(outputs.last_hidden_state[:, prefix:]))  # patches only
         loss = None
         if bool_masked_pos is not None:
             loss = masked_image_loss(pixel_values, reconstruction, bool_masked_pos, self.config)
