@@ -180,3 +180,80 @@ def test_public_names():
     control.should_log = control.should_save = True
     control._new_step()
     assert not control.should_log and not control.should_save
+
+
+class _FakeApi:
+    calls: list = []
+
+    def __init__(self, token=None):
+        self.token = token
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", repo_id, kwargs.get("private")))
+
+    def upload_folder(self, folder_path, repo_id, commit_message, revision=None, ignore_patterns=None):
+        from pathlib import Path
+
+        files = sorted(p.name for p in Path(folder_path).iterdir())
+        self.calls.append(("upload_folder", repo_id, commit_message, files, ignore_patterns, self.token))
+        return type("Info", (), {"commit_url": f"https://hub/{repo_id}/commit/1"})()
+
+
+def test_push_to_hub_online_uploads_through_huggingface_hub(init_dir, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from polymodal.core import hub
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hub, "_hub_reachable", lambda: True)
+    monkeypatch.setattr(huggingface_hub, "HfApi", _FakeApi)
+    _FakeApi.calls = []
+
+    class PushSeen(polymodal.TrainerCallback):
+        pushes = 0
+
+        def on_push_begin(self, args, state, control, **kwargs):
+            PushSeen.pushes += 1
+
+    trainer = _train(polymodal, init_dir, tmp_path / "my-model", [PushSeen()], eval_strategy="no", save_steps=4,
+                     push_to_hub=True, hub_token="tok", hub_private_repo=True)
+    url = trainer.push_to_hub()
+    assert url == "https://hub/my-model/commit/1" and PushSeen.pushes == 1
+    uploads = [c for c in _FakeApi.calls if c[0] == "upload_folder"]
+    # every_save: the checkpoint at step 4, without its training state; then the final model folder.
+    assert [u[2] for u in uploads] == ["Training in progress, step 4", "End of training"]
+    assert "model.safetensors" in uploads[0][3] and "training_state.safetensors" in uploads[0][4]
+    assert "checkpoint-4" in uploads[1][3] and "checkpoint-*/**" in uploads[1][4] and uploads[1][5] == "tok"
+    assert ("create_repo", "my-model", True) in _FakeApi.calls
+
+
+def test_push_to_hub_offline_is_one_clear_error(init_dir, tmp_path, monkeypatch, caplog):
+    from polymodal.core.errors import HubUnavailableError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = polymodal.AutoModelForAudioClassification.from_pretrained(init_dir)
+    with caplog.at_level("WARNING", logger="polymodal"):
+        trainer = polymodal.Trainer(model=model, args=_args(polymodal, tmp_path, eval_strategy="no",
+                                                            push_to_hub=True, hub_model_id="me/model"))
+    assert "offline" in caplog.text
+    with pytest.raises(HubUnavailableError, match=r"Trainer.push_to_hub\(\).*HF_HUB_OFFLINE.*huggingface-cli upload me/model"):
+        trainer.push_to_hub()
+    assert (tmp_path / "model.safetensors").is_file()  # saved locally before the error
+
+
+def test_callback_states_restored_from_checkpoint(init_dir, tmp_path):
+    stopper = polymodal.EarlyStoppingCallback(early_stopping_patience=5)
+    _train(polymodal, init_dir, tmp_path, [stopper], learning_rate=0.0, max_steps=3, eval_steps=1, save_steps=1,
+           gradient_accumulation_steps=1, metric_for_best_model="loss")
+    assert stopper.early_stopping_patience_counter == 2
+    saved = json.loads((tmp_path / "checkpoint-3" / "trainer_state.json").read_text())
+    assert saved["stateful_callbacks"]["EarlyStoppingCallback"]["attributes"] == {"early_stopping_patience_counter": 2}
+    fresh = polymodal.EarlyStoppingCallback(early_stopping_patience=5)
+    model = polymodal.AutoModelForAudioClassification.from_pretrained(init_dir)
+    trainer = polymodal.Trainer(model=model, args=_args(polymodal, tmp_path, learning_rate=0.0, max_steps=3,
+                                                        eval_steps=1, gradient_accumulation_steps=1,
+                                                        metric_for_best_model="loss",
+                                                        restore_callback_states_from_checkpoint=True),
+                                train_dataset=_dataset(10), eval_dataset=_dataset(4, seed=1), callbacks=[fresh])
+    trainer.train(resume_from_checkpoint=str(tmp_path / "checkpoint-2"))
+    assert fresh.early_stopping_patience_counter == 2  # 1 restored from checkpoint-2, +1 at step 3

@@ -119,3 +119,43 @@ def _cached(huggingface_hub, repo_id, filename, revision, cache_dir):
                                                local_files_only=True)
     except Exception:  # noqa: BLE001 - not cached (or not a valid id): the caller reports it
         return None
+
+
+# --------------------------------------------------------------------------- uploads (push_to_hub)
+# One helper for every push_to_hub (Trainer, models, configs, processors): upload a saved folder
+# with huggingface_hub when it is installed and the hub is reachable; one clear error otherwise.
+def push_folder_to_hub(folder: str | os.PathLike, repo_id: str, *, commit_message: str = "Upload with polymodal",
+                       token: str | bool | None = None, private: bool | None = None, revision: str | None = None,
+                       ignore_patterns: list[str] | None = None, what: str = "push_to_hub") -> str:
+    """Create ``repo_id`` if needed and upload ``folder`` to it; return the commit URL."""
+    folder = Path(folder)
+    reason = _push_blocker()
+    if reason is not None:
+        raise HubUnavailableError(
+            f"{what}: cannot upload to the Hugging Face Hub: {reason}. The files are saved in '{folder}'; "
+            f"upload them later with: huggingface-cli upload {repo_id} {folder}")
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token if isinstance(token, str) else None)
+    api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+    info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message=commit_message,
+                             revision=revision, ignore_patterns=ignore_patterns)
+    return str(getattr(info, "commit_url", info))
+
+
+def _push_blocker() -> str | None:
+    """Why an upload cannot happen now (None when it can)."""
+    try:
+        import huggingface_hub  # noqa: F401
+    except ImportError:
+        return "huggingface_hub is not installed (pip install 'polymodal[hub]')"
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return "offline mode is on (HF_HUB_OFFLINE=1)"
+    if not _hub_reachable():
+        return "the hub's host cannot be resolved (offline)"
+    return None
+
+
+def can_push_to_hub() -> str | None:
+    """None when ``push_folder_to_hub`` can run now, else the reason it cannot (for early warnings)."""
+    return _push_blocker()

@@ -65,6 +65,9 @@ class TrainingArguments:
     report_to: Any = "none"
     push_to_hub: bool = False
     hub_model_id: str | None = None
+    hub_strategy: str = "every_save"
+    hub_token: str | None = None
+    hub_private_repo: bool | None = None
     remove_unused_columns: bool = True
     label_names: list[str] | None = None
     dataloader_num_workers: int = 0
@@ -105,6 +108,8 @@ class TrainingArguments:
         if self.eval_strategy == "steps" and self.eval_steps is None:
             self.eval_steps = self.logging_steps
         self._check_optimisation()
+        if self.hub_strategy not in ("every_save", "end"):
+            raise ConfigError(f"hub_strategy={self.hub_strategy!r}; polymodal supports 'every_save' and 'end'.")
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"TrainingArguments.{name} must be >= 1, got {getattr(self, name)}.")

@@ -22,6 +22,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
 from ..core.errors import CheckpointError, ConfigError
+from ..core.hub import can_push_to_hub, push_folder_to_hub
 from . import checkpoint as ckpt
 from . import distributed
 from .arguments import TrainingArguments
@@ -42,6 +43,10 @@ from .trainer_utils import EvalPrediction, PredictionOutput, TrainOutput, enable
 __all__ = ["Trainer", "EvalPrediction", "PredictionOutput", "TrainOutput", "set_seed", "enable_full_determinism"]
 
 logger = logging.getLogger("polymodal")
+
+# Never uploaded: checkpoint folders, half-written ones, private files; per-checkpoint training state.
+_HUB_IGNORE = ["_*", "checkpoint-*/**", ".checkpoint-*/**"]
+_STATE_FILES = (ckpt.TENSORS, ckpt.STATE_JSON, ckpt.TRAINER_STATE)
 
 def _pad_concat(arrays: list[np.ndarray], pad_value=-100) -> np.ndarray:
     """Concatenate batches along dim 0, padding dim 1 when sequence lengths differ (CTC logits)."""
@@ -102,6 +107,11 @@ class Trainer:
         self.device = self.args.device
         self.skipped_nonfinite = 0
         self._warned_blank = False
+        self._hub_blocker = can_push_to_hub() if self.args.push_to_hub else None
+        if self._hub_blocker is not None:
+            logger.warning("push_to_hub=True, but uploads are not possible now (%s): working offline. Checkpoints "
+                           "are saved in '%s'; call trainer.push_to_hub() once online.", self._hub_blocker,
+                           self.args.output_dir)
         if self.args.fp16 and not torch.cuda.is_available():
             raise ConfigError("fp16=True needs a CUDA GPU. On CPU use bf16=True (this CPU supports bfloat16).")
         if self.args.gradient_checkpointing:
@@ -428,6 +438,8 @@ class Trainer:
         for key in ("global_step", "epoch", "best_metric", "best_global_step", "best_model_checkpoint",
                     "log_history", "total_flos", "num_input_tokens_seen"):
             setattr(self.state, key, getattr(saved, key))
+        if self.args.restore_callback_states_from_checkpoint:
+            self._restore_callback_states(saved.stateful_callbacks)
         # The RNG state is restored last, so nothing drawn while loading shifts the resumed run.
         meta = ckpt.load_training_state(folder, self.optimizer, self.lr_scheduler)
         self._total_loss = float(meta.get("total_loss", 0.0))
@@ -449,9 +461,24 @@ class Trainer:
             extra = {"total_loss": self._total_loss + self._interval_loss}
             ckpt.save_checkpoint(folder, self.model, self.optimizer, self.lr_scheduler, self.state.to_json_string(),
                                  extra, self.args.save_only_model, self.processing_class)
+            self._push_checkpoint(folder)
             best = self.state.best_model_checkpoint
             ckpt.rotate_checkpoints(self.args.output_dir, self.args.save_total_limit, Path(best) if best else None)
         distributed.barrier()
+
+    def _restore_callback_states(self, stored: dict) -> None:
+        """Give each exportable callback (and the control) the settings and counters saved with the checkpoint."""
+        seen: dict[str, int] = {}
+        for callback in self.callbacks + [self.control]:
+            name = type(callback).__name__
+            if not isinstance(callback, ExportableState) or name not in stored:
+                continue
+            states = stored[name] if isinstance(stored[name], list) else [stored[name]]
+            index = seen.get(name, 0)
+            seen[name] = index + 1
+            if index < len(states):
+                for key, value in {**states[index]["args"], **states[index]["attributes"]}.items():
+                    setattr(callback, key, value)
 
     def _record_callback_states(self) -> None:
         self.state.stateful_callbacks = {}
@@ -488,10 +515,36 @@ class Trainer:
             Path(self.args.output_dir).mkdir(parents=True, exist_ok=True)
             self.state.save_to_json(Path(self.args.output_dir) / ckpt.TRAINER_STATE)
 
-    def push_to_hub(self, *args, **kwargs) -> None:
-        logger.warning("push_to_hub(): polymodal cannot push to the Hugging Face Hub offline. The model is saved in "
-                       "'%s'; upload that folder with huggingface-cli when you have network access.", self.args.output_dir)
+    @property
+    def hub_model_id(self) -> str:
+        return self.args.hub_model_id or Path(self.args.output_dir).name
+
+    def push_to_hub(self, commit_message: str | None = "End of training", blocking: bool = True,
+                    token: str | None = None, revision: str | None = None, **kwargs) -> str:
+        """Save the model (and processor) in ``output_dir`` and upload it to ``hub_model_id``.
+
+        Needs ``huggingface_hub`` and network access; otherwise the files stay saved locally and
+        ``HubUnavailableError`` says how to upload them later.
+        """
         self.save_model()
+        self._event("on_push_begin")
+        if not distributed.is_main():
+            return ""
+        return push_folder_to_hub(self.args.output_dir, self.hub_model_id, commit_message=commit_message or "",
+                                  token=token or self.args.hub_token, private=self.args.hub_private_repo,
+                                  revision=revision, ignore_patterns=_HUB_IGNORE, what="Trainer.push_to_hub()")
+
+    def _push_checkpoint(self, folder: Path) -> None:
+        """hub_strategy='every_save': upload each saved model; a failed upload warns, training goes on."""
+        if not self.args.push_to_hub or self.args.hub_strategy != "every_save" or self._hub_blocker is not None:
+            return
+        try:
+            push_folder_to_hub(folder, self.hub_model_id, commit_message=f"Training in progress, step "
+                               f"{self.state.global_step}", token=self.args.hub_token,
+                               private=self.args.hub_private_repo, ignore_patterns=_HUB_IGNORE + list(_STATE_FILES))
+        except Exception as exc:  # noqa: BLE001 - the network must not stop training
+            logger.warning("Uploading %s to the Hub failed (%s: %s); training continues.", folder,
+                           type(exc).__name__, exc)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
