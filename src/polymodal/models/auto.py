@@ -199,6 +199,18 @@ CLASS_MODULES: dict[str, str] = {
     "DeiTForMaskedImageModeling": "polymodal.models.deit.modeling",
     "DeiTImageProcessor": "polymodal.models.deit.image_processing",
     "DeiTImageProcessorFast": "polymodal.models.deit.image_processing",
+    "ResNetConfig": "polymodal.models.resnet.configuration",
+    "ResNetModel": "polymodal.models.resnet.modeling",
+    "ResNetPreTrainedModel": "polymodal.models.resnet.modeling",
+    "ResNetForImageClassification": "polymodal.models.resnet.modeling",
+    "MobileNetV2Config": "polymodal.models.mobilenet_v2.configuration",
+    "MobileNetV2Model": "polymodal.models.mobilenet_v2.modeling",
+    "MobileNetV2PreTrainedModel": "polymodal.models.mobilenet_v2.modeling",
+    "MobileNetV2ForImageClassification": "polymodal.models.mobilenet_v2.modeling",
+    "MobileNetV2ImageProcessor": "polymodal.models.mobilenet_v2.image_processing",
+    "MobileNetV2ImageProcessorFast": "polymodal.models.mobilenet_v2.image_processing",
+    "ConvNextImageProcessor": "polymodal.models.convnext.image_processing",
+    "ConvNextImageProcessorFast": "polymodal.models.convnext.image_processing",
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "GPT2Config": "polymodal.models.gpt2.configuration",
@@ -353,6 +365,11 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
             "masked_image_modeling": "ViTForMaskedImageModeling", "image_processor": "ViTImageProcessor"},
     "deit": {"config": "DeiTConfig", "model": "DeiTModel", "image_classification": "DeiTForImageClassification",
              "masked_image_modeling": "DeiTForMaskedImageModeling", "image_processor": "DeiTImageProcessor"},
+    "resnet": {"config": "ResNetConfig", "model": "ResNetModel", "image_classification": "ResNetForImageClassification",
+               "image_processor": "ConvNextImageProcessor"},
+    "mobilenet_v2": {"config": "MobileNetV2Config", "model": "MobileNetV2Model",
+                     "image_classification": "MobileNetV2ForImageClassification",
+                     "image_processor": "MobileNetV2ImageProcessor"},
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "gpt2": {"config": "GPT2Config", "model": "GPT2Model", "causal_lm": "GPT2LMHeadModel",

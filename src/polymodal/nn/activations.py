@@ -30,6 +30,7 @@ _ACTIVATIONS = {
     "gelu_pytorch_tanh": lambda: nn.GELU(approximate="tanh"),
     "quick_gelu": QuickGELU,
     "relu": nn.ReLU,
+    "relu6": nn.ReLU6,  # MobileNetV2 (issue 15)
     "silu": nn.SiLU,
     "swish": nn.SiLU,
     "tanh": nn.Tanh,
