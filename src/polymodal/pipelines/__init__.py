@@ -21,11 +21,23 @@ TASKS = {
                                        "zero_shot_image_classification", ("image_processor", "tokenizer")),
     "zero-shot-audio-classification": ("zero_shot_audio_classification", "ZeroShotAudioClassificationPipeline",
                                        "zero_shot_audio_classification", ("feature_extractor", "tokenizer")),
+    # text encoders (issue 14)
+    "text-classification": ("text_classification", "TextClassificationPipeline", "sequence_classification",
+                            ("tokenizer",)),
+    "token-classification": ("token_classification", "TokenClassificationPipeline", "token_classification",
+                             ("tokenizer",)),
+    "fill-mask": ("fill_mask", "FillMaskPipeline", "masked_lm", ("tokenizer",)),
+    "zero-shot-classification": ("zero_shot_classification", "ZeroShotClassificationPipeline",
+                                 "sequence_classification", ("tokenizer",)),
+    "feature-extraction": ("feature_extraction", "FeatureExtractionPipeline", "model", ("tokenizer",)),
+    "question-answering": ("question_answering", "QuestionAnsweringPipeline", "question_answering", ("tokenizer",)),
+    # end text encoders
     # vision backbones (issue 15)
     "image-classification": ("image_classification", "ImageClassificationPipeline", "image_classification",
                              ("image_processor",)),
 }
-_ALIASES = {"asr": "automatic-speech-recognition"}
+_ALIASES = {"asr": "automatic-speech-recognition",
+            "sentiment-analysis": "text-classification", "ner": "token-classification"}  # text: issue 14
 
 
 def _load_model(task: str, role: str, model, torch_dtype, model_kwargs: dict):
