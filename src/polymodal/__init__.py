@@ -78,6 +78,8 @@ _OTHER_NAMES: dict[str, str] = {
     "GenerateEncoderDecoderOutput": "polymodal.generation",
     "GenerateBeamDecoderOnlyOutput": "polymodal.generation",
     "GenerateBeamEncoderDecoderOutput": "polymodal.generation",
+    "TextStreamer": "polymodal.generation",
+    "TextIteratorStreamer": "polymodal.generation",
     "AutoModelForCausalLM": "polymodal.models.auto",
     # --- end generation ---
     "AutoFeatureExtractor": "polymodal.models.auto",

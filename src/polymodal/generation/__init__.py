@@ -49,9 +49,13 @@ from .stopping_criteria import (
     StoppingCriteriaList,
     StopStringCriteria,
 )
+from .streamers import BaseStreamer, TextIteratorStreamer, TextStreamer
 from .utils import GenerationMixin
 
 __all__ = [
+    "BaseStreamer",
+    "TextIteratorStreamer",
+    "TextStreamer",
     "BeamSampleDecoderOnlyOutput",
     "BeamSampleEncoderDecoderOutput",
     "BeamSearchDecoderOnlyOutput",

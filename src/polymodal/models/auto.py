@@ -223,6 +223,12 @@ CLASS_MODULES: dict[str, str] = {
     "LlamaPreTrainedModel": "polymodal.models.llama.modeling",
     "LlamaForCausalLM": "polymodal.models.llama.modeling",
     "LlamaForSequenceClassification": "polymodal.models.llama.modeling",
+    "GPT2Tokenizer": "polymodal.models.gpt2.tokenization",
+    "GPT2TokenizerFast": "polymodal.models.gpt2.tokenization",
+    "LlamaTokenizer": "polymodal.models.llama.tokenization",
+    "LlamaTokenizerFast": "polymodal.models.llama.tokenization",
+    "CodeLlamaTokenizer": "polymodal.models.llama.tokenization",
+    "CodeLlamaTokenizerFast": "polymodal.models.llama.tokenization",
     # --- end decoder language models ---
 }
 
