@@ -18,7 +18,6 @@ from typing import Any
 
 from ..core.errors import InvalidInputError
 
-
 # ----------------------------------------------------------------------------- features
 
 
@@ -48,6 +47,8 @@ class Audio:
 
     sampling_rate: int | None = None
     mono: bool = True
+    # datasets' Audio(num_channels=…), kept so a from_hf/to_hf round trip gives the same feature back
+    num_channels: int | None = None
 
 
 @dataclass
@@ -65,7 +66,8 @@ class AudioDataset:
     """
 
     def __init__(self, columns: Mapping[str, Sequence], features: Mapping[str, Any] | None = None,
-                 audio_column: str | None = None, lengths: Sequence[int] | None = None):
+                 audio_column: str | None = None, lengths: Sequence[int] | None = None,
+                 transform: Callable | None = None):
         self._columns = {name: list(values) for name, values in columns.items()}
         sizes = {len(values) for values in self._columns.values()}
         if len(sizes) > 1:
@@ -75,6 +77,7 @@ class AudioDataset:
         self.features = {name: (features or {}).get(name, Value()) for name in self._columns}
         self._audio_column = audio_column if audio_column in self._columns else None
         self._lengths = None if lengths is None else list(lengths)
+        self._transform = transform
 
     # -- datasets-like introspection
     @property
@@ -134,12 +137,33 @@ class AudioDataset:
 
     # -- access
     def __getitem__(self, key):
+        if self._transform is not None:
+            return self._transformed(key)
         if isinstance(key, str):
             return self._column(key)
         if isinstance(key, (slice, list)):  # a batch: a dict of column lists, as datasets returns
-            indices = range(self._num_rows)[key] if isinstance(key, slice) else [self._index(i) for i in key]
-            return {name: [self._value(name, i) for i in indices] for name in self._columns}
+            return self._batch(key)
         return {name: self._value(name, self._index(key)) for name in self._columns}
+
+    def _batch(self, key) -> dict[str, list]:
+        indices = range(self._num_rows)[key] if isinstance(key, slice) else [self._index(i) for i in key]
+        return {name: [self._value(name, i) for i in indices] for name in self._columns}
+
+    def _transformed(self, key):
+        """``with_transform``/``set_transform``: the transform sees a batch (dict of column lists),
+        also for one row, as in ``datasets``."""
+        if isinstance(key, str):
+            if key not in self._columns:
+                return self._column(key)  # raises the usual KeyError
+            batch = self._transform(self._batch(slice(None)))
+            return batch[key]
+        single = not isinstance(key, (slice, list))
+        batch = self._transform(self._batch([key] if single else key))
+        if not isinstance(batch, Mapping):
+            raise InvalidInputError(
+                f"The dataset transform returned {type(batch).__name__}; it must return a dict of column lists."
+            )
+        return {name: values[0] for name, values in batch.items()} if single else dict(batch)
 
     def _index(self, key) -> int:
         if isinstance(key, bool) or not hasattr(key, "__index__"):
@@ -172,7 +196,7 @@ class AudioDataset:
         audio = self._audio_column if audio_column == "same" else audio_column
         if lengths == "same":
             lengths = self._lengths if audio in columns or self._audio_column is None else self._safe_lengths()
-        return AudioDataset(columns, features, audio_column=audio, lengths=lengths)
+        return AudioDataset(columns, features, audio_column=audio, lengths=lengths, transform=self._transform)
 
     def _safe_lengths(self) -> list[int] | None:
         try:
@@ -209,7 +233,8 @@ class AudioDataset:
                 "to Audio(sampling_rate=…)."
             )
         audio = Audio(sampling_rate=feature.sampling_rate, mono=getattr(feature, "mono", True))
-        return AudioDataset(self._columns, {**self.features, column: audio}, audio_column=column)
+        return AudioDataset(self._columns, {**self.features, column: audio}, audio_column=column,
+                            transform=self._transform)
 
     def select(self, indices: Iterable[int]) -> AudioDataset:
         indices = [int(i) for i in indices]
@@ -225,19 +250,90 @@ class AudioDataset:
 
         return self.select(np.random.default_rng(seed).permutation(self._num_rows))
 
-    def map(self, function: Callable | None = None, batched: bool = False, batch_size: int | None = 1000,
-            remove_columns: str | Iterable[str] | None = None, with_indices: bool = False,
-            fn_kwargs: dict | None = None, desc: str | None = None, **_ignored) -> AudioDataset:
+    def map(self, function: Callable | None = None, with_indices: bool = False, input_columns=None,
+            batched: bool = False, batch_size: int | None = 1000, drop_last_batch: bool = False,
+            remove_columns: str | Iterable[str] | None = None, fn_kwargs: dict | None = None,
+            desc: str | None = None, **options) -> AudioDataset:
         """Apply ``function`` to every row (or to batches: a dict of column lists) and keep its
         outputs in memory, like ``datasets.Dataset.map``.
 
         Columns the function returns are added or replaced; ``remove_columns`` are dropped. An
-        audio column that survives stays lazy (still decoded on access).
+        audio column that survives stays lazy (still decoded on access). ``datasets``' caching and
+        multiprocessing options are errors (``num_proc`` > 1, ``cache_file_name`` …), except those
+        that change nothing here (``keep_in_memory``, ``load_from_cache_file``, ``num_proc=1``).
         """
-        from .mapping import apply_map
+        from .mapping import apply_map, check_options
 
+        check_options("map", options)
         removed = self._check_columns(remove_columns, "map(remove_columns=…)") if remove_columns else []
-        return apply_map(self, function, batched, batch_size, removed, with_indices, fn_kwargs or {}, desc)
+        function = _with_input_columns(function, self._check_columns(input_columns, "map(input_columns=…)")
+                                       if input_columns else None, batched)
+        source = self
+        if drop_last_batch and batched and batch_size:
+            source = self.select(range(len(self) - len(self) % batch_size))
+        return apply_map(source, function, batched, batch_size, removed, with_indices, fn_kwargs or {}, desc)
+
+    def filter(self, function: Callable | None = None, with_indices: bool = False, input_columns=None,
+               batched: bool = False, batch_size: int | None = 1000, fn_kwargs: dict | None = None,
+               desc: str | None = None, **options) -> AudioDataset:
+        """Keep the rows for which ``function(row)`` is true (batched: returns one bool per row)."""
+        from .mapping import check_options, kept_rows
+
+        check_options("filter", options)
+        columns = self._check_columns(input_columns, "filter(input_columns=…)") if input_columns else None
+        keep = kept_rows(self, _with_input_columns(function, columns, batched), with_indices, batched,
+                         batch_size, fn_kwargs or {})
+        return self.select(keep)
+
+    def train_test_split(self, test_size: float | int | None = None, train_size: float | int | None = None,
+                         shuffle: bool = True, seed: int | None = None,
+                         stratify_by_column: str | None = None) -> AudioDatasetDict:
+        """``{"train", "test"}`` splits with ``datasets``' sizes and, for a seed, its very rows."""
+        import numpy as np
+
+        from .image_folder import _split_sizes, _stratified_order
+
+        n_test, n_train = _split_sizes(self._num_rows, test_size, train_size)
+        if not shuffle:
+            return AudioDatasetDict(train=self.select(range(n_train)),
+                                    test=self.select(range(n_train, n_train + n_test)))
+        rng = np.random.default_rng(seed)
+        if stratify_by_column is not None:
+            order = _stratified_order(self._columns[self._check_columns(stratify_by_column, "stratify")[0]],
+                                      n_test, rng)
+        else:
+            order = rng.permutation(self._num_rows)
+        return AudioDatasetDict(train=self.select(order[n_test:n_test + n_train]), test=self.select(order[:n_test]))
+
+    # -- formatting
+    def with_transform(self, transform: Callable | None, columns=None, output_all_columns: bool = False):
+        """A copy whose rows go through ``transform(batch) -> batch`` when read (``datasets``' name)."""
+        if columns is not None or output_all_columns:
+            raise InvalidInputError("with_transform: columns= and output_all_columns= are not supported; "
+                                    "select the columns inside the transform.")
+        return AudioDataset(self._columns, self.features, audio_column=self._audio_column, lengths=self._lengths,
+                            transform=transform)
+
+    def set_transform(self, transform: Callable | None, columns=None, output_all_columns: bool = False) -> None:
+        """Like :meth:`with_transform`, in place."""
+        self._transform = self.with_transform(transform, columns, output_all_columns)._transform
+
+    def reset_format(self) -> None:
+        self._transform = None
+
+    # -- Hugging Face datasets
+    @classmethod
+    def from_hf(cls, dataset) -> AudioDataset:
+        """A ``datasets.Dataset`` → :class:`AudioDataset` (``Audio``/``ClassLabel`` kept); see ``polymodal.datasets.hf``."""
+        from .hf import from_hf
+
+        return from_hf(dataset)
+
+    def to_hf(self):
+        """This dataset as a ``datasets.Dataset`` with ``Audio``/``ClassLabel``/``Value`` features."""
+        from .hf import to_hf
+
+        return to_hf(self)
 
     def _check_columns(self, names: str | Iterable[str], where: str) -> list[str]:
         names = [names] if isinstance(names, str) else list(names)
@@ -250,6 +346,17 @@ class AudioDataset:
 
     def to_list(self) -> list[dict]:
         return list(self)
+
+
+def _with_input_columns(function: Callable | None, columns: list[str] | None, batched: bool):
+    """``input_columns``: call ``function`` with those columns as positional arguments."""
+    if function is None or columns is None:
+        return function
+
+    def call(example, *args, **kwargs):
+        return function(*(example[c] for c in columns), *args, **kwargs)
+
+    return call
 
 
 class AudioDatasetDict(dict):
@@ -277,6 +384,22 @@ class AudioDatasetDict(dict):
     def shuffle(self, seed: int | None = None):
         return self._each("shuffle", seed=seed)
 
+    def filter(self, *args, **kwargs):
+        return self._each("filter", *args, **kwargs)
+
+    def with_transform(self, *args, **kwargs):
+        return self._each("with_transform", *args, **kwargs)
+
+    def set_transform(self, *args, **kwargs) -> None:
+        for ds in self.values():
+            ds.set_transform(*args, **kwargs)
+
+    def to_hf(self):
+        """A ``datasets.DatasetDict`` of the splits."""
+        import datasets
+
+        return datasets.DatasetDict({name: ds.to_hf() for name, ds in self.items()})
+
     @property
     def column_names(self) -> dict[str, list[str]]:
         return {name: ds.column_names for name, ds in self.items()}
@@ -289,12 +412,33 @@ class AudioDatasetDict(dict):
 # ----------------------------------------------------------------------------- audio
 
 
-def decode(path: str, feature: Any) -> dict[str, Any]:
-    from ..audio.io import load_audio_with_rate
+def decode(value: Any, feature: Any) -> dict[str, Any]:
+    """One audio cell → ``{"path", "array", "sampling_rate"}``; a cell is a path, or what a
+    ``datasets`` audio column stores: ``{"path", "bytes"}`` (encoded file) or ``{"array", "sampling_rate"}``."""
+    from ..audio.io import load_audio_with_rate, resample
 
     rate = getattr(feature, "sampling_rate", None)
-    array, rate = load_audio_with_rate(path, sampling_rate=rate, mono=getattr(feature, "mono", True))
+    path, source = _source(value)
+    if isinstance(source, dict):  # already decoded samples
+        array, own = source["array"], int(source["sampling_rate"])
+        if rate is not None and rate != own:
+            array, own = resample(array, own, rate), rate
+        return {"path": path, "array": array, "sampling_rate": own}
+    array, rate = load_audio_with_rate(source, sampling_rate=rate, mono=getattr(feature, "mono", True))
     return {"path": path, "array": array, "sampling_rate": rate}
+
+
+def _source(value: Any) -> tuple[str | None, Any]:
+    """``(path, what to decode)`` of an audio cell."""
+    if isinstance(value, Mapping):
+        if value.get("array") is not None:
+            return value.get("path"), value
+        if value.get("bytes") is not None:
+            return value.get("path"), value["bytes"]
+        if value.get("path") is not None:
+            return value["path"], value["path"]
+        raise InvalidInputError(f"An audio cell has neither 'path', 'bytes' nor 'array': keys {sorted(value)}.")
+    return value, value
 
 
 def header_lengths(paths: Sequence[str], sampling_rate: int | None) -> list[int]:
@@ -303,8 +447,14 @@ def header_lengths(paths: Sequence[str], sampling_rate: int | None) -> list[int]
     from ..audio.io import audio_info
 
     lengths = []
-    for path in paths:
-        info = audio_info(path)
+    for value in paths:
+        _, source = _source(value)
+        if isinstance(source, dict):  # decoded samples: their length at the target rate
+            own = int(source["sampling_rate"])
+            frames = len(source["array"])
+            lengths.append(frames if sampling_rate in (None, own) else math.ceil(frames * sampling_rate / own))
+            continue
+        info = audio_info(source)
         if sampling_rate is None or sampling_rate == info.sampling_rate:
             lengths.append(info.frames)
         else:

@@ -32,6 +32,51 @@ def apply_map(dataset, function: Callable | None, batched: bool, batch_size: int
     return type(dataset)(columns, features, audio_column=audio, lengths=lengths)
 
 
+# datasets options that change nothing for an in-memory dataset with no cache
+_NO_OPS = {"keep_in_memory": (True, False), "load_from_cache_file": (None, True, False), "num_proc": (None, 0, 1),
+           "new_fingerprint": None, "writer_batch_size": None, "features": (None,), "disable_nullable": (False,)}
+_HELP = {
+    "num_proc": "polymodal runs map/filter in this process; drop num_proc (or use num_proc=1), or preprocess "
+                "in a DataLoader with num_workers.",
+    "cache_file_name": "polymodal keeps results in memory and writes no cache files; drop cache_file_name.",
+}
+
+
+def check_options(method: str, options: dict) -> None:
+    """Accept ``datasets`` options that are no-ops here; any other is an error that names it."""
+    for name, value in options.items():
+        allowed = _NO_OPS.get(name, ())
+        if name in _NO_OPS and (allowed is None or value in allowed):
+            continue
+        hint = _HELP.get(name) or (
+            f"supported: function, with_indices, input_columns, batched, batch_size, fn_kwargs, desc"
+            f"{', drop_last_batch, remove_columns' if method == 'map' else ''}; no-ops: {sorted(_NO_OPS)}."
+        )
+        raise InvalidInputError(f"{method}({name}={value!r}) is not supported: {hint}")
+
+
+def kept_rows(dataset, function, with_indices: bool, batched: bool, batch_size: int | None,
+              fn_kwargs: dict) -> list[int]:
+    """Indices of the rows ``function`` keeps (one bool per row, or a list of bools per batch)."""
+    if function is None:
+        return list(range(len(dataset)))
+    n, keep = len(dataset), []
+    size = (batch_size or n or 1) if batched else 1
+    for start in range(0, n, size):
+        indices = list(range(start, min(start + size, n)))
+        example = dataset[indices] if batched else dataset[start]
+        args = (indices if batched else start,) if with_indices else ()
+        verdict = function(example, *args, **fn_kwargs)
+        verdicts = list(verdict) if batched else [verdict]
+        if len(verdicts) != len(indices):
+            raise InvalidInputError(
+                f"filter(batched=True): the function returned {len(verdicts)} values for {len(indices)} rows; "
+                "return one bool per row."
+            )
+        keep.extend(i for i, v in zip(indices, verdicts) if bool(v))
+    return keep
+
+
 def _guess_value(values: list):
     from .dataset import Value
 
