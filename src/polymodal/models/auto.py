@@ -211,6 +211,14 @@ CLASS_MODULES: dict[str, str] = {
     "MobileNetV2ImageProcessorFast": "polymodal.models.mobilenet_v2.image_processing",
     "ConvNextImageProcessor": "polymodal.models.convnext.image_processing",
     "ConvNextImageProcessorFast": "polymodal.models.convnext.image_processing",
+    "ConvNextConfig": "polymodal.models.convnext.configuration",
+    "ConvNextModel": "polymodal.models.convnext.modeling",
+    "ConvNextPreTrainedModel": "polymodal.models.convnext.modeling",
+    "ConvNextForImageClassification": "polymodal.models.convnext.modeling",
+    "ConvNextV2Config": "polymodal.models.convnextv2.configuration",
+    "ConvNextV2Model": "polymodal.models.convnextv2.modeling",
+    "ConvNextV2PreTrainedModel": "polymodal.models.convnextv2.modeling",
+    "ConvNextV2ForImageClassification": "polymodal.models.convnextv2.modeling",
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "GPT2Config": "polymodal.models.gpt2.configuration",
@@ -376,6 +384,11 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "mobilenet_v2": {"config": "MobileNetV2Config", "model": "MobileNetV2Model",
                      "image_classification": "MobileNetV2ForImageClassification",
                      "image_processor": "MobileNetV2ImageProcessor"},
+    "convnext": {"config": "ConvNextConfig", "model": "ConvNextModel",
+                 "image_classification": "ConvNextForImageClassification", "image_processor": "ConvNextImageProcessor"},
+    "convnextv2": {"config": "ConvNextV2Config", "model": "ConvNextV2Model",
+                   "image_classification": "ConvNextV2ForImageClassification",
+                   "image_processor": "ConvNextImageProcessor"},
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "gpt2": {"config": "GPT2Config", "model": "GPT2Model", "causal_lm": "GPT2LMHeadModel",
