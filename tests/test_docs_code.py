@@ -59,7 +59,8 @@ def test_page_code_runs(page: Path, tmp_path, monkeypatch):
             skipped.append(skip)
             continue
         try:
-            exec(compile(code, f"{page.name}[{kind} {number}]", "exec"), namespace)
+            # dont_inherit: this file's `from __future__ import annotations` must not leak into page code.
+            exec(compile(code, f"{page.name}[{kind} {number}]", "exec", dont_inherit=True), namespace)
         except Exception as exc:  # re-raised with the block's text, so the failure is easy to find
             raise AssertionError(f"{page.name}: {kind} {number} failed: {exc!r}\n--- code ---\n{code}") from exc
     if skipped and len(skipped) == sum(1 for k, _, _ in page_steps(page.read_text()) if k == "block"):
