@@ -264,3 +264,20 @@ class _no_warning:
 
     def __exit__(self, *exc):
         return False
+
+
+# --------------------------------------------------------------------------- command line
+def test_cli_text_commands(folders, capsys):
+    import json
+
+    from polymodal.cli import main
+
+    assert main(["text", str(folders["cls-bert"]), "a photo of a cat", "the weather"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["input"] for line in lines] == ["a photo of a cat", "the weather"]
+    assert set(lines[0]["result"]) == {"label", "score"}
+    assert main(["text", "--question", "where is the cat?", str(folders["qa"]), CONTEXT[:120]]) == 0
+    answer = json.loads(capsys.readouterr().out)["result"]
+    assert CONTEXT[:120][answer["start"]:answer["end"]] == answer["answer"]
+    assert main(["text", "--task", "zero-shot-classification", str(folders["nli"]), "a cat"]) == 2
+    assert "candidate-labels" in capsys.readouterr().err

@@ -474,6 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .export.cli import add_parser as add_quantize_parser
 
     add_quantize_parser(sub, CliError)
+    # --- NLP pipelines (issue 14) ---
+    from .pipelines.text_cli import add_parser as add_text_parser
+
+    add_text_parser(sub, CliError)
     return parser
 
 
