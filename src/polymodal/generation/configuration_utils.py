@@ -74,7 +74,8 @@ class GenerationConfig:
         for name in FIELDS:
             setattr(self, name, kwargs.pop(name, None))
         kwargs.pop("transformers_version", None)
-        kwargs.pop("_from_model_config", None)
+        # True when the values were derived from config.json rather than chosen for generation.
+        self._from_model_config = bool(kwargs.pop("_from_model_config", False))
         kwargs.pop("_commit_hash", None)
         for key, value in kwargs.items():  # custom entries survive a round trip
             setattr(self, key, value)
@@ -130,7 +131,10 @@ class GenerationConfig:
     # ------------------------------------------------------------------ dict / json
     def to_dict(self) -> dict[str, Any]:
         """Every set (non-None) field, plus custom entries."""
-        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if not k.startswith("_") and v is not None}
+        out = {k: copy.deepcopy(v) for k, v in self.__dict__.items() if not k.startswith("_") and v is not None}
+        if self._from_model_config:
+            out["_from_model_config"] = True
+        return out
 
     def to_diff_dict(self) -> dict[str, Any]:
         return self.to_dict()

@@ -32,6 +32,8 @@ TASKS = {
     "feature-extraction": ("feature_extraction", "FeatureExtractionPipeline", "model", ("tokenizer",)),
     "question-answering": ("question_answering", "QuestionAnsweringPipeline", "question_answering", ("tokenizer",)),
     # end text encoders
+    # decoder language models (issue 13)
+    "text-generation": ("text_generation", "TextGenerationPipeline", "causal_lm", ("tokenizer",)),
     # vision backbones (issue 15)
     "image-classification": ("image_classification", "ImageClassificationPipeline", "image_classification",
                              ("image_processor",)),
