@@ -27,6 +27,7 @@ from polymodal.cli import main
 from polymodal.core.errors import ConfigError, InvalidInputError
 from polymodal.export import Int8Conv1d, Int8Conv2d, Int8Linear, quantize
 from polymodal.export import int8 as int8_module
+from polymodal.nn.linear import linears
 
 
 def rel_error(got, ref) -> float:
@@ -206,3 +207,20 @@ def test_cli_quantize_bad_input(tmp_path, capsys):
     assert "must differ" in capsys.readouterr().err
     assert main(["quantize", str(tmp_path / "float"), str(tmp_path / "o"), "--calibration", "nope.wav"]) == 2
     assert "nope.wav" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("static", [False, True])
+def test_shared_input_projections_quantise_once(static):
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 32)
+    layers = [Int8Linear.from_float(nn.Linear(32, 32), static=static) for _ in range(3)]
+    if static:
+        for layer in layers:
+            layer.set_input_range(x.min().item(), x.max().item())
+    with torch.no_grad():
+        shared = linears(x, *layers)
+        for got, layer in zip(shared, layers):
+            torch.testing.assert_close(got, layer(x), atol=0, rtol=0)
+        plain = [nn.Linear(32, 8) for _ in range(2)]
+        for got, layer in zip(linears(x, *plain), plain):  # float layers: each on its own
+            torch.testing.assert_close(got, layer(x), atol=1e-6, rtol=1e-6)

@@ -47,12 +47,27 @@ def range_to_qparams(low: float, high: float) -> tuple[float, int]:
 
 
 def _quantize_u8(x: torch.Tensor, scale: float, zero_point: int) -> torch.Tensor:
-    """float → uint8 ``clamp(round(x / scale) + zero_point, 0, 255)``, keeping x's strides."""
+    """float → uint8 ``clamp(round(x / scale) + zero_point, 0, 255)`` of a contiguous ``x``."""
     with warnings.catch_warnings():
         # The quantised-tensor API is deprecated, but its quantise kernel is the fastest one-pass
-        # float → uint8 conversion torch has; only its integer representation is kept.
+        # float → uint8 conversion torch has (3x faster than round/clamp/cast on this CPU).
         warnings.simplefilter("ignore")
-        return torch.quantize_per_tensor(x, scale, zero_point, torch.quint8).int_repr()
+        q = torch.quantize_per_tensor(x, scale, zero_point, torch.quint8)
+    # Its bytes *are* the uint8 values: view them (``int_repr()`` would copy, at 10x the cost).
+    return torch.empty(0, dtype=torch.uint8).set_(q.untyped_storage(), q.storage_offset(), q.shape, q.stride())
+
+
+def input_range_qparams(x: torch.Tensor) -> tuple[float, int]:
+    """Dynamic mode: uint8 parameters covering this tensor's own range."""
+    low, high = torch.aminmax(x)
+    return range_to_qparams(float(low), float(high))
+
+
+def quantize_input(x: torch.Tensor, static_qparams: tuple[float, int] | None) -> tuple[torch.Tensor, float, int]:
+    """(uint8 x, scale, zero point) of ``x`` (contiguous result): static parameters, or x's own range."""
+    flat = x.float().contiguous()
+    scale, zero_point = static_qparams or input_range_qparams(flat)
+    return _quantize_u8(flat, scale, zero_point), scale, zero_point
 
 
 class _Int8Layer(nn.Module):
@@ -81,11 +96,8 @@ class _Int8Layer(nn.Module):
         self.input_scale.fill_(scale)
         self.input_zero_point.fill_(zero_point)
 
-    def _input_qparams(self, x: torch.Tensor) -> tuple[float, int]:
-        if self.static:
-            return float(self.input_scale), int(self.input_zero_point)
-        low, high = torch.aminmax(x)
-        return range_to_qparams(float(low), float(high))
+    def _static_qparams(self) -> tuple[float, int] | None:
+        return (float(self.input_scale), int(self.input_zero_point)) if self.static else None
 
     def _packed_weight(self, pack) -> torch.Tensor:
         key = (self.weight.data_ptr(), self.weight._version)
@@ -127,19 +139,34 @@ class Int8Linear(_Int8Layer):
         return new
 
     def forward(self, x: torch.Tensor, gelu: bool = False) -> torch.Tensor:
-        dtype = x.dtype
-        x2 = x.reshape(-1, self.in_features).float()  # (N, in)
-        scale, zero_point = self._input_qparams(x2)
-        if self._use_onednn(x2):
-            packed = self._packed_weight(lambda: torch.ops.onednn.qlinear_prepack(self.weight, None))
-            out = torch.ops.onednn.qlinear_pointwise(
-                _quantize_u8(x2.contiguous(), scale, zero_point), scale, zero_point, packed, self.weight_scale,
-                self._zero_points(), self.bias, 1.0, 0, torch.float32,
-                "gelu" if gelu else "none", [], "none" if gelu else "")
-        else:
+        shape = (*x.shape[:-1], self.out_features)
+        if not self._use_onednn(x):
+            x2 = x.reshape(-1, self.in_features).float()  # (N, in)
+            scale, zero_point = self._static_qparams() or input_range_qparams(x2)
             out = F.linear(self._fake_quantize(x2, scale, zero_point), self._dequantized_weight(), self.bias)
-            out = F.gelu(out) if gelu else out
-        return out.reshape(*x.shape[:-1], self.out_features).to(dtype)
+            return (F.gelu(out) if gelu else out).reshape(shape).to(x.dtype)
+        return self._int8_forward(quantize_input(x, self._static_qparams()), gelu).view(shape).to(x.dtype)
+
+    def _int8_forward(self, quantized: tuple[torch.Tensor, float, int], gelu: bool = False) -> torch.Tensor:
+        qx, scale, zero_point = quantized
+        packed = self._packed_weight(lambda: torch.ops.onednn.qlinear_prepack(self.weight, None))
+        return torch.ops.onednn.qlinear_pointwise(
+            qx.view(-1, self.in_features), scale, zero_point, packed, self.weight_scale, self._zero_points(),
+            self.bias, 1.0, 0, torch.float32, "gelu" if gelu else "none", [], "none" if gelu else "")
+
+    @staticmethod
+    def forward_shared(x: torch.Tensor, layers) -> tuple[torch.Tensor, ...] | None:
+        """Several int8 projections of one input (attention's q, k, v) with one quantise pass;
+        None when they cannot share it (another kind of layer, different static ranges)."""
+        first = layers[0]
+        if not all(isinstance(layer, Int8Linear) for layer in layers) or not first._use_onednn(x):
+            return None
+        qparams = {layer._static_qparams() for layer in layers}
+        if len(qparams) != 1:
+            return None
+        quantized = quantize_input(x, qparams.pop())
+        return tuple(layer._int8_forward(quantized).view(*x.shape[:-1], layer.out_features).to(x.dtype)
+                     for layer in layers)
 
     def extra_repr(self) -> str:
         mode = "static" if self.static else "dynamic"
@@ -171,27 +198,24 @@ class _Int8Conv(_Int8Layer):
         return list(self.stride), list(self.padding), list(self.dilation), 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dtype = x.dtype
-        x = x.float()
-        # Measure and quantise on channels-last memory when x is laid out so (wav2vec2's
-        # frames-first conv stack): reductions over a transposed view are much slower.
-        flat = x.movedim(1, -1)
-        if not flat.is_contiguous():
-            flat = x
-        scale, zero_point = self._input_qparams(flat)
         if not self._use_onednn(x):
+            scale, zero_point = self._static_qparams() or input_range_qparams(x.float())
             conv = F.conv1d if self.dims == 1 else F.conv2d
-            out = conv(self._fake_quantize(x, scale, zero_point), self._dequantized_weight(), self.bias,
+            out = conv(self._fake_quantize(x.float(), scale, zero_point), self._dequantized_weight(), self.bias,
                        *self._conv_args())
-            return out.to(dtype)
+            return out.to(x.dtype)
+        # Quantise channels-last memory as it lies (wav2vec2's frames-first conv stack): a
+        # contiguous copy of the transposed view would cost as much as the int8 conv itself.
+        channels_last = x.movedim(1, -1)
+        source = channels_last if channels_last.is_contiguous() else x
+        qx, scale, zero_point = quantize_input(source, self._static_qparams())
+        qx = qx.movedim(-1, 1) if source is channels_last else qx
         args = self._conv_args()
         packed = self._packed_weight(lambda: torch.ops.onednn.qconv_prepack(
             self.weight, self.weight_scale, scale, zero_point, *args, None))
-        qx = _quantize_u8(flat, scale, zero_point)
-        qx = qx.movedim(-1, 1) if flat is not x else qx
         out = torch.ops.onednn.qconv_pointwise(qx, scale, zero_point, packed, self.weight_scale, self._zero_points(),
                                                self.bias, *args, 1.0, 0, torch.float32, "none", [], "")
-        return out.to(dtype)
+        return out.to(x.dtype)
 
     def extra_repr(self) -> str:
         mode = "static" if self.static else "dynamic"

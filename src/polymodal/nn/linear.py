@@ -26,3 +26,14 @@ def linear(layer: nn.Linear, x: torch.Tensor, gelu: bool = False) -> torch.Tenso
         return layer(x, gelu=True)
     x = layer(x)
     return F.gelu(x) if gelu else x
+
+
+def linears(x: torch.Tensor, *layers: nn.Module) -> tuple[torch.Tensor, ...]:
+    """``linear(layer, x)`` for several layers reading one input (attention's q, k and v).
+
+    Layers that can share work on a common input say so with a ``forward_shared(x, layers)``
+    static method (polymodal's int8 linear quantises ``x`` once for all of them).
+    """
+    shared = getattr(type(layers[0]), "forward_shared", None)
+    outputs = shared(x, layers) if shared is not None else None
+    return outputs if outputs is not None else tuple(linear(layer, x) for layer in layers)

@@ -23,7 +23,7 @@ from ...core.outputs import BaseModelOutputWithPooling, SequenceClassifierOutput
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, prefer_eager, split_heads
 from ...nn.checkpointing import run_layer
-from ...nn.linear import linear
+from ...nn.linear import linear, linears
 from .configuration import ASTConfig
 
 
@@ -71,9 +71,8 @@ class ASTSelfAttention(nn.Module):
         self.value = nn.Linear(width, width, bias=config.qkv_bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool):
-        q = split_heads(linear(self.query, x), self.num_heads)  # (B, H, T, D)
-        k = split_heads(linear(self.key, x), self.num_heads)
-        v = split_heads(linear(self.value, x), self.num_heads)
+        projections = linears(x, self.query, self.key, self.value)
+        q, k, v = (split_heads(t, self.num_heads) for t in projections)  # (B, H, T, D)
         out, weights = attention(q, k, v, mask, dropout=self.dropout if self.training else 0.0,
                                  output_attentions=output_attentions, eager=prefer_eager(x.shape[1], x.device))
         return merge_heads(out), weights  # (B, T, H*D)

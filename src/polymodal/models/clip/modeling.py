@@ -34,6 +34,7 @@ from ...nn.attention import (
     split_heads,
 )
 from ...nn.checkpointing import run_layers
+from ...nn.linear import linear, linears
 from ...nn.losses import symmetric_contrastive_loss
 from .configuration import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
 
@@ -167,13 +168,12 @@ class CLIPAttention(nn.Module):
         self.out_proj = nn.Linear(self.embed_dim, self.embed_dim)
 
     def forward(self, hidden_states, mask=None, output_attentions=False):
-        query = split_heads(self.q_proj(hidden_states), self.num_heads)  # (B, H, T, D)
-        key = split_heads(self.k_proj(hidden_states), self.num_heads)
-        value = split_heads(self.v_proj(hidden_states), self.num_heads)
+        projections = linears(hidden_states, self.q_proj, self.k_proj, self.v_proj)
+        query, key, value = (split_heads(t, self.num_heads) for t in projections)  # (B, H, T, D)
         eager = prefer_eager(hidden_states.shape[1], hidden_states.device)
         context, weights = attention(query, key, value, mask, dropout=self.dropout if self.training else 0.0,
                                      output_attentions=output_attentions, eager=eager)
-        return self.out_proj(merge_heads(context)), weights
+        return linear(self.out_proj, merge_heads(context)), weights
 
 
 class CLIPMLP(nn.Module):
@@ -185,7 +185,7 @@ class CLIPMLP(nn.Module):
         self.fc2 = nn.Linear(config.intermediate_size, config.hidden_size)
 
     def forward(self, hidden_states):
-        return self.fc2(self.activation_fn(self.fc1(hidden_states)))
+        return linear(self.fc2, self.activation_fn(linear(self.fc1, hidden_states)))
 
 
 class CLIPEncoderLayer(nn.Module):

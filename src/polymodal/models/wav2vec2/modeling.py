@@ -28,6 +28,7 @@ from ...nn.attention import attention, merge_heads, padding_mask, split_heads
 from ...nn.checkpointing import run_layer
 from ...nn.fastpath import use_cpu_fast_path
 from ...nn.linear import linear as _linear  # oneDNN-fused bias/GELU on CPU inference
+from ...nn.linear import linears
 from ...nn.dropout import Dropout
 from .configuration import Wav2Vec2Config
 from .specaugment import _compute_mask_indices
@@ -200,9 +201,8 @@ class Wav2Vec2Attention(nn.Module):
         self.out_proj = nn.Linear(width, width)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False):
-        q = split_heads(_linear(self.q_proj, x), self.num_heads)  # (B, H, T, D)
-        k = split_heads(_linear(self.k_proj, x), self.num_heads)
-        v = split_heads(_linear(self.v_proj, x), self.num_heads)
+        projections = linears(x, self.q_proj, self.k_proj, self.v_proj)
+        q, k, v = (split_heads(t, self.num_heads) for t in projections)  # (B, H, T, D)
         out, weights = attention(q, k, v, mask, dropout=self.dropout if self.training else 0.0,
                                  output_attentions=output_attentions)
         return _linear(self.out_proj, merge_heads(out)), weights  # (B, T, H*D)
