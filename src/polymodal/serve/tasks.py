@@ -242,6 +242,56 @@ register_adapter(TaskAdapter("image-classification", "image", dict(_AUDIO_CLASSI
 register_adapter(TaskAdapter("zero-shot-audio-classification", "audio", dict(_ZERO_SHOT), ("candidate_labels",)))
 
 
+# --- NLP pipelines (issue 14): the request body is the text (for QA: the context) ---
+class FillMaskAdapter(TaskAdapter):
+    def predict(self, pipe, items: list, params: dict) -> list:
+        results = pipe(items, batch_size=len(items), **params)
+        return [results] if len(items) == 1 else list(results)  # the pipeline unwraps a one-text list
+
+
+class QuestionAnsweringAdapter(TaskAdapter):
+    def predict(self, pipe, items: list, params: dict) -> list:
+        params = dict(params)
+        question = params.pop("question")
+        return list(pipe(question=[question] * len(items), context=items, batch_size=len(items), **params))
+
+
+def _text(name: str) -> Validator:
+    def check(value):
+        if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+            raise ParameterError(f"Parameter {name} must be a non-empty string of at most 4096 characters.")
+        return value
+    return check
+
+
+register_adapter(TaskAdapter("text-classification", "text", dict(_AUDIO_CLASSIFICATION)))
+register_adapter(TaskAdapter("token-classification", "text", {"aggregation_strategy": choice(
+    "aggregation_strategy", ("none", "simple", "first", "average", "max"))}))
+register_adapter(FillMaskAdapter("fill-mask", "text", {"top_k": positive_int("top_k"), "targets": labels("targets")}))
+register_adapter(TaskAdapter("zero-shot-classification", "text", {
+    "candidate_labels": labels("candidate_labels"), "hypothesis_template": template("hypothesis_template"),
+    "multi_label": choice("multi_label", (False, True))}, ("candidate_labels",)))
+register_adapter(TaskAdapter("feature-extraction", "text"))
+register_adapter(QuestionAnsweringAdapter("question-answering", "text", {
+    "question": _text("question"), "top_k": positive_int("top_k"),
+    "handle_impossible_answer": choice("handle_impossible_answer", (False, True))}, ("question",)))
+_TEXT_HEADS = (("ForQuestionAnswering", "question-answering"), ("ForTokenClassification", "token-classification"),
+               ("ForMaskedLM", "fill-mask"), ("ForSequenceClassification", "text-classification"))
+
+
+def _text_task(config: dict, architectures: list) -> str | None:
+    """The NLP task of a text encoder's head (a model type with a masked-LM role is a text family)."""
+    from ..models.auto import MODEL_TYPES
+
+    if "masked_lm" not in MODEL_TYPES.get(str(config.get("model_type", "")), {}):
+        return None
+    for suffix, task in _TEXT_HEADS:
+        if any(name.endswith(suffix) for name in architectures):
+            return task
+    return None  # a bare encoder: serve it with task="feature-extraction"
+# --- end NLP pipelines ---
+
+
 def adapter_for(task: str) -> TaskAdapter:
     if task not in ADAPTERS:
         raise ConfigError(f"Cannot serve task {task!r}; servable tasks: {sorted(ADAPTERS)} (register a TaskAdapter "
@@ -260,6 +310,9 @@ def infer_task(model_dir) -> str:
     config = read_json(resolve_file(model_dir, "config.json"))
     architectures = config.get("architectures") or []
     model_type = str(config.get("model_type", ""))
+    text_task = _text_task(config, architectures)  # NLP pipelines (issue 14)
+    if text_task is not None:
+        return text_task
     for name in architectures:
         if name.endswith("ForCTC"):
             return "automatic-speech-recognition"
