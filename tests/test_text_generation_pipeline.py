@@ -94,3 +94,17 @@ def test_errors(checkpoint):
         pm("", max_new_tokens=2)
     with pytest.raises(ValueError, match="n_positions|max_position_embeddings"):
         pm("Hello world " * 100, max_new_tokens=5)
+
+
+def test_cli_generate(checkpoint, capsys):
+    from polymodal.cli import main
+
+    hf = transformers.pipeline("text-generation", model=str(checkpoint))
+    expected = hf("Hello world", do_sample=False, max_new_tokens=6)[0]["generated_text"]
+    assert main(["generate", str(checkpoint), "Hello world", "--max-new-tokens", "6"]) == 0
+    assert capsys.readouterr().out.strip() == expected.strip()
+    assert main(["generate", str(checkpoint), "Hello", "--max-new-tokens", "3", "--json", "--new-text-only",
+                 "--do-sample", "--seed", "0"]) == 0
+    assert '"prompt": "Hello"' in capsys.readouterr().out
+    assert main(["generate", str(checkpoint / "missing"), "Hello"]) == 2
+    assert "not a folder" in capsys.readouterr().err

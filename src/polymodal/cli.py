@@ -478,6 +478,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .pipelines.text_cli import add_parser as add_text_parser
 
     add_text_parser(sub, CliError)
+    # --- text generation (issue 13) ---
+    from .generation.cli import add_parser as add_generate_parser
+
+    add_generate_parser(sub, CliError)
     return parser
 
 
