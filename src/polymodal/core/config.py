@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import ConfigError
-from .hub import resolve_file
+from .hub import PushToHubMixin, resolve_file
 from .io import atomic_write_text
 
 CONFIG_NAME = "config.json"
@@ -50,7 +50,7 @@ def _mutable_default(value):
     return copy.deepcopy(value) if isinstance(value, (list, dict, set)) else value
 
 
-class PretrainedConfig:
+class PretrainedConfig(PushToHubMixin):
     model_type: ClassVar[str] = ""
     # name -> config class of nested configs (e.g. {"text_config": CLIPTextConfig})
     sub_configs: ClassVar[dict[str, type]] = {}
@@ -202,7 +202,7 @@ class PretrainedConfig:
 
     def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs) -> None:
         if push_to_hub:
-            raise NotImplementedError("push_to_hub is not supported offline; save locally and upload the folder.")
+            return self._save_and_push(save_directory, **kwargs)
         directory = Path(save_directory)
         if directory.is_file():
             raise ConfigError(f"save_pretrained() needs a folder, but '{directory}' is a file.")

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CheckpointError, ConfigError, InvalidInputError
+from .errors import CheckpointError, ConfigError
+from .hub import PushToHubMixin
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revi
                "proxies", "_from_auto", "_from_pipeline", "trust_remote_code")
 
 
-class FeatureExtractionMixin:
+class FeatureExtractionMixin(PushToHubMixin):
     """Config handling shared by feature extractors: ``from_pretrained`` / ``save_pretrained`` of
     ``preprocessor_config.json``, ``to_dict`` / ``from_dict``. Unknown keys become attributes
     and are written back, so a load/save round trip loses nothing."""
@@ -127,8 +128,8 @@ class FeatureExtractionMixin:
 
     def save_pretrained(self, save_directory, **kwargs) -> list[str]:
         """Write ``preprocessor_config.json`` into ``save_directory`` (created if needed)."""
-        if kwargs.get("push_to_hub"):
-            raise InvalidInputError("push_to_hub is not supported; save locally and upload with huggingface-cli.")
+        if kwargs.pop("push_to_hub", False):
+            return self._save_and_push(save_directory, **kwargs)
         directory = Path(save_directory)
         if directory.is_file():
             raise CheckpointError(f"save_pretrained() needs a folder, but '{directory}' is a file.")

@@ -131,9 +131,7 @@ def push_folder_to_hub(folder: str | os.PathLike, repo_id: str, *, commit_messag
     folder = Path(folder)
     reason = _push_blocker()
     if reason is not None:
-        raise HubUnavailableError(
-            f"{what}: cannot upload to the Hugging Face Hub: {reason}. The files are saved in '{folder}'; "
-            f"upload them later with: huggingface-cli upload {repo_id} {folder}")
+        raise push_error(what, repo_id, reason, folder)
     from huggingface_hub import HfApi
 
     api = HfApi(token=token if isinstance(token, str) else None)
@@ -159,3 +157,55 @@ def _push_blocker() -> str | None:
 def can_push_to_hub() -> str | None:
     """None when ``push_folder_to_hub`` can run now, else the reason it cannot (for early warnings)."""
     return _push_blocker()
+
+
+def push_error(what: str, repo_id: str, reason: str, folder: str | os.PathLike | None = None) -> HubUnavailableError:
+    """The one error every push_to_hub raises when it cannot upload."""
+    if folder is not None:
+        where = f"The files are saved in '{folder}'; upload them later with: huggingface-cli upload {repo_id} {folder}"
+    else:
+        name = repo_id.split("/")[-1]
+        where = (f"Save them with .save_pretrained('./{name}') and upload the folder later with: "
+                 f"huggingface-cli upload {repo_id} ./{name}")
+    return HubUnavailableError(f"{what}: cannot upload to the Hugging Face Hub: {reason}. {where}")
+
+
+class PushToHubMixin:
+    """``push_to_hub(repo_id)`` and ``save_pretrained(folder, push_to_hub=True)`` for anything with a
+    ``save_pretrained`` (models, configs, feature extractors, image processors, tokenizers, processors)."""
+
+    def push_to_hub(self, repo_id: str, commit_message: str | None = None, private: bool | None = None,
+                    token: str | bool | None = None, revision: str | None = None, create_pr: bool = False,
+                    **save_kwargs) -> str:
+        """Save into a temporary folder and upload it to ``repo_id`` (created if needed); returns the
+        commit URL. Offline or without ``huggingface_hub``: a HubUnavailableError, before anything is written."""
+        import tempfile
+
+        what = f"{type(self).__name__}.push_to_hub()"
+        if not isinstance(repo_id, str) or not repo_id.strip():
+            from .errors import ConfigError
+
+            raise ConfigError(f"{what} needs repo_id='user/name', got {repo_id!r}.")
+        if create_pr:
+            from .errors import ConfigError
+
+            raise ConfigError(f"{what}: create_pr=True is not supported; push to a branch with revision=… instead.")
+        reason = _push_blocker()
+        if reason is not None:
+            raise push_error(what, repo_id, reason)
+        with tempfile.TemporaryDirectory() as folder:
+            self.save_pretrained(folder, **save_kwargs)
+            return push_folder_to_hub(folder, repo_id, commit_message=commit_message or f"Upload {type(self).__name__}",
+                                      token=token, private=private, revision=revision, what=what)
+
+    def _save_and_push(self, save_directory, repo_id: str | None = None, commit_message: str | None = None,
+                       private: bool | None = None, token: str | bool | None = None, revision: str | None = None,
+                       **save_kwargs):
+        """``save_pretrained(save_directory, push_to_hub=True, …)``: save, then upload the folder to
+        ``repo_id`` (default: the folder's name), as Transformers does."""
+        result = self.save_pretrained(save_directory, **save_kwargs)
+        repo_id = repo_id or Path(save_directory).resolve().name
+        push_folder_to_hub(save_directory, repo_id, commit_message=commit_message or f"Upload {type(self).__name__}",
+                           token=token, private=private, revision=revision,
+                           what=f"{type(self).__name__}.save_pretrained(push_to_hub=True)")
+        return result

@@ -30,7 +30,7 @@ from torch import nn
 
 from .config import PretrainedConfig, read_json
 from .errors import CheckpointError, ConfigError
-from .hub import resolve_file
+from .hub import PushToHubMixin, resolve_file
 from .io import atomic_path, atomic_write_text
 
 logger = logging.getLogger("polymodal")
@@ -167,7 +167,7 @@ def _read_sharded(path_or_id, index_path: str, reader, hub_kwargs) -> dict[str, 
 
 
 # --------------------------------------------------------------------------- the model base class
-class PreTrainedModel(nn.Module):
+class PreTrainedModel(PushToHubMixin, nn.Module):
     config_class: type[PretrainedConfig] = PretrainedConfig
     base_model_prefix: str = ""
     main_input_name: str = "input_values"
@@ -262,7 +262,8 @@ class PreTrainedModel(nn.Module):
         index is written last, so an interrupted save never leaves a half-written checkpoint.
         """
         if push_to_hub:
-            raise NotImplementedError("push_to_hub is not available offline; save locally and upload the folder.")
+            return self._save_and_push(save_directory, state_dict=state_dict, safe_serialization=safe_serialization,
+                                       max_shard_size=max_shard_size, **kwargs)
         if not safe_serialization:
             raise ValueError("polymodal only writes safetensors (pickles can run code when loaded).")
         directory = Path(save_directory)

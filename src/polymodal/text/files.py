@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..core.config import read_json
 from ..core.errors import CheckpointError, InvalidInputError
-from ..core.hub import resolve_file
+from ..core.hub import PushToHubMixin, resolve_file
 from ..core.io import atomic_write_text
 from .special_tokens import _token_content
 
@@ -22,7 +22,7 @@ _NON_INIT_KEYS = ("tokenizer_class", "auto_map", "init_inputs", "name_or_path", 
                   "files_loaded", "is_local", "local_files_only")
 
 
-class TokenizerFilesMixin:
+class TokenizerFilesMixin(PushToHubMixin):
     """``from_pretrained`` / ``save_pretrained``; a subclass writes its vocabulary in ``save_vocabulary``."""
 
     @classmethod
@@ -104,6 +104,9 @@ class TokenizerFilesMixin:
 
         Every file is written to a temporary name and renamed, so a crash leaves no half file.
         """
+        if push_to_hub:
+            return self._save_and_push(save_directory, legacy_format=legacy_format, filename_prefix=filename_prefix,
+                                       **kwargs)
         directory = Path(save_directory)
         if directory.is_file():
             raise InvalidInputError(f"save_pretrained() needs a folder; '{directory}' is a file.")

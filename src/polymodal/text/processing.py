@@ -23,6 +23,7 @@ import logging
 from pathlib import Path
 
 from ..core.errors import CheckpointError, InvalidInputError
+from ..core.hub import PushToHubMixin
 from ..core.io import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def _call_parameters(component, fallback: frozenset) -> set[str]:
     return names | set(fallback)
 
 
-class ProcessorMixin:
+class ProcessorMixin(PushToHubMixin):
     """Base of the processors: named components, loading/saving, call routing, decoding."""
 
     attributes: list[str] = []
@@ -161,7 +162,7 @@ class ProcessorMixin:
     def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs) -> list[str]:
         """Write each component's files and ``processor_config.json`` (atomically)."""
         if push_to_hub:
-            raise InvalidInputError("push_to_hub is not supported; save locally and upload with huggingface-cli.")
+            return self._save_and_push(save_directory, **kwargs)
         directory = Path(save_directory)
         if directory.is_file():
             raise InvalidInputError(f"save_pretrained() needs a folder; '{directory}' is a file.")
