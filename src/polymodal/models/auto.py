@@ -219,6 +219,17 @@ CLASS_MODULES: dict[str, str] = {
     "ConvNextV2Model": "polymodal.models.convnextv2.modeling",
     "ConvNextV2PreTrainedModel": "polymodal.models.convnextv2.modeling",
     "ConvNextV2ForImageClassification": "polymodal.models.convnextv2.modeling",
+    "BeitConfig": "polymodal.models.beit.configuration",
+    "BeitModel": "polymodal.models.beit.modeling",
+    "BeitPreTrainedModel": "polymodal.models.beit.modeling",
+    "BeitForImageClassification": "polymodal.models.beit.modeling",
+    "BeitForMaskedImageModeling": "polymodal.models.beit.modeling",
+    "BeitImageProcessor": "polymodal.models.beit.image_processing",
+    "BeitImageProcessorFast": "polymodal.models.beit.image_processing",
+    "Data2VecVisionConfig": "polymodal.models.data2vec_vision.configuration",
+    "Data2VecVisionModel": "polymodal.models.data2vec_vision.modeling",
+    "Data2VecVisionPreTrainedModel": "polymodal.models.data2vec_vision.modeling",
+    "Data2VecVisionForImageClassification": "polymodal.models.data2vec_vision.modeling",
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "GPT2Config": "polymodal.models.gpt2.configuration",
@@ -389,6 +400,11 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "convnextv2": {"config": "ConvNextV2Config", "model": "ConvNextV2Model",
                    "image_classification": "ConvNextV2ForImageClassification",
                    "image_processor": "ConvNextImageProcessor"},
+    "beit": {"config": "BeitConfig", "model": "BeitModel", "image_classification": "BeitForImageClassification",
+             "image_processor": "BeitImageProcessor"},
+    "data2vec-vision": {"config": "Data2VecVisionConfig", "model": "Data2VecVisionModel",
+                        "image_classification": "Data2VecVisionForImageClassification",
+                        "image_processor": "BeitImageProcessor"},
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "gpt2": {"config": "GPT2Config", "model": "GPT2Model", "causal_lm": "GPT2LMHeadModel",

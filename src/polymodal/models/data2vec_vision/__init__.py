@@ -1,0 +1,1 @@
+"""Data2Vec-Vision (Baevski et al., 2022): BEiT's network, trained by self-distillation."""
