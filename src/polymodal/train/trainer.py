@@ -38,7 +38,17 @@ from .data import (
 from .integrations import get_reporting_integration_callbacks
 from .optimization import get_optimizer_cls_and_kwargs, get_scheduler
 from .state import ExportableState, TrainerControl
-from .trainer_utils import EvalPrediction, PredictionOutput, TrainOutput, enable_full_determinism, set_seed
+from .trainer_utils import (
+    EvalPrediction,
+    LabelSmoother,
+    PredictionOutput,
+    TrainOutput,
+    enable_full_determinism,
+    format_metrics_table,
+    metrics_format,
+    set_seed,
+    write_metrics,
+)
 
 __all__ = ["Trainer", "EvalPrediction", "PredictionOutput", "TrainOutput", "set_seed", "enable_full_determinism"]
 
@@ -90,6 +100,7 @@ class Trainer:
         optimizers=(None, None),
         preprocess_logits_for_metrics=None,
         tokenizer=None,  # the documented older name of processing_class
+        compute_loss_func=None,
     ):
         if model is None:
             if model_init is None:
@@ -102,6 +113,8 @@ class Trainer:
         self.train_dataset, self.eval_dataset = train_dataset, eval_dataset
         self.compute_metrics = compute_metrics
         self.preprocess_logits_for_metrics = preprocess_logits_for_metrics
+        self.compute_loss_func = compute_loss_func
+        self.label_smoother = self._label_smoother()
         self.optimizer, self.lr_scheduler = optimizers
         self.data_collator = data_collator or self._default_collator()
         self.device = self.args.device
@@ -236,9 +249,33 @@ class Trainer:
     def _to_device(self, batch: dict) -> dict:
         return {k: v.to(self.device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
+    def _label_smoother(self) -> LabelSmoother | None:
+        factor = self.args.label_smoothing_factor
+        if not factor:
+            return None
+        if not 0 < factor < 1:
+            raise ConfigError(f"label_smoothing_factor must be in [0, 1), got {factor}.")
+        if "CTC" in type(self.model).__name__:
+            raise ConfigError("label_smoothing_factor does not apply to CTC models (their loss is not per-position "
+                              "cross-entropy); set it to 0.")
+        if getattr(self.model.config, "problem_type", None) == "multi_label_classification":
+            warnings.warn("Label smoothing is not compatible with multi-label classification; it is off for this run.",
+                          stacklevel=3)
+            return None
+        return LabelSmoother(epsilon=factor)
+
     def compute_loss(self, model, inputs, return_outputs: bool = False, num_items_in_batch=None):
+        """The model's own loss, or label smoothing / ``compute_loss_func(outputs, labels)`` over its outputs."""
+        custom = self.label_smoother is not None or self.compute_loss_func is not None
+        labels = inputs.pop("labels") if custom and "labels" in inputs else None
         outputs = model(**inputs)
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs[0]
+        if self.compute_loss_func is not None:
+            loss = self.compute_loss_func(outputs, labels, num_items_in_batch=num_items_in_batch)
+        elif labels is not None:
+            name = type(getattr(model, "module", model)).__name__
+            loss = self.label_smoother(outputs, labels, shift_labels=name.endswith(("ForCausalLM", "LMHeadModel")))
+        else:
+            loss = outputs["loss"] if isinstance(outputs, dict) else outputs[0]
         if loss is None:
             raise ConfigError("The model returned no loss: does the dataset have a 'label'/'labels' column?")
         return (loss, outputs) if return_outputs else loss
@@ -509,6 +546,26 @@ class Trainer:
                 self.processing_class.save_pretrained(output_dir)
         distributed.barrier()
 
+    def is_world_process_zero(self) -> bool:
+        return distributed.is_main()
+
+    def is_local_process_zero(self) -> bool:
+        return distributed.is_main()
+
+    def log_metrics(self, split: str, metrics: dict[str, float]) -> None:
+        """Print ``metrics`` as an aligned table (``***** train metrics *****``) on the main process."""
+        if self.is_world_process_zero():
+            print(format_metrics_table(split, metrics))
+
+    def save_metrics(self, split: str, metrics: dict[str, float], combined: bool = True) -> None:
+        """Write ``<output_dir>/<split>_results.json`` (and merge into ``all_results.json``)."""
+        if self.is_world_process_zero():
+            write_metrics(self.args.output_dir, split, metrics, combined)
+
+    @staticmethod
+    def metrics_format(metrics: dict[str, float]) -> dict:
+        return metrics_format(metrics)
+
     def save_state(self) -> None:
         """Write ``trainer_state.json`` into ``output_dir`` (Transformers' layout)."""
         if distributed.is_main():
@@ -558,6 +615,14 @@ class Trainer:
         self._event("on_predict", metrics=output.metrics)
         return output
 
+    def _eval_forward(self, model, batch: dict):
+        """(loss or None, outputs); the loss is the training loss (label smoothing included) when labels are given."""
+        custom = self.label_smoother is not None or self.compute_loss_func is not None
+        if custom and batch.get("labels") is not None:
+            return self.compute_loss(model, dict(batch), return_outputs=True)
+        outputs = model(**batch)
+        return (outputs.get("loss") if isinstance(outputs, dict) else None), outputs
+
     @torch.no_grad()
     def _prediction_loop(self, loader: DataLoader, prefix: str) -> PredictionOutput:
         model = self.model
@@ -567,10 +632,9 @@ class Trainer:
         for batch in loader:
             batch = self._to_device(batch)
             with self._autocast():
-                outputs = model(**batch)
+                loss, outputs = self._eval_forward(model, batch)
             size = len(next(v for v in batch.values() if isinstance(v, torch.Tensor)))
             count += size
-            loss = outputs.get("loss") if isinstance(outputs, dict) else None
             if loss is not None:
                 losses.append(float(loss) * size)
             if not self.args.prediction_loss_only:

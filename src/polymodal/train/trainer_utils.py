@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
@@ -69,3 +70,87 @@ class TrainOutput(NamedTuple):
     global_step: int
     training_loss: float
     metrics: dict[str, float]
+
+
+@dataclass
+class LabelSmoother:
+    """Cross-entropy with label smoothing over the model's logits (``label_smoothing_factor``):
+    ``(1 - epsilon) * nll + epsilon * mean over classes of -log p``, averaged over labelled positions
+    (``ignore_index`` positions excluded)."""
+
+    epsilon: float = 0.1
+    ignore_index: int = -100
+
+    def __call__(self, model_output, labels: torch.Tensor, shift_labels: bool = False) -> torch.Tensor:
+        logits = model_output["logits"] if isinstance(model_output, dict) else model_output[0]
+        if shift_labels:  # causal LM: position t predicts token t + 1
+            logits, labels = logits[..., :-1, :].contiguous(), labels[..., 1:].contiguous()
+        neg_log_probs = -torch.nn.functional.log_softmax(logits, dim=-1)
+        if labels.dim() == neg_log_probs.dim() - 1:
+            labels = labels.unsqueeze(-1)
+        ignored = labels.eq(self.ignore_index)
+        nll = neg_log_probs.gather(dim=-1, index=labels.clamp(min=0)).masked_fill(ignored, 0.0)
+        smoothed = neg_log_probs.sum(dim=-1, keepdim=True, dtype=torch.float32).masked_fill(ignored, 0.0)
+        active = ignored.numel() - ignored.long().sum()
+        return (1 - self.epsilon) * nll.sum() / active + self.epsilon * smoothed.sum() / (active * neg_log_probs.shape[-1])
+
+
+@contextmanager
+def torch_distributed_zero_first(local_rank: int):
+    """Let the local main process (rank 0 or -1) run the block first — e.g. to build a dataset cache —
+    while the other processes wait, then run it on the others."""
+    import torch.distributed as dist
+
+    waits = local_rank not in (-1, 0) and dist.is_available() and dist.is_initialized()
+    if waits:
+        dist.barrier()
+    yield
+    if local_rank == 0 and dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def _seconds_text(seconds: float) -> str:
+    """``h:mm:ss.cc`` (hundredths), the format Transformers prints runtimes in."""
+    import datetime
+
+    return f"{datetime.timedelta(seconds=int(seconds))}.{int(abs(seconds - int(seconds)) * 100):02d}"
+
+
+def metrics_format(metrics: dict[str, float]) -> dict[str, Any]:
+    """Metrics made readable: runtimes as ``h:mm:ss.cc``, memory in MB, FLOs in GF, floats to 4 places."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if "_mem_" in key:
+            out[key] = f"{int(value) >> 20}MB"
+        elif "_runtime" in key:
+            out[key] = _seconds_text(value)
+        elif key == "total_flos":
+            out[key] = f"{int(value) >> 30}GF"
+        else:
+            out[key] = round(value, 4) if isinstance(value, float) else value
+    return out
+
+
+def format_metrics_table(split: str, metrics: dict[str, float]) -> str:
+    shown = metrics_format(metrics)
+    key_width = max((len(str(k)) for k in shown), default=0)
+    value_width = max((len(str(v)) for v in shown.values()), default=0)
+    rows = [f"  {key: <{key_width}} = {shown[key]:>{value_width}}" for key in sorted(shown)]
+    return "\n".join([f"***** {split} metrics *****", *rows])
+
+
+def write_metrics(output_dir, split: str, metrics: dict[str, float], combined: bool = True) -> None:
+    """``<split>_results.json``, and (``combined``) the metrics merged into ``all_results.json``."""
+    import json
+    from pathlib import Path
+
+    from ..core.io import atomic_write_text
+
+    folder = Path(output_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / f"{split}_results.json", json.dumps(metrics, indent=4, sort_keys=True))
+    if combined:
+        path = folder / "all_results.json"
+        merged = json.loads(path.read_text()) if path.is_file() else {}
+        merged.update(metrics)
+        atomic_write_text(path, json.dumps(merged, indent=4, sort_keys=True))
