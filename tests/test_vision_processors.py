@@ -22,6 +22,7 @@ PROCESSORS = [
     ("ViTImageProcessor", "ViTImageProcessor", {}),
     ("ViTImageProcessor", "ViTImageProcessor", {"size": {"height": 48, "width": 40}, "resample": 3}),
     ("DeiTImageProcessor", "DeiTImageProcessor", {}),
+    ("BitImageProcessor", "BitImageProcessor", {}),
     ("BeitImageProcessor", "BeitImageProcessor", {"size": {"height": 40, "width": 40}}),
     ("ConvNextImageProcessor", "ConvNextImageProcessor", {}),
     ("ConvNextImageProcessor", "ConvNextImageProcessor", {"size": {"shortest_edge": 64}, "crop_pct": 0.9}),

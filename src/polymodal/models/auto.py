@@ -230,6 +230,12 @@ CLASS_MODULES: dict[str, str] = {
     "Data2VecVisionModel": "polymodal.models.data2vec_vision.modeling",
     "Data2VecVisionPreTrainedModel": "polymodal.models.data2vec_vision.modeling",
     "Data2VecVisionForImageClassification": "polymodal.models.data2vec_vision.modeling",
+    "BitConfig": "polymodal.models.bit.configuration",
+    "BitModel": "polymodal.models.bit.modeling",
+    "BitPreTrainedModel": "polymodal.models.bit.modeling",
+    "BitForImageClassification": "polymodal.models.bit.modeling",
+    "BitImageProcessor": "polymodal.models.bit.image_processing",
+    "BitImageProcessorFast": "polymodal.models.bit.image_processing",
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "GPT2Config": "polymodal.models.gpt2.configuration",
@@ -405,6 +411,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "data2vec-vision": {"config": "Data2VecVisionConfig", "model": "Data2VecVisionModel",
                         "image_classification": "Data2VecVisionForImageClassification",
                         "image_processor": "BeitImageProcessor"},
+    "bit": {"config": "BitConfig", "model": "BitModel", "image_classification": "BitForImageClassification",
+            "image_processor": "BitImageProcessor"},
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "gpt2": {"config": "GPT2Config", "model": "GPT2Model", "causal_lm": "GPT2LMHeadModel",
