@@ -93,6 +93,10 @@ _OTHER_NAMES: dict[str, str] = {
     "DefaultDataCollator": "polymodal.train.collators",  # issue 15
     "default_data_collator": "polymodal.train.collators",  # issue 15
     "DataCollatorCTCWithPadding": "polymodal.train.collators",
+    "DataCollatorForTokenClassification": "polymodal.train.collators",  # text encoders (issue 14)
+    "DataCollatorForLanguageModeling": "polymodal.train.collators",  # text encoders (issue 14)
+    "DataCollatorForMultipleChoice": "polymodal.train.collators",  # text encoders (issue 14)
+    "DataCollatorForWholeWordMask": "polymodal.train.collators",  # text encoders (issue 14)
     "set_seed": "polymodal.train.trainer",
     # Trainer API (issue 10 part A): state, callbacks, integrations, trainer utils.
     "TrainerState": "polymodal.train.state",

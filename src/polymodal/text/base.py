@@ -103,6 +103,20 @@ class PreTrainedTokenizerBase(SpecialTokensMixin, PaddingMixin, TokenizerFilesMi
             return self._special_token_id("unk_token") if index is None else index
         return [self.convert_tokens_to_ids(t) for t in tokens]
 
+    def get_special_tokens_mask(self, token_ids_0, token_ids_1=None, already_has_special_tokens: bool = False):
+        """1 for special tokens, 0 for the others, of ids that already hold their special tokens."""
+        if not already_has_special_tokens:
+            with_specials = self.build_inputs_with_special_tokens(token_ids_0, token_ids_1)
+            return self.get_special_tokens_mask(with_specials, already_has_special_tokens=True)
+        if token_ids_1 is not None:
+            raise InvalidInputError("Pass one formatted sequence when already_has_special_tokens=True.")
+        special = set(self.all_special_ids)
+        return [1 if int(i) in special else 0 for i in _to_py(token_ids_0)]
+
+    def build_inputs_with_special_tokens(self, token_ids_0, token_ids_1=None) -> list[int]:
+        """Add the model's special tokens around one sequence of ids (or a pair), as ``__call__`` does."""
+        raise NotImplementedError(f"{type(self).__name__} cannot add special tokens to ids.")
+
     def convert_ids_to_tokens(self, ids, skip_special_tokens: bool = False):
         ids = _to_py(ids)
         if isinstance(ids, int):

@@ -9,7 +9,7 @@ from typing import Any
 from ..core.errors import CheckpointError, InvalidInputError
 from ..core.io import atomic_path
 from .base import PreTrainedTokenizerBase
-from .encoding import BatchEncoding, _check_text
+from .encoding import BatchEncoding, _check_text, _to_py
 from .files import TOKENIZER_FILE, _read_tokenizer_json
 from .special_tokens import _as_added_token, _is_added_token
 
@@ -161,6 +161,22 @@ class PreTrainedTokenizerFast(PreTrainedTokenizerBase):
 
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
         return self._tokenizer.num_special_tokens_to_add(pair)
+
+    def build_inputs_with_special_tokens(self, token_ids_0, token_ids_1=None) -> list[int]:
+        """Ids with the model's special tokens added, following the post-processor's template.
+
+        The template is read off a probe encoding (one placeholder token per sequence), then the
+        real ids are put where the placeholders were.
+        """
+        probe = str(self.unk_token or self.all_special_tokens[0])
+        pair = ([probe], [probe]) if token_ids_1 is not None else [probe]
+        layout = self._tokenizer.encode(*([pair] if token_ids_1 is None else pair), is_pretokenized=True,
+                                        add_special_tokens=True)
+        sequences = [[int(i) for i in _to_py(token_ids_0)], [int(i) for i in _to_py(token_ids_1 or [])]]
+        out = []
+        for token_id, sequence_id, special in zip(layout.ids, layout.sequence_ids, layout.special_tokens_mask):
+            out.extend(sequences[sequence_id] if sequence_id is not None and not special else [token_id])
+        return out
 
     # ------------------------------------------------------------------ encoding
     def _configure(self, padding_strategy, truncation_strategy, max_length, stride, pad_to_multiple_of,

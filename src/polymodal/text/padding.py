@@ -131,7 +131,7 @@ class PaddingMixin:
             return out
         side = padding_side or self.padding_side
         fills = {main: self.pad_token_id, "attention_mask": 0, "token_type_ids": self.pad_token_type_id,
-                 "special_tokens_mask": 1}
+                 "special_tokens_mask": 1, "offset_mapping": (0, 0)}  # offsets: polymodal pads them too
         for key, fill in fills.items():
             if key in out and (key != "attention_mask" or return_attention_mask):
                 pad = [fill] * missing

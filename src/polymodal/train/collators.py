@@ -127,3 +127,76 @@ class DataCollatorCTCWithPadding:
         mask = labels_batch.get("attention_mask")
         batch["labels"] = ids.masked_fill(mask.ne(1), -100) if mask is not None else ids
         return batch
+
+
+# --- language modeling (issue 13: causal mlm=False; masked mlm=True) ---
+@dataclass
+class DataCollatorForLanguageModeling:
+    """Pad token ids into a batch and make the language-modeling labels.
+
+    ``mlm=False`` (causal LM): ``labels`` are the input ids with padding set to -100; the model
+    shifts them itself, so position t learns to predict token t+1. ``mlm=True`` (masked LM):
+    ``mlm_probability`` of the non-special tokens are chosen; of those 80% become the mask
+    token, 10% a random token, 10% stay; only chosen positions have labels.
+    """
+
+    tokenizer: Any = None
+    mlm: bool = True
+    mlm_probability: float = 0.15
+    pad_to_multiple_of: int | None = None
+    return_tensors: str = "pt"
+    seed: int | None = None
+
+    def __post_init__(self):
+        if self.tokenizer is None:
+            raise ValueError("DataCollatorForLanguageModeling needs tokenizer=… (it pads with it).")
+        if self.mlm and self.tokenizer.mask_token is None:
+            raise ValueError(
+                "This tokenizer has no mask token, which masked language modeling needs. For a causal LM "
+                "(GPT-2, Llama …) pass mlm=False."
+            )
+        if self.tokenizer.pad_token is None:
+            raise ValueError("The tokenizer has no pad token: set tokenizer.pad_token = tokenizer.eos_token first.")
+        if self.return_tensors != "pt":
+            raise ValueError(f"return_tensors={self.return_tensors!r}: polymodal returns PyTorch tensors only ('pt').")
+        self._generator = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
+
+    def __call__(self, examples: list[Any]) -> dict[str, Any]:
+        examples = _as_dicts(examples)
+        keep = [{k: v for k, v in e.items() if k in ("input_ids", "attention_mask", "special_tokens_mask")}
+                for e in examples]
+        batch = dict(self.tokenizer.pad(keep, padding=True, pad_to_multiple_of=self.pad_to_multiple_of,
+                                        return_tensors="pt"))
+        special = batch.pop("special_tokens_mask", None)
+        if self.mlm:
+            batch["input_ids"], batch["labels"] = self.torch_mask_tokens(batch["input_ids"], special)
+        else:
+            labels = batch["input_ids"].clone()
+            labels[labels == self.tokenizer.pad_token_id] = -100
+            batch["labels"] = labels
+        return batch
+
+    def torch_mask_tokens(self, inputs: torch.Tensor, special_tokens_mask=None):
+        labels = inputs.clone()
+        probability = torch.full(labels.shape, self.mlm_probability)
+        if special_tokens_mask is None:
+            special_ids = set(self.tokenizer.all_special_ids)
+            special_tokens_mask = torch.tensor([[i in special_ids for i in row] for row in labels.tolist()])
+        probability.masked_fill_(special_tokens_mask.bool(), 0.0)
+        chosen = torch.bernoulli(probability, generator=self._generator).bool()
+        labels[~chosen] = -100
+        to_mask = torch.bernoulli(torch.full(labels.shape, 0.8), generator=self._generator).bool() & chosen
+        inputs[to_mask] = self.tokenizer.mask_token_id
+        to_random = torch.bernoulli(torch.full(labels.shape, 0.5), generator=self._generator).bool() & chosen & ~to_mask
+        inputs[to_random] = torch.randint(len(self.tokenizer), labels.shape, generator=self._generator)[to_random]
+        return inputs, labels
+# --- end language modeling ---
+
+
+# text collators (issue 14) live in text_collators.py; importable from here as in Transformers
+from .text_collators import (  # noqa: E402,F401
+    DataCollatorForLanguageModeling,
+    DataCollatorForMultipleChoice,
+    DataCollatorForTokenClassification,
+    DataCollatorForWholeWordMask,
+)
