@@ -16,13 +16,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torch.utils.data import DataLoader
 
-from ..core.errors import CheckpointError, ConfigError
-from ..core.hub import can_push_to_hub, push_folder_to_hub
+from ..core.errors import ConfigError
+from ..core.hub import can_push_to_hub
 from . import checkpoint as ckpt
 from . import distributed
 from .arguments import TrainingArguments
@@ -38,40 +37,22 @@ from .data import (
 from .integrations import get_reporting_integration_callbacks
 from .optimization import get_optimizer_cls_and_kwargs, get_scheduler
 from .state import ExportableState, TrainerControl
+from .trainer_checkpoints import CheckpointMixin
+from .trainer_evaluation import EvaluationMixin
 from .trainer_utils import (
     EvalPrediction,
     LabelSmoother,
     PredictionOutput,
     TrainOutput,
     enable_full_determinism,
-    format_metrics_table,
-    metrics_format,
     set_seed,
-    write_metrics,
 )
 
 __all__ = ["Trainer", "EvalPrediction", "PredictionOutput", "TrainOutput", "set_seed", "enable_full_determinism"]
 
 logger = logging.getLogger("polymodal")
 
-# Never uploaded: checkpoint folders, half-written ones, private files; per-checkpoint training state.
-_HUB_IGNORE = ["_*", "checkpoint-*/**", ".checkpoint-*/**"]
-_STATE_FILES = (ckpt.TENSORS, ckpt.STATE_JSON, ckpt.TRAINER_STATE)
 
-def _pad_concat(arrays: list[np.ndarray], pad_value=-100) -> np.ndarray:
-    """Concatenate batches along dim 0, padding dim 1 when sequence lengths differ (CTC logits)."""
-    if arrays[0].ndim < 2 or len({a.shape[1:] for a in arrays}) == 1:
-        return np.concatenate(arrays)
-    width = max(a.shape[1] for a in arrays)
-    out = np.full((sum(len(a) for a in arrays), width, *arrays[0].shape[2:]), pad_value, dtype=arrays[0].dtype)
-    start = 0
-    for a in arrays:
-        out[start:start + len(a), : a.shape[1]] = a
-        start += len(a)
-    return out
-
-
-# Parameters that get no weight decay: biases and normalisation weights (Transformers' rule).
 _NO_DECAY_PATTERNS = [re.compile(p) for p in (r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)")]
 
 
@@ -85,7 +66,7 @@ def _no_weight_decay_names(model: torch.nn.Module) -> set[str]:
     return names
 
 
-class Trainer:
+class Trainer(CheckpointMixin, EvaluationMixin):
     def __init__(
         self,
         model=None,
@@ -451,209 +432,3 @@ class Trainer:
         self._event("on_train_end")
         distributed.barrier()
         return TrainOutput(self.state.global_step, metrics["train_loss"], metrics)
-
-    # ------------------------------------------------------------------ checkpoints
-    def _resume_path(self, resume) -> Path | None:
-        if resume in (None, False):
-            return None
-        if resume is True:
-            found = ckpt.sorted_checkpoints(self.args.output_dir)
-            if not found:
-                raise CheckpointError(f"resume_from_checkpoint=True but '{self.args.output_dir}' has no checkpoint-N folder.")
-            return found[-1]
-        path = Path(resume)
-        if not (path / ckpt.TRAINER_STATE).is_file():
-            raise CheckpointError(f"'{path}' is not a complete Trainer checkpoint (no {ckpt.TRAINER_STATE}).")
-        return path
-
-    def _load_checkpoint(self, folder: Path, updates_per_epoch: int, batches_per_epoch: int) -> tuple[int, int]:
-        from ..core.modeling import load_checkpoint_files
-
-        weights = load_checkpoint_files(folder, allow_pickle=False, hub_kwargs={})
-        self.model.load_state_dict(self.model._fix_checkpoint_keys(weights))
-        saved = TrainerState.load_from_json(folder / ckpt.TRAINER_STATE)
-        for key in ("global_step", "epoch", "best_metric", "best_global_step", "best_model_checkpoint",
-                    "log_history", "total_flos", "num_input_tokens_seen"):
-            setattr(self.state, key, getattr(saved, key))
-        if self.args.restore_callback_states_from_checkpoint:
-            self._restore_callback_states(saved.stateful_callbacks)
-        # The RNG state is restored last, so nothing drawn while loading shifts the resumed run.
-        meta = ckpt.load_training_state(folder, self.optimizer, self.lr_scheduler)
-        self._total_loss = float(meta.get("total_loss", 0.0))
-        step = self.state.global_step
-        epoch = step // updates_per_epoch
-        skip = (step % updates_per_epoch) * self.args.gradient_accumulation_steps
-        logger.info("Resuming from %s at step %d (epoch %d, skipping %d batches).", folder, step, epoch, skip)
-        return epoch, min(skip, batches_per_epoch)
-
-    def _save_checkpoint(self) -> None:
-        folder = Path(self.args.output_dir) / f"{ckpt.PREFIX}-{self.state.global_step}"
-        best_step = self.state.best_global_step
-        if best_step is not None:
-            best = Path(self.args.output_dir) / f"{ckpt.PREFIX}-{best_step}"
-            if best_step == self.state.global_step or best.is_dir():
-                self.state.best_model_checkpoint = str(best)
-        if distributed.is_main():
-            self._record_callback_states()
-            extra = {"total_loss": self._total_loss + self._interval_loss}
-            ckpt.save_checkpoint(folder, self.model, self.optimizer, self.lr_scheduler, self.state.to_json_string(),
-                                 extra, self.args.save_only_model, self.processing_class)
-            self._push_checkpoint(folder)
-            best = self.state.best_model_checkpoint
-            ckpt.rotate_checkpoints(self.args.output_dir, self.args.save_total_limit, Path(best) if best else None)
-        distributed.barrier()
-
-    def _restore_callback_states(self, stored: dict) -> None:
-        """Give each exportable callback (and the control) the settings and counters saved with the checkpoint."""
-        seen: dict[str, int] = {}
-        for callback in self.callbacks + [self.control]:
-            name = type(callback).__name__
-            if not isinstance(callback, ExportableState) or name not in stored:
-                continue
-            states = stored[name] if isinstance(stored[name], list) else [stored[name]]
-            index = seen.get(name, 0)
-            seen[name] = index + 1
-            if index < len(states):
-                for key, value in {**states[index]["args"], **states[index]["attributes"]}.items():
-                    setattr(callback, key, value)
-
-    def _record_callback_states(self) -> None:
-        self.state.stateful_callbacks = {}
-        for callback in self.callbacks + [self.control]:
-            if isinstance(callback, ExportableState):
-                self.state.record_callback(callback)
-
-    def _determine_best_metric(self, metrics: dict) -> bool:
-        name = self.args.metric_for_best_model
-        if name is None:
-            return False
-        key = name if name.startswith("eval_") else f"eval_{name}"
-        if key not in metrics:
-            raise ConfigError(f"metric_for_best_model={name!r} but evaluation returned only {sorted(metrics)}.")
-        value, best = metrics[key], self.state.best_metric
-        if best is None or (value > best if self.args.greater_is_better else value < best):
-            self.state.best_metric = value
-            if self.args.save_strategy != "no":
-                self.state.best_global_step = self.state.global_step
-            return True
-        return False
-
-    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
-        output_dir = output_dir or self.args.output_dir
-        if distributed.is_main():
-            self.model.save_pretrained(output_dir)
-            if self.processing_class is not None and hasattr(self.processing_class, "save_pretrained"):
-                self.processing_class.save_pretrained(output_dir)
-        distributed.barrier()
-
-    def is_world_process_zero(self) -> bool:
-        return distributed.is_main()
-
-    def is_local_process_zero(self) -> bool:
-        return distributed.is_main()
-
-    def log_metrics(self, split: str, metrics: dict[str, float]) -> None:
-        """Print ``metrics`` as an aligned table (``***** train metrics *****``) on the main process."""
-        if self.is_world_process_zero():
-            print(format_metrics_table(split, metrics))
-
-    def save_metrics(self, split: str, metrics: dict[str, float], combined: bool = True) -> None:
-        """Write ``<output_dir>/<split>_results.json`` (and merge into ``all_results.json``)."""
-        if self.is_world_process_zero():
-            write_metrics(self.args.output_dir, split, metrics, combined)
-
-    @staticmethod
-    def metrics_format(metrics: dict[str, float]) -> dict:
-        return metrics_format(metrics)
-
-    def save_state(self) -> None:
-        """Write ``trainer_state.json`` into ``output_dir`` (Transformers' layout)."""
-        if distributed.is_main():
-            Path(self.args.output_dir).mkdir(parents=True, exist_ok=True)
-            self.state.save_to_json(Path(self.args.output_dir) / ckpt.TRAINER_STATE)
-
-    @property
-    def hub_model_id(self) -> str:
-        return self.args.hub_model_id or Path(self.args.output_dir).name
-
-    def push_to_hub(self, commit_message: str | None = "End of training", blocking: bool = True,
-                    token: str | None = None, revision: str | None = None, **kwargs) -> str:
-        """Save the model (and processor) in ``output_dir`` and upload it to ``hub_model_id``.
-
-        Needs ``huggingface_hub`` and network access; otherwise the files stay saved locally and
-        ``HubUnavailableError`` says how to upload them later.
-        """
-        self.save_model()
-        self._event("on_push_begin")
-        if not distributed.is_main():
-            return ""
-        return push_folder_to_hub(self.args.output_dir, self.hub_model_id, commit_message=commit_message or "",
-                                  token=token or self.args.hub_token, private=self.args.hub_private_repo,
-                                  revision=revision, ignore_patterns=_HUB_IGNORE, what="Trainer.push_to_hub()")
-
-    def _push_checkpoint(self, folder: Path) -> None:
-        """hub_strategy='every_save': upload each saved model; a failed upload warns, training goes on."""
-        if not self.args.push_to_hub or self.args.hub_strategy != "every_save" or self._hub_blocker is not None:
-            return
-        try:
-            push_folder_to_hub(folder, self.hub_model_id, commit_message=f"Training in progress, step "
-                               f"{self.state.global_step}", token=self.args.hub_token,
-                               private=self.args.hub_private_repo, ignore_patterns=_HUB_IGNORE + list(_STATE_FILES))
-        except Exception as exc:  # noqa: BLE001 - the network must not stop training
-            logger.warning("Uploading %s to the Hub failed (%s: %s); training continues.", folder,
-                           type(exc).__name__, exc)
-
-    # ------------------------------------------------------------------ evaluation
-    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
-        output = self._prediction_loop(self.get_eval_dataloader(eval_dataset), metric_key_prefix)
-        self.log(output.metrics)
-        self._event("on_evaluate", metrics=output.metrics)
-        return output.metrics
-
-    def predict(self, test_dataset, ignore_keys=None, metric_key_prefix: str = "test") -> PredictionOutput:
-        output = self._prediction_loop(self.get_eval_dataloader(test_dataset), metric_key_prefix)
-        self._event("on_predict", metrics=output.metrics)
-        return output
-
-    def _eval_forward(self, model, batch: dict):
-        """(loss or None, outputs); the loss is the training loss (label smoothing included) when labels are given."""
-        custom = self.label_smoother is not None or self.compute_loss_func is not None
-        if custom and batch.get("labels") is not None:
-            return self.compute_loss(model, dict(batch), return_outputs=True)
-        outputs = model(**batch)
-        return (outputs.get("loss") if isinstance(outputs, dict) else None), outputs
-
-    @torch.no_grad()
-    def _prediction_loop(self, loader: DataLoader, prefix: str) -> PredictionOutput:
-        model = self.model
-        model.eval()
-        self.callback_handler.eval_dataloader = loader
-        losses, preds, labels, count, started = [], [], [], 0, time.time()
-        for batch in loader:
-            batch = self._to_device(batch)
-            with self._autocast():
-                loss, outputs = self._eval_forward(model, batch)
-            size = len(next(v for v in batch.values() if isinstance(v, torch.Tensor)))
-            count += size
-            if loss is not None:
-                losses.append(float(loss) * size)
-            if not self.args.prediction_loss_only:
-                logits = outputs["logits"] if "logits" in outputs else outputs[1 if loss is not None else 0]
-                if self.preprocess_logits_for_metrics is not None:
-                    logits = self.preprocess_logits_for_metrics(logits, batch.get("labels"))
-                preds.append(logits.float().cpu().numpy())
-                if batch.get("labels") is not None:
-                    labels.append(batch["labels"].cpu().numpy())
-            self._event("on_prediction_step")
-        predictions = _pad_concat(preds) if preds else None
-        label_ids = _pad_concat(labels) if labels else None
-        metrics: dict[str, float] = {}
-        if self.compute_metrics is not None and predictions is not None and label_ids is not None:
-            metrics.update(self.compute_metrics(EvalPrediction(predictions=predictions, label_ids=label_ids)))
-        if losses:
-            metrics["loss"] = sum(losses) / count
-        runtime = time.time() - started
-        metrics.update(runtime=round(runtime, 4), samples_per_second=round(count / max(runtime, 1e-9), 3),
-                       steps_per_second=round(len(loader) / max(runtime, 1e-9), 3))
-        metrics = {(k if k.startswith(f"{prefix}_") else f"{prefix}_{k}"): v for k, v in metrics.items()}
-        return PredictionOutput(predictions, label_ids, metrics)
