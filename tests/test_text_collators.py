@@ -7,9 +7,10 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
+from tokenizer_helpers import SENTENCES, WRITERS  # noqa: E402
+
 import polymodal  # noqa: E402
 from polymodal.core.errors import ConfigError, InvalidInputError  # noqa: E402
-from tokenizer_helpers import SENTENCES, WRITERS  # noqa: E402
 
 TEXTS = [s for s in SENTENCES if s.strip()][:8]
 

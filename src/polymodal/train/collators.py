@@ -193,9 +193,12 @@ class DataCollatorForLanguageModeling:
 # --- end language modeling ---
 
 
-# text collators (issue 14) live in text_collators.py; importable from here as in Transformers
+# text collators (issue 14) live in text_collators.py; importable from here as in Transformers.
+# Its DataCollatorForLanguageModeling (Transformers' full option set: whole_word_mask,
+# mask_replace_prob, random_replace_prob, per-worker seeds; same draws as Transformers) is the
+# exported one; it does the mlm=False labels the same way as the class above.
 from .text_collators import (  # noqa: E402,F401
-    DataCollatorForLanguageModeling,
+    DataCollatorForLanguageModeling,  # noqa: F811
     DataCollatorForMultipleChoice,
     DataCollatorForTokenClassification,
     DataCollatorForWholeWordMask,
