@@ -236,6 +236,10 @@ CLASS_MODULES: dict[str, str] = {
     "BitForImageClassification": "polymodal.models.bit.modeling",
     "BitImageProcessor": "polymodal.models.bit.image_processing",
     "BitImageProcessorFast": "polymodal.models.bit.image_processing",
+    "CvtConfig": "polymodal.models.cvt.configuration",
+    "CvtModel": "polymodal.models.cvt.modeling",
+    "CvtPreTrainedModel": "polymodal.models.cvt.modeling",
+    "CvtForImageClassification": "polymodal.models.cvt.modeling",
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "GPT2Config": "polymodal.models.gpt2.configuration",
@@ -413,6 +417,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
                         "image_processor": "BeitImageProcessor"},
     "bit": {"config": "BitConfig", "model": "BitModel", "image_classification": "BitForImageClassification",
             "image_processor": "BitImageProcessor"},
+    "cvt": {"config": "CvtConfig", "model": "CvtModel", "image_classification": "CvtForImageClassification",
+            "image_processor": "ConvNextImageProcessor"},
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "gpt2": {"config": "GPT2Config", "model": "GPT2Model", "causal_lm": "GPT2LMHeadModel",

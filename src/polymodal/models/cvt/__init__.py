@@ -1,0 +1,1 @@
+"""CvT (Wu et al., 2021): convolutional token embeddings and convolutional q/k/v projections."""
