@@ -14,9 +14,11 @@ named in ``sub_configs`` and become config objects.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,6 +47,34 @@ _BASE_DEFAULTS: dict[str, Any] = {
 
 _PROBLEM_TYPES = (None, "regression", "single_label_classification", "multi_label_classification")
 
+# Keys any Transformers config may carry (4.x base attributes and generation settings): passing one
+# in code is not a typo even when the family does not use it.
+_KNOWN_KEYS = frozenset("""
+    use_cache torchscript pruned_heads tie_encoder_decoder is_decoder add_cross_attention tokenizer_class prefix
+    sep_token_id decoder_start_token_id task_specific_params finetuning_task cross_attention_hidden_size
+    chunk_size_feed_forward use_bfloat16 tf_legacy_loss output_scores return_dict_in_generate max_length
+    min_length do_sample early_stopping temperature top_k top_p typical_p repetition_penalty length_penalty
+    no_repeat_ngram_size encoder_no_repeat_ngram_size bad_words_ids num_return_sequences diversity_penalty
+    num_beams num_beam_groups forced_bos_token_id forced_eos_token_id remove_invalid_values
+    exponential_decay_length_penalty suppress_tokens begin_suppress_tokens attn_implementation
+    _attn_implementation name_or_path _name_or_path transformers_version _commit_hash num_labels model_type
+    rope_theta rope_scaling rope_parameters num_hidden_layers layer_types sliding_window
+""".split())
+# Configs read from a file keep unknown keys silently (they round-trip); only code gets the typo warning.
+_FROM_FILE: contextvars.ContextVar[bool] = contextvars.ContextVar("polymodal_config_from_file", default=False)
+
+# Size fields: an int that must be positive (a count named num_* may be 0) and below a sane limit,
+# so a typo like hidden_size=10**9 fails here, naming the field, instead of allocating 32 GB.
+_SIZE_LIMIT = 2 ** 20
+_LARGE_LIMIT = 2 ** 26  # vocabularies and position tables
+_LARGE_FIELDS = ("vocab_size", "max_position_embeddings", "max_source_positions", "max_target_positions")
+_ZERO_OK = ("num_hidden_layers", "num_adapter_layers", "num_labels", "fusion_num_hidden_layers")
+
+
+def _is_size_field(name: str) -> bool:
+    return name.endswith(("_size", "_dim", "_stride", "_kernel", "_heads")) or name.startswith("num_") \
+        or name in _LARGE_FIELDS or name in ("conv_dim", "conv_kernel", "conv_stride", "depths")
+
 
 def _mutable_default(value):
     return copy.deepcopy(value) if isinstance(value, (list, dict, set)) else value
@@ -68,11 +98,38 @@ class PretrainedConfig(PushToHubMixin):
         kwargs.pop("_commit_hash", None)
         for key, value in kwargs.items():  # unknown keys are kept
             setattr(self, key, value)
+        self._warn_unknown(kwargs)
         self._init_sub_configs()
         self._init_labels(num_labels)
         if self.problem_type not in _PROBLEM_TYPES:
             raise ConfigError(f"problem_type={self.problem_type!r} is not one of {_PROBLEM_TYPES[1:]}.")
+        self._validate_sizes()
         self.validate()
+
+    def _warn_unknown(self, kwargs: dict) -> None:
+        """A keyword the class does not declare, given in code, is most likely a typo (``hiden_size=``)."""
+        if _FROM_FILE.get():
+            return
+        unknown = sorted(k for k in kwargs if k not in _KNOWN_KEYS and k not in type(self).attribute_map)
+        if not unknown:
+            return
+        import difflib
+
+        fields = list(self.field_defaults())
+        hints = [f"{k!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(k, fields, n=1))
+                 else repr(k) for k in unknown]
+        warnings.warn(
+            f"{type(self).__name__} got unknown keyword(s) {', '.join(hints)}; they are kept as attributes and saved, "
+            "but no part of the model reads them. Check the spelling.",
+            UserWarning, stacklevel=4,
+        )
+
+    def _validate_sizes(self) -> None:
+        """Every declared size field (``hidden_size``, ``num_attention_heads``, ``conv_kernel`` …) is a
+        positive int below a sane limit; the error names the field."""
+        for name in self.field_defaults():
+            if _is_size_field(name):
+                _check_size(type(self).__name__, name, getattr(self, name, None))
 
     # ----------------------------------------------------------------- fields
     @classmethod
@@ -215,8 +272,17 @@ class PretrainedConfig(PushToHubMixin):
         data = dict(config_dict)
         data.pop("model_type", None)
         labels = {k: kwargs.pop(k) for k in ("id2label", "label2id", "num_labels") if k in kwargs}
+        overrides = [k for k in kwargs if k not in cls.field_defaults() and k not in data and k not in _KNOWN_KEYS]
+        if overrides:
+            warnings.warn(f"{cls.__name__}.from_pretrained/from_dict got unknown override(s) {sorted(overrides)}; "
+                          "they are kept as attributes but no part of the model reads them. Check the spelling.",
+                          UserWarning, stacklevel=3)
         data.update(kwargs)
-        config = cls(**data)
+        token = _FROM_FILE.set(True)
+        try:
+            config = cls(**data)
+        finally:
+            _FROM_FILE.reset(token)
         config._override_labels(**labels)
         return (config, {}) if return_unused else config
 
@@ -283,6 +349,28 @@ class PretrainedConfig(PushToHubMixin):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__} {self.to_json_string()}"
+
+
+def _check_size(owner: str, name: str, value) -> None:
+    if value is None:
+        return  # unset: a family default applies
+    values = list(value) if isinstance(value, (list, tuple)) else [value]
+    limit = _LARGE_LIMIT if name in _LARGE_FIELDS else _SIZE_LIMIT
+    minimum = 0 if name in _ZERO_OK else 1
+    for item in values:
+        if isinstance(item, float) and item.is_integer():
+            item = int(item)  # 768.0 from a hand-written JSON
+        if isinstance(item, (str, bool, float)):
+            raise ConfigError(f"{owner}: {name}={value!r} must be an int (or a list of ints), not "
+                              f"{type(item).__name__}.")
+        if not isinstance(item, int):
+            return  # nested structures are the family's to check
+        if item < minimum:
+            raise ConfigError(f"{owner}: {name}={value!r} must be {'non-negative' if minimum == 0 else 'positive'}"
+                              f"{' in every entry' if len(values) > 1 or isinstance(value, (list, tuple)) else ''}.")
+        if item > limit:
+            raise ConfigError(f"{owner}: {name}={value!r} is absurdly large (limit {limit:,}); check the value — "
+                              "a model that size would not fit in memory.")
 
 
 _HUB_KWARGS = ("cache_dir", "revision", "token", "local_files_only", "force_download", "proxies",
