@@ -25,8 +25,12 @@ from .image_folder import (
     shapes_path,
 )
 
+# bundled text sets for the NLP guides (issue 14)
+from .text import TEXT_SETS, load_text_data, text_data_path
+
 __all__ = [
     "AUDIO_EXTENSIONS", "Audio", "AudioDataset", "AudioDatasetDict", "ClassLabel", "DatasetNotFoundError", "Value",
     "load_audio_folder", "load_spoken_intents", "read_manifest", "spoken_intents_path", "from_hf", "to_hf",
     "IMAGE_EXTENSIONS", "Image", "ImageDataset", "ImageDatasetDict", "load_image_folder", "load_shapes", "shapes_path",
+    "TEXT_SETS", "load_text_data", "text_data_path",
 ]
