@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -257,3 +258,28 @@ def test_callback_states_restored_from_checkpoint(init_dir, tmp_path):
                                 train_dataset=_dataset(10), eval_dataset=_dataset(4, seed=1), callbacks=[fresh])
     trainer.train(resume_from_checkpoint=str(tmp_path / "checkpoint-2"))
     assert fresh.early_stopping_patience_counter == 2  # 1 restored from checkpoint-2, +1 at step 3
+
+
+def test_save_strategy_best_and_eval_on_start_like_transformers(init_dir, tmp_path):
+    runs = []
+    for lib in (transformers, polymodal):
+        recorder = Recorder()
+        out = tmp_path / lib.__name__
+        trainer = _train(lib, init_dir, out, [recorder], save_strategy="best", metric_for_best_model="loss",
+                         eval_on_start=True, eval_steps=1, gradient_accumulation_steps=1, learning_rate=5e-3)
+        runs.append((recorder.events, sorted(p.name for p in out.glob("checkpoint-*")),
+                     Path(trainer.state.best_model_checkpoint).name, trainer.state.best_global_step))
+    assert runs[1] == runs[0]
+    assert runs[1][0][2] == ("on_prediction_step", 0)  # evaluated before the first step
+
+
+def test_argument_checks_for_best_model():
+    with pytest.raises(ConfigError, match="save_strategy='best'"):
+        polymodal.TrainingArguments(save_strategy="best")
+    with pytest.raises(ConfigError, match="multiple of eval_steps"):
+        polymodal.TrainingArguments(load_best_model_at_end=True, eval_strategy="steps", eval_steps=3, save_steps=4)
+    args = polymodal.TrainingArguments(load_best_model_at_end=True, eval_strategy="epoch", save_strategy="best",
+                                       metric_for_best_model="accuracy")
+    assert args.greater_is_better is True
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        polymodal.Trainer.train(object.__new__(polymodal.Trainer), resume=True)

@@ -100,3 +100,48 @@ def test_torch_distributed_zero_first_single_process():
     with torch_distributed_zero_first(0):
         ran.append(2)
     assert ran == [1, 2]
+
+
+class TinyQuestionAnswering(torch.nn.Module):
+    """A plain module with QA-style outputs and labels (two logits tensors, two label tensors)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.proj = torch.nn.Linear(4, 2)
+
+    def forward(self, input_values, start_positions=None, end_positions=None):
+        logits = self.proj(input_values)  # (B, T, 2)
+        start, end = logits[..., 0], logits[..., 1]
+        out = {}
+        if start_positions is not None:
+            ce = torch.nn.functional.cross_entropy
+            out["loss"] = (ce(start, start_positions) + ce(end, end_positions)) / 2
+        out.update(start_logits=start, end_logits=end)
+        return out
+
+
+def test_tuple_predictions_label_names_and_eval_sets_like_transformers(tmp_path):
+    rng = np.random.default_rng(0)
+    data = [{"input_values": rng.standard_normal((5, 4)).astype(np.float32), "start_positions": i % 5,
+             "end_positions": (i + 2) % 5} for i in range(6)]
+    results = []
+    for lib in (transformers, polymodal):
+        args = lib.TrainingArguments(output_dir=str(tmp_path / lib.__name__), per_device_eval_batch_size=4,
+                                     report_to="none", disable_tqdm=True)
+        trainer = lib.Trainer(model=TinyQuestionAnswering(), args=args,
+                              eval_dataset={"a": data, "b": data[:3]},
+                              compute_metrics=lambda p: {"n": float(len(p.label_ids[0])),
+                                                         "start_hits": float((p.predictions[0].argmax(-1) == p.label_ids[0]).sum())})
+        metrics = trainer.evaluate()
+        prediction = trainer.predict(data)
+        results.append((metrics, prediction))
+    (hf_metrics, hf_pred), (pm_metrics, pm_pred) = results
+    for key in ("eval_a_loss", "eval_a_n", "eval_a_start_hits", "eval_b_loss", "eval_b_n"):
+        assert pm_metrics[key] == pytest.approx(hf_metrics[key], rel=1e-6), key
+    assert isinstance(pm_pred.predictions, tuple) and len(pm_pred.predictions) == 2
+    for ours, theirs in zip((*pm_pred.predictions, *pm_pred.label_ids), (*hf_pred.predictions, *hf_pred.label_ids)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    with pytest.raises(ConfigError, match="no set of that name"):
+        trainer.evaluate("c")
+    assert trainer.evaluate("b")["eval_b_n"] == 3.0

@@ -88,6 +88,7 @@ class TrainingArguments:
     save_safetensors: bool = True
     skip_memory_metrics: bool = True
     full_determinism: bool = False
+    eval_on_start: bool = False
     restore_callback_states_from_checkpoint: bool = False
     # Older spelling of eval_strategy, as in the documentation the guides were written against.
     evaluation_strategy: str | None = field(default=None, repr=False)
@@ -97,10 +98,14 @@ class TrainingArguments:
             self.eval_strategy = self.evaluation_strategy
             self.evaluation_strategy = None
         for name in ("eval_strategy", "save_strategy", "logging_strategy"):
-            value = str(getattr(self, name)).lower().replace("intervalstrategy.", "")
-            if value not in _STRATEGIES:
-                raise ConfigError(f"TrainingArguments.{name}={getattr(self, name)!r}; expected one of {_STRATEGIES}.")
+            value = str(getattr(self, name)).lower().replace("intervalstrategy.", "").replace("savestrategy.", "")
+            allowed = _STRATEGIES + ("best",) if name == "save_strategy" else _STRATEGIES
+            if value not in allowed:
+                raise ConfigError(f"TrainingArguments.{name}={getattr(self, name)!r}; expected one of {allowed}.")
             setattr(self, name, value)
+        if self.save_strategy == "best" and (self.eval_strategy == "no" or self.metric_for_best_model is None):
+            raise ConfigError("save_strategy='best' saves when metric_for_best_model improves: set "
+                              "metric_for_best_model (e.g. 'loss') and an eval_strategy.")
         if self.group_by_length:
             self.train_sampling_strategy = "group_by_length"
         if self.train_sampling_strategy not in _SAMPLING:
@@ -118,11 +123,15 @@ class TrainingArguments:
         if self.load_best_model_at_end:
             if self.eval_strategy == "no":
                 raise ConfigError("load_best_model_at_end=True needs an eval_strategy other than 'no'.")
-            if self.save_strategy != self.eval_strategy:
+            if self.save_strategy not in (self.eval_strategy, "best"):
                 raise ConfigError(
-                    f"load_best_model_at_end=True needs save_strategy == eval_strategy "
+                    f"load_best_model_at_end=True needs save_strategy == eval_strategy (or 'best') "
                     f"(got {self.save_strategy!r} and {self.eval_strategy!r})."
                 )
+            if self.save_strategy == "steps" and self.save_steps >= 1 and self.eval_steps >= 1 \
+                    and self.save_steps % self.eval_steps:
+                raise ConfigError(f"load_best_model_at_end=True needs save_steps ({self.save_steps}) to be a multiple "
+                                  f"of eval_steps ({self.eval_steps}), so every saved step was evaluated.")
             if self.metric_for_best_model is None:
                 self.metric_for_best_model = "loss"
         if self.lr_scheduler_type == "reduce_lr_on_plateau" and self.metric_for_best_model is None:

@@ -239,7 +239,7 @@ class Trainer(CheckpointMixin, EvaluationMixin):
         if "CTC" in type(self.model).__name__:
             raise ConfigError("label_smoothing_factor does not apply to CTC models (their loss is not per-position "
                               "cross-entropy); set it to 0.")
-        if getattr(self.model.config, "problem_type", None) == "multi_label_classification":
+        if getattr(getattr(self.model, "config", None), "problem_type", None) == "multi_label_classification":
             warnings.warn("Label smoothing is not compatible with multi-label classification; it is off for this run.",
                           stacklevel=3)
             return None
@@ -272,8 +272,14 @@ class Trainer(CheckpointMixin, EvaluationMixin):
         return loss.detach() * scale, outputs
 
     # ------------------------------------------------------------------ the loop
-    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs) -> TrainOutput:
+    def train(self, resume_from_checkpoint: str | bool | None = None, trial=None, ignore_keys_for_eval=None,
+              **kwargs) -> TrainOutput:
+        if kwargs:
+            raise TypeError(f"train() got unexpected keyword arguments: {', '.join(kwargs)}.")
+        if trial is not None:
+            raise ConfigError("Hyper-parameter search trials are not supported by polymodal's Trainer.")
         args = self.args
+        self._ignore_keys_for_eval = ignore_keys_for_eval
         distributed.setup(args)
         if args.eval_strategy != "no" and self.eval_dataset is None:
             raise ConfigError(f"eval_strategy={args.eval_strategy!r} needs an eval_dataset: pass "
@@ -298,6 +304,8 @@ class Trainer(CheckpointMixin, EvaluationMixin):
         self._interval_loss, self._last_logged, started = 0.0, self.state.global_step, time.time()
         self.model.zero_grad(set_to_none=True)
         self._event("on_train_begin")
+        if args.eval_on_start:
+            self.evaluate(ignore_keys=ignore_keys_for_eval)
         for epoch in range(start_epoch, num_epochs):
             self._run_epoch(model, loader, epoch, skip_batches)
             skip_batches = 0
@@ -365,11 +373,13 @@ class Trainer(CheckpointMixin, EvaluationMixin):
             self._log_train(grad_norm)
         metrics = None
         if self.control.should_evaluate:
-            metrics = self.evaluate()
+            metrics = self.evaluate(ignore_keys=self._ignore_keys_for_eval)
             if isinstance(self.lr_scheduler, ReduceLROnPlateau):
                 name = self.args.metric_for_best_model
                 self.lr_scheduler.step(metrics[name if name.startswith("eval_") else f"eval_{name}"])
-            self._determine_best_metric(metrics)
+            new_best = self._determine_best_metric(metrics)
+            if self.args.save_strategy == "best":
+                self.control.should_save = new_best
         if self.control.should_save:
             self._save_checkpoint()
             self._event("on_save")

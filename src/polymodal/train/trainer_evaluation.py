@@ -3,12 +3,16 @@ concatenation of predictions, ``compute_metrics``."""
 
 from __future__ import annotations
 
+import inspect
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from ..core.errors import ConfigError
 from .trainer_utils import EvalPrediction, PredictionOutput
 
 
@@ -25,22 +29,67 @@ def _pad_concat(arrays: list[np.ndarray], pad_value=-100) -> np.ndarray:
     return out
 
 
-# Parameters that get no weight decay: biases and normalisation weights (Transformers' rule).
+def _nested_concat(batches: list):
+    """Concatenate per-batch arrays, or per-batch tuples of arrays element by element."""
+    if isinstance(batches[0], (tuple, list)):
+        return type(batches[0])(_nested_concat([b[i] for b in batches]) for i in range(len(batches[0])))
+    if isinstance(batches[0], Mapping):
+        return {key: _nested_concat([b[key] for b in batches]) for key in batches[0]}
+    return _pad_concat(batches)
+
+
+def _to_numpy(value):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to_numpy(v) for v in value)
+    if isinstance(value, Mapping):  # a nested ModelOutput (e.g. CLIP's text_model_output)
+        return {k: _to_numpy(v) for k, v in value.items() if v is not None}
+    if isinstance(value, torch.Tensor):
+        return value.detach().float().cpu().numpy() if value.is_floating_point() else value.detach().cpu().numpy()
+    return value
+
+
+def _one_or_tuple(values: tuple):
+    return values[0] if len(values) == 1 else values
+
+
+def find_labels(model) -> list[str]:
+    """The forward arguments that hold labels (``labels``; QA's ``start_positions``/``end_positions``)."""
+    params = inspect.signature(getattr(model, "forward", model)).parameters
+    qa = "QuestionAnswering" in type(model).__name__
+    return [p for p in params if "label" in p or (qa and p in ("start_positions", "end_positions"))]
 
 
 class EvaluationMixin:
     """Trainer methods for ``evaluate`` and ``predict`` (mixed into ``Trainer``)."""
 
     def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
-        output = self._prediction_loop(self.get_eval_dataloader(eval_dataset), metric_key_prefix)
+        """Loss and ``compute_metrics`` on ``eval_dataset`` (default: the Trainer's). A dict of datasets is
+        evaluated set by set, with metrics named ``eval_<name>_…``; a string picks one of the Trainer's."""
+        if isinstance(eval_dataset, str):
+            if not isinstance(self.eval_dataset, dict) or eval_dataset not in self.eval_dataset:
+                names = sorted(self.eval_dataset) if isinstance(self.eval_dataset, dict) else []
+                raise ConfigError(f"evaluate({eval_dataset!r}): the Trainer's eval_dataset has no set of that name "
+                                  f"(it has {names or 'no named sets'}).")
+            eval_dataset, metric_key_prefix = self.eval_dataset[eval_dataset], f"{metric_key_prefix}_{eval_dataset}"
+        dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
+        if isinstance(dataset, dict) and not hasattr(dataset, "column_names"):
+            metrics = {}
+            for name, subset in dataset.items():
+                metrics.update(self.evaluate(subset, ignore_keys, f"{metric_key_prefix}_{name}"))
+            return metrics
+        output = self._prediction_loop(self.get_eval_dataloader(dataset), metric_key_prefix, ignore_keys)
         self.log(output.metrics)
         self._event("on_evaluate", metrics=output.metrics)
         return output.metrics
 
     def predict(self, test_dataset, ignore_keys=None, metric_key_prefix: str = "test") -> PredictionOutput:
-        output = self._prediction_loop(self.get_eval_dataloader(test_dataset), metric_key_prefix)
+        output = self._prediction_loop(self.get_eval_dataloader(test_dataset), metric_key_prefix, ignore_keys)
         self._event("on_predict", metrics=output.metrics)
         return output
+
+    @property
+    def label_names(self) -> list[str]:
+        return self.args.label_names if self.args.label_names is not None else find_labels(self.model)
 
     def _eval_forward(self, model, batch: dict):
         """(loss or None, outputs); the loss is the training loss (label smoothing included) when labels are given."""
@@ -50,11 +99,22 @@ class EvaluationMixin:
         outputs = model(**batch)
         return (outputs.get("loss") if isinstance(outputs, dict) else None), outputs
 
+    def _predictions(self, outputs, has_loss: bool, ignore_keys) -> Any:
+        """Every output but the loss (and ``ignore_keys``): one array, or a tuple (e.g. QA start/end logits)."""
+        if ignore_keys is None:
+            ignore_keys = getattr(getattr(self.model, "config", None), "keys_to_ignore_at_inference", [])
+        if isinstance(outputs, dict):
+            values = tuple(v for k, v in outputs.items() if k not in (*ignore_keys, "loss") and v is not None)
+        else:
+            values = tuple(outputs[1:] if has_loss else outputs)
+        return _one_or_tuple(values)
+
     @torch.no_grad()
-    def _prediction_loop(self, loader: DataLoader, prefix: str) -> PredictionOutput:
+    def _prediction_loop(self, loader: DataLoader, prefix: str, ignore_keys=None) -> PredictionOutput:
         model = self.model
         model.eval()
         self.callback_handler.eval_dataloader = loader
+        label_names = self.label_names
         losses, preds, labels, count, started = [], [], [], 0, time.time()
         for batch in loader:
             batch = self._to_device(batch)
@@ -64,16 +124,19 @@ class EvaluationMixin:
             count += size
             if loss is not None:
                 losses.append(float(loss) * size)
+            batch_labels = tuple(batch.get(name) for name in label_names)
+            has_labels = bool(label_names) and all(v is not None for v in batch_labels)
             if not self.args.prediction_loss_only:
-                logits = outputs["logits"] if "logits" in outputs else outputs[1 if loss is not None else 0]
+                logits = self._predictions(outputs, loss is not None, ignore_keys)
                 if self.preprocess_logits_for_metrics is not None:
-                    logits = self.preprocess_logits_for_metrics(logits, batch.get("labels"))
-                preds.append(logits.float().cpu().numpy())
-                if batch.get("labels") is not None:
-                    labels.append(batch["labels"].cpu().numpy())
+                    logits = self.preprocess_logits_for_metrics(logits, _one_or_tuple(batch_labels) if has_labels
+                                                                else None)
+                preds.append(_to_numpy(logits))
+                if has_labels:
+                    labels.append(_to_numpy(_one_or_tuple(batch_labels)))
             self._event("on_prediction_step")
-        predictions = _pad_concat(preds) if preds else None
-        label_ids = _pad_concat(labels) if labels else None
+        predictions = _nested_concat(preds) if preds else None
+        label_ids = _nested_concat(labels) if labels else None
         metrics: dict[str, float] = {}
         if self.compute_metrics is not None and predictions is not None and label_ids is not None:
             metrics.update(self.compute_metrics(EvalPrediction(predictions=predictions, label_ids=label_ids)))
