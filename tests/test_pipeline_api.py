@@ -185,3 +185,38 @@ def test_loud_float_wav_file_warns(clf, tmp_path):
     sf.write(path, _audio(4000) * 3000, 16000, subtype="FLOAT")
     with pytest.warns(UserWarning, match="far outside"):
         clf(str(path))
+
+
+def test_long_clip_for_a_fixed_window_model_warns(tmp_path):
+    """The demo's log-mel classifier reads 4 s windows: a longer clip says that only 4 s are used."""
+    from polymodal.models.logmel_cnn.configuration import LogMelClassifierConfig
+    from polymodal.models.logmel_cnn.modeling import LogMelClassifierForSequenceClassification
+    from polymodal.models.whisper.feature_extraction import WhisperFeatureExtractor
+
+    config = LogMelClassifierConfig(num_mel_bins=80, conv_dim=[8], conv_kernel=[3], conv_stride=[2], num_labels=2)
+    LogMelClassifierForSequenceClassification(config).save_pretrained(tmp_path)
+    WhisperFeatureExtractor(feature_size=80, chunk_length=4).save_pretrained(tmp_path)
+    clf = polymodal.pipeline("audio-classification", model=str(tmp_path))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf(_audio(16000 * 3))  # shorter than the window: silent
+    with pytest.warns(UserWarning, match=r"input 1 \(10.0 s\) is longer than the 4.0 s.*only the first 4.0 s"):
+        clf([_audio(16000), _audio(160000)])
+
+
+def test_shard_index_outside_the_folder_is_refused(clf_dir, tmp_path):
+    import json
+    import shutil
+
+    from polymodal.core.errors import CheckpointError
+
+    for bad in ("../../etc/passwd", "/etc/passwd", "sub/../../x.safetensors", ".."):
+        folder = tmp_path / f"ckpt{abs(hash(bad))}"
+        shutil.copytree(clf_dir, folder)
+        (folder / "model.safetensors").rename(folder / "model-00001-of-00001.safetensors")
+        index = {"metadata": {}, "weight_map": {"classifier.weight": bad}}
+        (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+        with pytest.raises(CheckpointError, match="not a plain file name"):
+            polymodal.AutoModelForAudioClassification.from_pretrained(folder)

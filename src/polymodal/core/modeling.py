@@ -159,11 +159,24 @@ def _read_sharded(path_or_id, index_path: str, reader, hub_kwargs) -> dict[str, 
         raise CheckpointError(f"'{index_path}' has no 'weight_map'; the sharded checkpoint index is broken.")
     state_dict: dict[str, torch.Tensor] = {}
     for shard in sorted(set(weight_map.values())):
+        _check_shard_name(shard, index_path)
         state_dict.update(reader(resolve_file(path_or_id, shard, **hub_kwargs)))
     missing = sorted(set(weight_map) - set(state_dict))
     if missing:
         raise CheckpointError(f"Shards of '{path_or_id}' lack tensors listed in the index: {missing[:10]}.")
     return state_dict
+
+
+def _check_shard_name(shard, index_path: str) -> None:
+    """A shard is a plain file name inside the checkpoint folder: an index naming '../…' or an
+    absolute path would make loading read (or probe) files outside it."""
+    name = str(shard) if isinstance(shard, str) else ""
+    if not name or name != os.path.basename(name) or name in (".", "..") or "\\" in name or ":" in name:
+        raise CheckpointError(
+            f"'{index_path}' names the shard {shard!r}, which is not a plain file name inside the checkpoint folder "
+            "(paths like '../x' or '/abs/x' are refused). The index is corrupt or malicious; re-create it with "
+            "save_pretrained()."
+        )
 
 
 # --------------------------------------------------------------------------- the model base class

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..core.errors import InvalidInputError
-from .base import Pipeline, audio_input, check_batch_size, check_top_k
+from .base import Pipeline, audio_input, check_batch_size, check_top_k, warn_if_truncated
 
 
 class AudioClassificationPipeline(Pipeline):
@@ -32,6 +32,7 @@ class AudioClassificationPipeline(Pipeline):
 
         def process(items: list, first: int | None) -> list:
             arrays = [audio_input(x, rate, index=None if first is None else first + i) for i, x in enumerate(items)]
+            warn_if_truncated(arrays, self.feature_extractor, first)
             return self.run_batched(arrays, size, lambda group: self.postprocess(self._forward(group), top_k, function))
 
         return self.run(inputs, process, batch_size)

@@ -139,6 +139,33 @@ def _warn_if_loud(array: np.ndarray, dtype: np.dtype, where: str) -> None:
         )
 
 
+def max_input_samples(extractor) -> int | None:
+    """Samples a fixed-window feature extractor reads from a clip (Whisper's ``n_samples``, AST's
+    ``max_length`` frames); None when it reads everything."""
+    limit = getattr(extractor, "max_input_samples", None) or getattr(extractor, "n_samples", None)
+    return int(limit) if limit else None
+
+
+def warn_if_truncated(arrays: list[np.ndarray], extractor, first: int | None) -> None:
+    """Say so when a clip is longer than what the model will see (Transformers cuts it silently)."""
+    limit = max_input_samples(extractor)
+    if limit is None:
+        return
+    long = [(i, len(a)) for i, a in enumerate(arrays) if len(a) > limit]
+    if not long:
+        return
+    rate = extractor.sampling_rate
+    names = ", ".join(f"{'input ' + str(first + i) if first is not None else 'the input'} ({n / rate:.1f} s)"
+                      for i, n in long[:5])
+    warnings.warn(
+        f"{names} {'is' if len(long) == 1 else 'are'} longer than the {limit / rate:.1f} s this model's feature "
+        f"extractor reads; only the first {limit / rate:.1f} s {'is' if len(long) == 1 else 'are'} classified and "
+        f"the rest is ignored. To classify a whole long recording, cut it into {limit / rate:.1f} s pieces and "
+        "classify each (or average their scores).",
+        UserWarning, stacklevel=5,
+    )
+
+
 def check_top_k(top_k: Any, available: int, default: int = 5) -> int:
     """A valid ``top_k`` (a positive int; None → ``default``), capped at ``available``."""
     if top_k is None:

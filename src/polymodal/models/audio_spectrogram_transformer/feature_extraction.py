@@ -48,6 +48,11 @@ class ASTFeatureExtractor(SequenceFeatureExtractor):
         data = {"input_values": values if return_tensors is not None else list(values)}
         return BatchFeature(data, tensor_type=return_tensors)
 
+    @property
+    def max_input_samples(self) -> int:
+        """Samples that feed the first ``max_length`` frames; the rest of a longer clip is dropped."""
+        return (self.max_length - 1) * _HOP_LENGTH + _FRAME_LENGTH
+
     def _extract_fbank_features_batch(self, arrays: list[np.ndarray], max_length: int):
         """Fbank of the batch (B, T, mels) float32, T <= max_length, and each clip's own frame count (B,)."""
         # Only the samples that feed the first max_length frames are needed.
