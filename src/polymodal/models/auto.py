@@ -240,6 +240,10 @@ CLASS_MODULES: dict[str, str] = {
     "CvtModel": "polymodal.models.cvt.modeling",
     "CvtPreTrainedModel": "polymodal.models.cvt.modeling",
     "CvtForImageClassification": "polymodal.models.cvt.modeling",
+    "DinatConfig": "polymodal.models.dinat.configuration",
+    "DinatModel": "polymodal.models.dinat.modeling",
+    "DinatPreTrainedModel": "polymodal.models.dinat.modeling",
+    "DinatForImageClassification": "polymodal.models.dinat.modeling",
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "GPT2Config": "polymodal.models.gpt2.configuration",
@@ -419,6 +423,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
             "image_processor": "BitImageProcessor"},
     "cvt": {"config": "CvtConfig", "model": "CvtModel", "image_classification": "CvtForImageClassification",
             "image_processor": "ConvNextImageProcessor"},
+    "dinat": {"config": "DinatConfig", "model": "DinatModel", "image_classification": "DinatForImageClassification",
+              "image_processor": "ViTImageProcessor"},
     # --- end vision backbones ---
     # --- decoder language models (issue 13) ---
     "gpt2": {"config": "GPT2Config", "model": "GPT2Model", "causal_lm": "GPT2LMHeadModel",
