@@ -1,4 +1,4 @@
-"""Generate polymodal's bundled image-classification set: coloured shapes on textured backgrounds.
+"""Generate polymodal's bundled image-classification set: coloured shapes on gradient backgrounds.
 
 Four classes (circle, cross, square, triangle), each shape with a random colour, size, position and
 rotation over a random gradient-and-noise background; 48x48 RGB PNGs in
@@ -26,12 +26,13 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src" / "polymodal" / "datas
 def background(rng: np.random.Generator) -> Image.Image:
     """A smooth two-colour gradient with a little noise (quantised so the PNGs stay small)."""
     a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    b = (a + rng.integers(-60, 61, 3)).clip(0, 255)  # a gentle gradient, so the shape stands out
     angle = rng.uniform(0, 2 * math.pi)
     y, x = np.mgrid[0:SIZE, 0:SIZE] / (SIZE - 1)
     t = (np.cos(angle) * x + np.sin(angle) * y)
     t = (t - t.min()) / max(t.max() - t.min(), 1e-6)
     image = a[None, None] * (1 - t[..., None]) + b[None, None] * t[..., None]
-    image = image + rng.normal(0, 6, image.shape)
+    image = image + rng.normal(0, 4, image.shape)
     return Image.fromarray((np.clip(image, 0, 255) // 8 * 8).astype(np.uint8))
 
 
@@ -42,9 +43,11 @@ def polygon(center, radius, sides, rotation):
 
 def draw_shape(image: Image.Image, label: str, rng: np.random.Generator) -> Image.Image:
     draw = ImageDraw.Draw(image)
-    radius = rng.uniform(9, 17)
+    radius = rng.uniform(11, 17)
     center = rng.uniform(radius + 2, SIZE - radius - 2, 2)
-    colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+    # A colour far from the background's mean, so every shape is visible.
+    mean = np.asarray(image).reshape(-1, 3).mean(0)
+    colour = tuple(int(c) for c in np.where(mean > 127, rng.integers(0, 90, 3), rng.integers(166, 256, 3)))
     rotation = rng.uniform(0, 2 * math.pi)
     if label == "circle":
         draw.ellipse([center[0] - radius, center[1] - radius, center[0] + radius, center[1] + radius], fill=colour)
@@ -78,8 +81,8 @@ def generate(out: Path, train: int, test: int, seed: int = 0) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--train", type=int, default=60, help="training images per class")
-    parser.add_argument("--test", type=int, default=15, help="test images per class")
+    parser.add_argument("--train", type=int, default=120, help="training images per class")
+    parser.add_argument("--test", type=int, default=30, help="test images per class")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(f"wrote {generate(args.out, args.train, args.test, args.seed)} images to {args.out}")

@@ -355,5 +355,5 @@ def shapes_path() -> Path:
 
 def load_shapes(split: str | None = None):
     """The bundled image-classification set: 48x48 coloured shapes (circle, cross, square,
-    triangle) on textured backgrounds, 60 training and 15 test images per class."""
+    triangle) on gradient backgrounds, 120 training and 30 test images per class."""
     return load_image_folder(shapes_path(), split=split)
