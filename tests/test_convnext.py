@@ -57,3 +57,20 @@ def test_base_model_auto_and_drop_path(tmp_path, prefix):
         b = hf(x).pooler_output
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)  # same stochastic-depth draws under one seed
     assert type(polymodal.AutoModel.from_pretrained(tmp_path)).__name__ == f"{prefix}Model"
+
+
+@pytest.mark.parametrize("name,config", [
+    ("ConvNextForImageClassification", polymodal.ConvNextConfig(**TINY, num_labels=2)),
+    ("ResNetForImageClassification", polymodal.ResNetConfig(embedding_size=8, hidden_sizes=[8], depths=[1],
+                                                            layer_type="basic", num_labels=2)),
+    ("MobileNetV2ForImageClassification", polymodal.MobileNetV2Config(depth_multiplier=0.35, num_labels=2)),
+    ("BitForImageClassification", polymodal.BitConfig(embedding_size=8, hidden_sizes=[16], depths=[1], num_groups=4,
+                                                      num_labels=2)),
+    ("DinatForImageClassification", polymodal.DinatConfig(embed_dim=8, depths=[1], num_heads=[2], kernel_size=3,
+                                                          dilations=[[1]], num_labels=2)),
+])
+def test_bfloat16_models_take_float32_pixels(name, config):
+    model = getattr(polymodal, name)(config).eval().to(torch.bfloat16)
+    with torch.no_grad():
+        out = model(pixels(2, size=32))
+    assert out.logits.dtype == torch.bfloat16 and torch.isfinite(out.logits.float()).all()

@@ -103,6 +103,7 @@ class BitEmbeddings(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         check_pixels(pixel_values, self.num_channels)
+        pixel_values = pixel_values.to(self.convolution.weight.dtype)  # float32 input to a bf16 model
         return self.pooler(self.norm(self.pad(self.convolution(pixel_values))))
 
 

@@ -16,6 +16,7 @@ from ...core.vision_outputs import BaseModelOutputWithPoolingAndNoAttention, Ima
 from ...nn.activations import get_activation
 from ...nn.classification_loss import classification_loss
 from ...nn.drop_path import DropPath
+from ...nn.linear import linear
 from ..resnet.modeling import check_pixels
 from .configuration import ConvNextConfig
 
@@ -43,6 +44,7 @@ class ConvNextEmbeddings(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         check_pixels(pixel_values, self.num_channels)
+        pixel_values = pixel_values.to(self.patch_embeddings.weight.dtype)  # float32 input to a bf16 model
         return self.layernorm(self.patch_embeddings(pixel_values))
 
 
@@ -55,13 +57,20 @@ class ConvNextLayer(nn.Module):
         self.layernorm = ConvNextLayerNorm(dim, eps=1e-6)
         self.pwconv1 = nn.Linear(dim, 4 * dim)  # 1x1 convs as linears over channels-last features
         self.act = get_activation(config.hidden_act)
+        self.fuse_gelu = config.hidden_act == "gelu"  # exact GELU folds into the fused linear at inference
         self.pwconv2 = nn.Linear(4 * dim, dim)
         scale = getattr(config, "layer_scale_init_value", 0.0)
         self.layer_scale_parameter = nn.Parameter(scale * torch.ones(dim)) if scale > 0 else None
         self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
 
+    def expand(self, x: torch.Tensor) -> torch.Tensor:
+        """pwconv1 + activation (one oneDNN call on CPU inference)."""
+        if self.fuse_gelu:
+            return linear(self.pwconv1, x, gelu=True)
+        return self.act(linear(self.pwconv1, x))
+
     def mlp(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pwconv2(self.act(self.pwconv1(x)))
+        x = linear(self.pwconv2, self.expand(x))
         return x * self.layer_scale_parameter if self.layer_scale_parameter is not None else x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...nn.linear import linear
 from ..convnext.modeling import ConvNextForImageClassification, ConvNextLayer, ConvNextModel, ConvNextPreTrainedModel
 from .configuration import ConvNextV2Config
 
@@ -30,7 +31,7 @@ class ConvNextV2Layer(ConvNextLayer):
         self.grn = ConvNextV2GRN(4 * dim)
 
     def mlp(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pwconv2(self.grn(self.act(self.pwconv1(x))))
+        return linear(self.pwconv2, self.grn(self.expand(x)))
 
 
 class ConvNextV2PreTrainedModel(ConvNextPreTrainedModel):

@@ -245,7 +245,7 @@ class CvtModel(CvtPreTrainedModel):
     def forward(self, pixel_values=None, output_hidden_states=None, return_dict=None, **kwargs):
         """``pixel_values`` (B, C, H, W) → the last stage's map (B, C', h, w) and its [CLS] token."""
         check_pixels(pixel_values, self.config.num_channels)
-        return self.encoder(pixel_values, output_hidden_states)
+        return self.encoder(pixel_values.to(self.dtype), output_hidden_states)  # float32 input to a bf16 model
 
 
 class CvtForImageClassification(CvtPreTrainedModel):

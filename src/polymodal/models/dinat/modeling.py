@@ -51,6 +51,7 @@ class DinatPatchEmbeddings(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         check_pixels(pixel_values, self.num_channels)
+        pixel_values = pixel_values.to(self.projection[0].weight.dtype)  # float32 input to a bf16 model
         return self.projection(pixel_values).permute(0, 2, 3, 1)  # (B, H/4, W/4, C)
 
 

@@ -144,7 +144,7 @@ class MobileNetV2Model(MobileNetV2PreTrainedModel):
     @model_forward
     def forward(self, pixel_values=None, output_hidden_states=None, return_dict=None, **kwargs):
         check_pixels(pixel_values, self.config.num_channels)
-        x = self.conv_stem(pixel_values)
+        x = self.conv_stem(pixel_values.to(self.dtype))  # float32 input to a bf16 model
         hidden = []
         for block in self.layer:
             x = block(x)

@@ -55,6 +55,7 @@ class ResNetEmbeddings(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
         check_pixels(pixel_values, self.num_channels)
+        pixel_values = pixel_values.to(self.embedder.convolution.weight.dtype)  # float32 input to a bf16 model
         return self.pooler(self.embedder(pixel_values))
 
 
