@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from harness import interleaved_times, medians, paired_ratios, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
