@@ -39,10 +39,12 @@ def attention(
     return torch.matmul(weights, value), (weights if output_attentions else None)
 
 
-# On CPU, plain attention (matmul + softmax) beats SDPA up to about this many keys: ~13% for
-# 10-15-token prompts, even at ViT-B/32's 50 tokens, 8x for 77 tokens with CLIP's causal mask
-# (SDPA's CPU kernel is slow with an explicit mask); SDPA wins from ViT-B/16's 197 tokens on.
-EAGER_MAX_KEYS_CPU = 128
+# Re-measured with torch 2.13 (issue 12, 2 threads, interleaved, same process): SDPA beats plain
+# matmul + softmax at every CPU shape tried — 0.18x the time at ViT-B/32's 50 tokens (8 images),
+# 0.2x at 12 tokens, 0.7-0.8x with a causal mask at 12 and 77 tokens, 0.28x at 197 tokens. The
+# plain path copies the transposed q/k/v views for its matmuls; SDPA reads them as they are.
+# So no shape prefers it now; the switch stays for a future kernel change.
+EAGER_MAX_KEYS_CPU = 0
 
 
 def prefer_eager(seq_len: int, device: torch.device) -> bool:
