@@ -145,3 +145,44 @@ def test_tuple_predictions_label_names_and_eval_sets_like_transformers(tmp_path)
     with pytest.raises(ConfigError, match="no set of that name"):
         trainer.evaluate("c")
     assert trainer.evaluate("b")["eval_b_n"] == 3.0
+
+
+def _subclass(lib):
+    """A Trainer subclass written the way the Trainer page shows, identical for both libraries."""
+
+    class Weighted(lib.Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            weights = torch.tensor([1.0, 2.0, 3.0])
+            loss = torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weights)
+            return (loss, outputs) if return_outputs else loss
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            self.steps_seen = getattr(self, "steps_seen", 0) + 1
+            return super().training_step(model, inputs, num_items_in_batch)
+
+        def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+            loss, logits, labels = super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
+            return loss, logits.softmax(-1), labels
+
+    return Weighted
+
+
+def test_overridden_methods_run_like_in_transformers(init_dir, tmp_path):
+    runs = []
+    for lib in (transformers, polymodal):
+        args = lib.TrainingArguments(output_dir=str(tmp_path / lib.__name__), max_steps=2, learning_rate=1e-3,
+                                     per_device_train_batch_size=4, logging_steps=1, save_strategy="no",
+                                     report_to="none", disable_tqdm=True, train_sampling_strategy="sequential")
+        model = lib.AutoModelForAudioClassification.from_pretrained(init_dir)
+        trainer = _subclass(lib)(model=model, args=args, train_dataset=_data(), eval_dataset=_data(4))
+        trainer.train()
+        prediction = trainer.predict(_data(4))
+        runs.append(([e["loss"] for e in trainer.state.log_history if "loss" in e], trainer.steps_seen,
+                     prediction.predictions, prediction.metrics["test_loss"]))
+    np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-5)
+    assert runs[1][1] == runs[0][1] == 2
+    np.testing.assert_allclose(runs[1][2], runs[0][2], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(runs[1][2].sum(-1), 1.0, rtol=1e-5)
+    assert runs[1][3] == pytest.approx(runs[0][3], rel=1e-5)

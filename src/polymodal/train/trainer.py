@@ -14,7 +14,6 @@ import re
 import time
 import warnings
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import ReduceLROnPlateau
@@ -261,15 +260,19 @@ class Trainer(CheckpointMixin, EvaluationMixin):
             raise ConfigError("The model returned no loss: does the dataset have a 'label'/'labels' column?")
         return (loss, outputs) if return_outputs else loss
 
-    def training_step(self, model, inputs, scale: float) -> tuple[torch.Tensor, Any]:
+    def training_step(self, model, inputs, num_items_in_batch=None) -> torch.Tensor:
+        """Forward and backward on one micro-batch; returns the detached loss divided by the number of
+        micro-batches in this optimizer step (Transformers' signature, so subclasses can override it)."""
         model.train()
         with self._autocast():
-            loss, outputs = self.compute_loss(model, self._to_device(inputs), return_outputs=True)
+            loss, self._last_outputs = self.compute_loss(model, self._to_device(inputs), return_outputs=True,
+                                                         num_items_in_batch=num_items_in_batch)
         if not torch.isfinite(loss):
             self.skipped_nonfinite += 1
-            return torch.zeros((), device=loss.device), outputs
-        (loss * scale).backward()
-        return loss.detach() * scale, outputs
+            return torch.zeros((), device=loss.device)
+        loss = loss / self.current_gradient_accumulation_steps
+        loss.backward()
+        return loss.detach()
 
     # ------------------------------------------------------------------ the loop
     def train(self, resume_from_checkpoint: str | bool | None = None, trial=None, ignore_keys_for_eval=None,
@@ -333,7 +336,9 @@ class Trainer(CheckpointMixin, EvaluationMixin):
             if step % gas == 0:
                 self._event("on_step_begin")
             update_size = min(gas, batches_in_epoch - (step - step % gas))
-            loss, outputs = self.training_step(model, batch, 1.0 / update_size)
+            self.current_gradient_accumulation_steps = update_size  # a short last step averages over fewer
+            self._last_outputs = None
+            loss = self.training_step(model, batch)
             self._interval_loss += loss.item()
             if (step % gas) + 1 < update_size:
                 self._event("on_substep_end")
@@ -341,7 +346,7 @@ class Trainer(CheckpointMixin, EvaluationMixin):
                 grad_norm = self._optimizer_step()
                 self.state.global_step += 1
                 self.state.epoch = epoch + (step + 1) / batches_in_epoch
-                self._check_blank_ctc(outputs)
+                self._check_blank_ctc(self._last_outputs)
                 self._event("on_step_end")
                 self._maybe_log_save_evaluate(grad_norm)
             if self.control.should_epoch_stop or self.control.should_training_stop:
@@ -409,7 +414,7 @@ class Trainer(CheckpointMixin, EvaluationMixin):
         """Warn once when a CTC model emits only blanks after warm-up (it usually means a broken setup)."""
         if self._warned_blank or self.state.global_step <= max(self._warmup_steps, 1):
             return
-        logits = getattr(outputs, "logits", None)
+        logits = getattr(outputs, "logits", None) if outputs is not None else None
         pad = getattr(self.model.config, "pad_token_id", None)
         if logits is None or pad is None or logits.dim() != 3 or "CTC" not in type(self.model).__name__:
             return

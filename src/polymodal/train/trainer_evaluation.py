@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import torch
@@ -91,49 +90,52 @@ class EvaluationMixin:
     def label_names(self) -> list[str]:
         return self.args.label_names if self.args.label_names is not None else find_labels(self.model)
 
-    def _eval_forward(self, model, batch: dict):
-        """(loss or None, outputs); the loss is the training loss (label smoothing included) when labels are given."""
-        custom = self.label_smoother is not None or self.compute_loss_func is not None
-        if custom and batch.get("labels") is not None:
-            return self.compute_loss(model, dict(batch), return_outputs=True)
-        outputs = model(**batch)
-        return (outputs.get("loss") if isinstance(outputs, dict) else None), outputs
+    def prediction_step(self, model, inputs: dict, prediction_loss_only: bool, ignore_keys=None):
+        """``(loss, logits, labels)`` for one batch (Transformers' signature, so subclasses can override it).
 
-    def _predictions(self, outputs, has_loss: bool, ignore_keys) -> Any:
-        """Every output but the loss (and ``ignore_keys``): one array, or a tuple (e.g. QA start/end logits)."""
+        The loss is the training loss (label smoothing, ``compute_loss_func``) when the batch has labels;
+        logits are every output but the loss and ``ignore_keys`` — a tuple when there are several.
+        """
+        inputs = self._to_device(inputs)
+        label_names = self.label_names
+        labels = tuple(inputs.get(name) for name in label_names)
+        has_labels = bool(label_names) and all(v is not None for v in labels)
+        # Contrastive models (CLIP-like) compute a loss without labels when asked with return_loss=True.
+        loss_without_labels = not label_names and bool(inputs.get("return_loss"))
+        with torch.no_grad(), self._autocast():
+            if has_labels or loss_without_labels:
+                loss, outputs = self.compute_loss(model, dict(inputs), return_outputs=True)
+                loss = loss.mean().detach()
+            else:
+                loss, outputs = None, model(**inputs)
+        if prediction_loss_only:
+            return loss, None, None
         if ignore_keys is None:
             ignore_keys = getattr(getattr(self.model, "config", None), "keys_to_ignore_at_inference", [])
         if isinstance(outputs, dict):
             values = tuple(v for k, v in outputs.items() if k not in (*ignore_keys, "loss") and v is not None)
         else:
-            values = tuple(outputs[1:] if has_loss else outputs)
-        return _one_or_tuple(values)
+            values = tuple(outputs[1:] if loss is not None else outputs)
+        return loss, _one_or_tuple(values), (_one_or_tuple(labels) if has_labels else None)
 
     @torch.no_grad()
     def _prediction_loop(self, loader: DataLoader, prefix: str, ignore_keys=None) -> PredictionOutput:
-        model = self.model
-        model.eval()
+        self.model.eval()
         self.callback_handler.eval_dataloader = loader
-        label_names = self.label_names
         losses, preds, labels, count, started = [], [], [], 0, time.time()
         for batch in loader:
-            batch = self._to_device(batch)
-            with self._autocast():
-                loss, outputs = self._eval_forward(model, batch)
+            loss, logits, batch_labels = self.prediction_step(self.model, batch, self.args.prediction_loss_only,
+                                                              ignore_keys)
             size = len(next(v for v in batch.values() if isinstance(v, torch.Tensor)))
             count += size
             if loss is not None:
                 losses.append(float(loss) * size)
-            batch_labels = tuple(batch.get(name) for name in label_names)
-            has_labels = bool(label_names) and all(v is not None for v in batch_labels)
-            if not self.args.prediction_loss_only:
-                logits = self._predictions(outputs, loss is not None, ignore_keys)
+            if logits is not None:
                 if self.preprocess_logits_for_metrics is not None:
-                    logits = self.preprocess_logits_for_metrics(logits, _one_or_tuple(batch_labels) if has_labels
-                                                                else None)
+                    logits = self.preprocess_logits_for_metrics(logits, batch_labels)
                 preds.append(_to_numpy(logits))
-                if has_labels:
-                    labels.append(_to_numpy(_one_or_tuple(batch_labels)))
+            if batch_labels is not None and not self.args.prediction_loss_only:
+                labels.append(_to_numpy(batch_labels))
             self._event("on_prediction_step")
         predictions = _nested_concat(preds) if preds else None
         label_ids = _nested_concat(labels) if labels else None
