@@ -22,6 +22,7 @@ FAMILIES = {  # polymodal/Transformers class prefix -> config class name
     "Camembert": "CamembertConfig",
     "Data2VecText": "Data2VecTextConfig",
     "DistilBert": "DistilBertConfig",
+    "Albert": "AlbertConfig",
 }
 HEADS = ["ForMaskedLM", "ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering",
          "ForMultipleChoice"]
@@ -44,7 +45,7 @@ def _inputs(head: str, family: str, labels: bool):
     pad = 0 if family == "Bert" else 1
     ids = ids.masked_fill(mask == 0, pad)
     inputs = {"input_ids": ids, "attention_mask": mask}
-    if family in ("Bert",):
+    if family in ("Bert", "Albert"):
         inputs["token_type_ids"] = torch.zeros_like(ids).index_fill(-1, torch.tensor([5, 6, 7]), 1)
     if not labels:
         return inputs
@@ -69,6 +70,8 @@ DISTIL = {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 37, "dropout": 0
 def _pair(family: str, head: str, tmp_path, **overrides):
     if family == "DistilBert":
         overrides = {**DISTIL, **overrides}
+    if family == "Albert":  # 3 layers sharing 1 group, embeddings narrower than the hidden size
+        overrides = {"embedding_size": 16, "num_hidden_layers": 3, "classifier_dropout_prob": 0.0, **overrides}
     if head == "ForQuestionAnswering":
         overrides.setdefault("num_labels", 2)
     config = getattr(transformers, FAMILIES[family])(**{**TINY, **overrides})
@@ -182,3 +185,12 @@ def test_too_long_input_is_a_clear_error(tmp_path):
     _, ours = _pair("Bert", "ForSequenceClassification", tmp_path)
     with pytest.raises(InvalidInputError, match="max_position_embeddings"):
         ours(input_ids=torch.ones(1, 50, dtype=torch.long))
+
+
+def test_albert_shared_groups(tmp_path):
+    """4 layers over 2 groups of 2 inner layers: the group schedule and the sharing match."""
+    oracle, ours = _pair("Albert", "ForMaskedLM", tmp_path, num_hidden_layers=4, num_hidden_groups=2,
+                         inner_group_num=2)
+    inputs = _inputs("ForMaskedLM", "Albert", True)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(**inputs).logits, oracle(**inputs).logits, atol=1e-5, rtol=1e-4)

@@ -14,9 +14,10 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
+from tokenizer_helpers import LONG_TEXT, SENTENCES, WRITERS  # noqa: E402
+
 import polymodal  # noqa: E402
 from polymodal.core.errors import InvalidInputError  # noqa: E402
-from tokenizer_helpers import LONG_TEXT, SENTENCES, WRITERS  # noqa: E402
 
 FAMILIES = {  # name -> (class name, legacy-file writer)
     "bert": ("BertTokenizer", "bert"),
@@ -24,6 +25,7 @@ FAMILIES = {  # name -> (class name, legacy-file writer)
     "roberta": ("RobertaTokenizer", "roberta"),
     "xlm-roberta": ("XLMRobertaTokenizer", "xlm-roberta"),
     "camembert": ("CamembertTokenizer", "xlm-roberta"),
+    "albert": ("AlbertTokenizer", "albert"),
 }
 JAPANESE = "東京は日本の首都です。富士山は静岡県と山梨県にまたがっています。"
 QUESTIONS = ["What is the capital?", "Où est le café ?", "富士山はどこ？", "Who ❤️ pizza?"]
@@ -31,11 +33,28 @@ CONTEXTS = [LONG_TEXT, "Le café est dans la rue, à côté de la gare. " * 6, J
             "I ❤️ 🍕 pizza and 🐱 cats!!! 🎉 " * 5]
 
 
+def _write(writer: str, folder):
+    if writer == "albert":  # ALBERT's layout: <pad> <unk> [CLS] [SEP] [MASK] first
+        import io
+
+        import sentencepiece as spm
+        from tokenizer_helpers import CORPUS
+
+        model = io.BytesIO()
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter([s for s in CORPUS if s.strip()]), model_writer=model, vocab_size=300,
+            model_type="unigram", hard_vocab_limit=False, character_coverage=1.0, minloglevel=2, pad_id=0,
+            unk_id=1, bos_id=-1, eos_id=-1, control_symbols=["[CLS]", "[SEP]", "[MASK]"])
+        (folder / "spiece.model").write_bytes(model.getvalue())
+        return folder
+    return WRITERS[writer](folder)
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     out = {}
     for name, (class_name, writer) in FAMILIES.items():
-        legacy = WRITERS[writer](tmp_path_factory.mktemp(f"{name}-legacy"))
+        legacy = _write(writer, tmp_path_factory.mktemp(f"{name}-legacy"))
         as_json = tmp_path_factory.mktemp(f"{name}-json")
         getattr(transformers, class_name).from_pretrained(str(legacy)).save_pretrained(str(as_json))
         out[name] = {"legacy": legacy, "json": as_json}

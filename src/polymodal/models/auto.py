@@ -182,6 +182,15 @@ CLASS_MODULES: dict[str, str] = {
     "DistilBertConfig": "polymodal.models.distilbert.configuration",
     "DistilBertTokenizer": "polymodal.models.distilbert.tokenization",
     "DistilBertTokenizerFast": "polymodal.models.distilbert.tokenization",
+    "AlbertModel": "polymodal.models.albert.modeling",
+    "AlbertForMaskedLM": "polymodal.models.albert.modeling",
+    "AlbertForSequenceClassification": "polymodal.models.albert.modeling",
+    "AlbertForTokenClassification": "polymodal.models.albert.modeling",
+    "AlbertForQuestionAnswering": "polymodal.models.albert.modeling",
+    "AlbertForMultipleChoice": "polymodal.models.albert.modeling",
+    "AlbertConfig": "polymodal.models.albert.configuration",
+    "AlbertTokenizer": "polymodal.models.albert.tokenization",
+    "AlbertTokenizerFast": "polymodal.models.albert.tokenization",
     # --- end text encoders ---
     # --- vision backbones / image classification (issue 15) ---
     "ViTConfig": "polymodal.models.vit.configuration",
@@ -339,6 +348,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "camembert": _text_encoder_roles("Camembert", "CamembertTokenizer"),
     "data2vec-text": _text_encoder_roles("Data2VecText", "RobertaTokenizer"),
     "distilbert": _text_encoder_roles("DistilBert", "DistilBertTokenizer"),
+    "albert": _text_encoder_roles("Albert", "AlbertTokenizer"),
     # --- end text encoders ---
     "clip": {
         "config": "CLIPConfig",
