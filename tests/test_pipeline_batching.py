@@ -158,3 +158,20 @@ def test_zero_shot_audio_batch_invariant(tmp_path):
     # differ from call to call whatever the batch.
     clips = _clips((6000, 16000, 11000, 6000))
     assert_batch_invariant(pipe, clips, batch_size=3, candidate_labels=["dog", "rain", "siren"])
+
+
+def test_image_classification_batch_invariant(tmp_path):
+    from PIL import Image
+
+    labels = {0: "circle", 1: "square", 2: "star"}
+    torch.manual_seed(0)
+    config = transformers.ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                                    image_size=32, patch_size=8, id2label=labels,
+                                    label2id={v: k for k, v in labels.items()})
+    transformers.ViTForImageClassification(config).save_pretrained(tmp_path)
+    transformers.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path)
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+              for h, w in [(40, 50), (64, 32), (30, 30), (40, 50)]]
+    pipe = polymodal.pipeline("image-classification", model=str(tmp_path))
+    assert_batch_invariant(pipe, images, batch_size=3, top_k=3)

@@ -17,7 +17,7 @@ import torch
 
 from ..core.errors import InvalidInputError
 from ..vision.image_input import check_array, open_image
-from .base import Pipeline, as_batch, chunks
+from .base import Pipeline, check_batch_size, chunks
 
 DEFAULT_BATCH_SIZE = 8
 FUNCTIONS = ("softmax", "sigmoid", "none")
@@ -49,12 +49,20 @@ class ImageClassificationPipeline(Pipeline):
                                     "array) or a list of them.")
         top_k = _top_k(self._defaults.get("top_k", 5) if top_k is None else top_k, self.model.config.num_labels)
         function = self._function(function_to_apply or self._defaults.get("function_to_apply"))
-        items, single = _batch(inputs)
-        images = [load_pipeline_image(item, None if single else i) for i, item in enumerate(items)]
-        results = []
-        for group in chunks(images, batch_size or self.batch_size):
-            results.extend(self.postprocess(self._forward(group), top_k, function))
-        return results[0] if single else results
+        if isinstance(inputs, (list, tuple)) and not inputs:
+            raise InvalidInputError("The image-classification pipeline got an empty list of images.")
+        if isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim == 4:
+            inputs = list(inputs)  # a (N, …) stack of images
+        size = check_batch_size(batch_size) or self.batch_size
+
+        def process(items: list, first: int | None) -> list:
+            images = [load_pipeline_image(item, None if first is None else first + i) for i, item in enumerate(items)]
+            # Every image is resized to the processor's size: any grouping gives the same numbers.
+            return [result for group in chunks(images, size)
+                    for result in self.postprocess(self._forward(group), top_k, function)]
+
+        # pipelines base: one input, a list, or a generator/dataset (→ an iterator of results)
+        return self.run(list(inputs) if isinstance(inputs, tuple) else inputs, process, size)
 
     def _function(self, name) -> str:
         if name is None:
@@ -98,16 +106,6 @@ def _top_k(top_k, num_labels: int) -> int:
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise InvalidInputError(f"top_k={top_k!r}; pass a positive int (it is capped at the {num_labels} labels).")
     return min(int(top_k), num_labels)
-
-
-def _batch(inputs) -> tuple[list, bool]:
-    if isinstance(inputs, (list, tuple)):
-        if not inputs:
-            raise InvalidInputError("The image-classification pipeline got an empty list of images.")
-        return list(inputs), False
-    if isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim == 4:
-        return list(inputs), False  # a (N, …) stack of images
-    return as_batch(inputs)
 
 
 def load_pipeline_image(value, index: int | None = None):
