@@ -220,3 +220,25 @@ def test_shard_index_outside_the_folder_is_refused(clf_dir, tmp_path):
         (folder / "model.safetensors.index.json").write_text(json.dumps(index))
         with pytest.raises(CheckpointError, match="not a plain file name"):
             polymodal.AutoModelForAudioClassification.from_pretrained(folder)
+
+
+def test_cli_transcribe_uses_batch_size(tmp_path, capsys, monkeypatch):
+    from pipeline_helpers import ctc_folder
+
+    from polymodal.cli import main
+    from polymodal.pipelines.automatic_speech_recognition import AutomaticSpeechRecognitionPipeline
+
+    folder = str(ctc_folder(tmp_path / "ctc"))
+    files = []
+    for i, n in enumerate((8000, 8000, 12000)):
+        files.append(str(tmp_path / f"{i}.wav"))
+        sf.write(files[-1], _audio(n, seed=i), 16000, subtype="FLOAT")
+    assert main(["transcribe", folder, *files]) == 0
+    one_by_one = capsys.readouterr().out
+    sizes = []
+    original = AutomaticSpeechRecognitionPipeline._argmax
+    monkeypatch.setattr(AutomaticSpeechRecognitionPipeline, "_argmax",
+                        lambda self, arrays: sizes.append(len(arrays)) or original(self, arrays))
+    assert main(["transcribe", folder, *files, "--batch-size", "3"]) == 0
+    assert capsys.readouterr().out == one_by_one
+    assert max(sizes) > 1  # the two equal-length clips shared a batch

@@ -286,9 +286,14 @@ def cmd_transcribe(args) -> int:
     _check_files(args.files)
     _check_model_dir(args.model_dir)
     recognizer = pipeline("automatic-speech-recognition", model=args.model_dir, device=args.device)
-    for name in _progress(args.files, len(args.files), "transcribe"):
-        text = recognizer(name, **{k: v for k, v in options.items() if v is not None})["text"]
-        print(json.dumps({"file": name, "text": text}) if args.json else f"{name}\t{text}")
+    options = {k: v for k, v in options.items() if v is not None}
+    # --batch-size: clips (or the chunks of a long clip) go through the model that many at a time;
+    # transcripts do not depend on it (pipelines bucket clips whose padding is not masked exactly).
+    for group in _progress(_batches(args.files, args.batch_size), math.ceil(len(args.files) / args.batch_size),
+                           "transcribe"):
+        for name, result in zip(group, recognizer(group, batch_size=args.batch_size, **options)):
+            text = result["text"]
+            print(json.dumps({"file": name, "text": text}) if args.json else f"{name}\t{text}")
     return 0
 
 
