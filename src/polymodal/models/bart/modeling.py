@@ -22,6 +22,7 @@ from ...core.seq2seq_outputs import (
     lm_output,
     seq2seq_model_output,
 )
+from ...generation import GenerationMixin
 from ...nn.attention import padding_mask
 from ...nn.checkpointing import run_layers
 from ...nn.seq2seq import (
@@ -124,7 +125,7 @@ class BartEncoder(_Stack):
                                      for _ in range(config.encoder_layers)])
 
     def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, output_attentions=False,
-                output_hidden_states=False):
+                output_hidden_states=False, return_dict=True, **kwargs):
         hidden = self._embed(input_ids, inputs_embeds)
         mask = None if attention_mask is None or bool(attention_mask.all()) else padding_mask(attention_mask, hidden.dtype)
         last, states, weights = run_layers(self.layers, hidden, mask, output_attentions, output_hidden_states,
@@ -215,7 +216,7 @@ class BartModel(BartPreTrainedModel):
         return seq2seq_model_output(decoder_out, encoder_outputs)
 
 
-class BartForConditionalGeneration(BartPreTrainedModel):
+class BartForConditionalGeneration(GenerationMixin, BartPreTrainedModel):
     _tied_weights_keys = {  # noqa: RUF012
         "model.encoder.embed_tokens.weight": "model.shared.weight",
         "model.decoder.embed_tokens.weight": "model.shared.weight",

@@ -19,6 +19,7 @@ from ...core.seq2seq_outputs import (
     lm_output,
     seq2seq_model_output,
 )
+from ...generation import GenerationMixin
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, split_heads
 from ...nn.checkpointing import run_layer
@@ -198,7 +199,8 @@ class T5Stack(nn.Module):
         return bias if mask is None else bias + mask
 
     def forward(self, input_ids=None, attention_mask=None, encoder_hidden_states=None, encoder_attention_mask=None,
-                inputs_embeds=None, past_key_values=None, output_attentions=False, output_hidden_states=False):
+                inputs_embeds=None, past_key_values=None, output_attentions=False, output_hidden_states=False,
+                return_dict=True, **kwargs):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("T5: pass exactly one of input_ids or inputs_embeds (decoder_input_ids for the decoder).")
         if inputs_embeds is None:
@@ -319,7 +321,7 @@ class T5Model(T5EncoderModel):
                                    output_attentions, output_hidden_states)
 
 
-class T5ForConditionalGeneration(T5Model):
+class T5ForConditionalGeneration(GenerationMixin, T5Model):
     _tied_weights_keys = {  # noqa: RUF012
         "encoder.embed_tokens.weight": "shared.weight",
         "decoder.embed_tokens.weight": "shared.weight",

@@ -36,6 +36,7 @@ from ...nn.seq2seq import (
     shift_tokens_right,
 )
 from .configuration import WhisperConfig
+from .generation import WhisperGenerationMixin
 
 
 def sinusoids(length: int, channels: int, max_timescale: float = 10000.0) -> torch.Tensor:
@@ -107,7 +108,7 @@ class WhisperEncoder(nn.Module):
                 "to 30 s (its default), or use long-form generation / pipeline chunking for longer audio."
             )
 
-    def forward(self, input_features, output_attentions=False, output_hidden_states=False):
+    def forward(self, input_features, output_attentions=False, output_hidden_states=False, return_dict=True, **kwargs):
         self._check_features(input_features)
         hidden = F.gelu(self.conv1(input_features))
         hidden = F.gelu(self.conv2(hidden)).transpose(1, 2)  # (B, T, C)
@@ -197,7 +198,7 @@ class WhisperModel(WhisperPreTrainedModel):
         return seq2seq_model_output(decoder_out, encoder_outputs)
 
 
-class WhisperForConditionalGeneration(WhisperPreTrainedModel):
+class WhisperForConditionalGeneration(WhisperGenerationMixin, WhisperPreTrainedModel):
     _tied_weights_keys = {"proj_out.weight": "model.decoder.embed_tokens.weight"}  # noqa: RUF012
 
     def __init__(self, config: WhisperConfig):
