@@ -101,3 +101,16 @@ def test_too_long_input_is_a_clear_error(family):
     ours = FAMILIES[name][3].from_pretrained(path)
     with pytest.raises(ValueError, match="max_position_embeddings=40"):
         ours(torch.ones(1, 41, dtype=torch.long), decoder_input_ids=torch.ones(1, 2, dtype=torch.long))
+
+
+@pytest.mark.parametrize("kwargs", [{"min_new_tokens": 8, "max_new_tokens": 10},
+                                    {"num_beams": 3, "num_return_sequences": 2, "max_new_tokens": 8},
+                                    {"num_beams": 2, "no_repeat_ngram_size": 2, "forced_bos_token_id": 0,
+                                     "min_new_tokens": 5, "max_new_tokens": 8}])
+def test_generate_token_exact(family, kwargs):
+    name, path = family
+    theirs = FAMILIES[name][1].from_pretrained(path).eval()
+    ours = FAMILIES[name][3].from_pretrained(path)
+    ids, mask, _ = _batch(ours.config.pad_token_id)
+    assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs),
+                       theirs.generate(ids, attention_mask=mask, **kwargs))

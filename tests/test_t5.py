@@ -93,3 +93,16 @@ def test_config_errors():
         T5Config(feed_forward_proj="fancy-gelu")
     assert T5Config(feed_forward_proj="gated-gelu").dense_act_fn == "gelu_new"
     assert T5Config().decoder_start_token_id == 0
+
+
+@pytest.mark.parametrize("kwargs", [{"max_new_tokens": 10}, {"num_beams": 3, "max_new_tokens": 8, "length_penalty": 0.6}])
+def test_generate_token_exact(tmp_path, kwargs):
+    # Transformers' cache cannot generate with num_decoder_layers != num_layers: equal stacks here.
+    torch.manual_seed(0)
+    config = transformers.T5Config(**{**TINY, "num_decoder_layers": 2}, feed_forward_proj="gated-gelu")
+    theirs = transformers.T5ForConditionalGeneration(config).eval()
+    theirs.save_pretrained(tmp_path)
+    ours = T5ForConditionalGeneration.from_pretrained(tmp_path)
+    ids, mask, _ = _batch()
+    assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs),
+                       theirs.generate(ids, attention_mask=mask, **kwargs))
