@@ -123,6 +123,8 @@ _OTHER_NAMES: dict[str, str] = {
     "Adafactor": "polymodal.train.optimization",
     "AdafactorSchedule": "polymodal.train.optimization",
     "HfArgumentParser": "polymodal.train.argparser",
+    "Seq2SeqTrainer": "polymodal.train.trainer_seq2seq",
+    "Seq2SeqTrainingArguments": "polymodal.train.trainer_seq2seq",
 }
 
 _SUBMODULES = {"audio_utils", "core", "models", "pipelines", "train", "audio", "vision", "text", "nn", "generation",

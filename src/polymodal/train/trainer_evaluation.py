@@ -113,7 +113,10 @@ class EvaluationMixin:
         if ignore_keys is None:
             ignore_keys = getattr(getattr(self.model, "config", None), "keys_to_ignore_at_inference", [])
         if isinstance(outputs, dict):
-            values = tuple(v for k, v in outputs.items() if k not in (*ignore_keys, "loss") and v is not None)
+            # A KV cache is decoding state, not a prediction (Transformers' configs list it in
+            # keys_to_ignore_at_inference).
+            skip = {*ignore_keys, "loss", "past_key_values"}
+            values = tuple(v for k, v in outputs.items() if k not in skip and v is not None)
         else:
             values = tuple(outputs[1:] if loss is not None else outputs)
         return loss, _one_or_tuple(values), (_one_or_tuple(labels) if has_labels else None)
