@@ -121,7 +121,7 @@ def test_question_answering_guide(distilbert_dir, tmp_path):
     from polymodal import AutoTokenizer, DefaultDataCollator
 
     # >>> squad = load_dataset("squad", split="train[:5000]")
-    squad = load_dataset("json", data_files=text_data_path("squad"), split="train[:80]")
+    squad = load_dataset("json", data_files=text_data_path("squad"), split="train[:40]")
     squad = squad.train_test_split(test_size=0.2, seed=0)
     example = squad["train"][0]
     assert set(example) >= {"answers", "context", "question", "id", "title"}
@@ -313,7 +313,7 @@ def test_masked_language_modeling_guide(distilroberta_dir, tmp_path):
     from polymodal import AutoTokenizer
 
     # >>> eli5 = load_dataset("eli5", split="train_asks[:5000]")
-    eli5 = load_dataset("json", data_files=text_data_path("eli5"), split="train[:120]")
+    eli5 = load_dataset("json", data_files=text_data_path("eli5"), split="train[:80]")
     eli5 = eli5.train_test_split(test_size=0.2, seed=0)
     tokenizer = AutoTokenizer.from_pretrained(distilroberta_dir)
     eli5 = eli5.flatten()
