@@ -95,6 +95,12 @@ def test_unknown_pipeline_arguments_are_errors(clf_dir, kwargs, words):
         polymodal.pipeline("audio-classification", model=clf_dir, **kwargs)
 
 
+def test_harmless_transformers_arguments_are_accepted(clf_dir):
+    clf = polymodal.pipeline("audio-classification", model=clf_dir, trust_remote_code=False, framework="pt",
+                             device_map=None)
+    assert len(clf(_audio(4000), top_k=1)) == 1
+
+
 def test_call_defaults_given_to_pipeline(clf_dir):
     clf = polymodal.pipeline("audio-classification", model=clf_dir, top_k=2)
     assert len(clf(_audio(4000))) == 2

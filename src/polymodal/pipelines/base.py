@@ -378,10 +378,17 @@ _NOT_SUPPORTED = {
 }
 
 
+# Values of those arguments that ask for what polymodal does anyway: accepted and dropped.
+_HARMLESS = {"device_map": (None,), "trust_remote_code": (None, False), "framework": (None, "pt"),
+             "use_fast": (None, True)}
+
+
 def _check_init_kwargs(cls, kwargs: dict) -> None:
-    for name in kwargs:
-        if name in _NOT_SUPPORTED:
-            raise ConfigError(f"pipeline(..., {name}=…) is not supported: {_NOT_SUPPORTED[name]}")
+    for name in [n for n in kwargs if n in _NOT_SUPPORTED]:
+        if kwargs[name] in _HARMLESS.get(name, ()):
+            kwargs.pop(name)
+            continue
+        raise ConfigError(f"pipeline(..., {name}={kwargs[name]!r}) is not supported: {_NOT_SUPPORTED[name]}")
     unknown = sorted(set(kwargs) - set(cls.call_parameters))
     if unknown:
         accepted = ", ".join(cls.call_parameters) or "none"
