@@ -11,8 +11,15 @@ import soundfile as sf
 
 from polymodal.audio.io import load_audio, load_audio_with_rate
 from polymodal.core.errors import InvalidInputError
-from polymodal.datasets import (Audio, AudioDataset, AudioDatasetDict, ClassLabel, DatasetNotFoundError,
-                                load_audio_folder, load_spoken_intents)
+from polymodal.datasets import (
+    Audio,
+    AudioDataset,
+    AudioDatasetDict,
+    ClassLabel,
+    DatasetNotFoundError,
+    load_audio_folder,
+    load_spoken_intents,
+)
 
 DATA = Path(__file__).parent / "data"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 import transformers
 from clip_helpers import TEXT, VISION
-from polymodal.core.errors import InvalidInputError
+from PIL import Image
 from tokenizer_helpers import write_clip_files, write_xlm_roberta_files
+
+from polymodal.core.errors import InvalidInputError
 
 LABELS = ["cat", "dog", "car", "tree", "a bowl of soup"]
 
