@@ -62,10 +62,12 @@ def processor_rows(transformers, polymodal, images: list, repeats: int) -> list[
         transformers.ViTImageProcessor().save_pretrained(tmp)
         theirs = transformers.AutoImageProcessor.from_pretrained(tmp)
         ours = polymodal.AutoImageProcessor.from_pretrained(tmp)
+        fast = polymodal.AutoImageProcessor.from_pretrained(tmp, backend="torch")  # within 1 level of 8-bit
     pil = [PIL.Image.open(io.BytesIO(b)).convert("RGB") for b in images]
     diff = (ours(pil, return_tensors="pt").pixel_values - theirs(pil, return_tensors="pt").pixel_values).abs().max()
     times = interleaved_times({"transformers": lambda: theirs(pil, return_tensors="pt"),
-                               "polymodal": lambda: ours(pil, return_tensors="pt")}, repeats)
+                               "polymodal": lambda: ours(pil, return_tensors="pt"),
+                               "polymodal backend=torch": lambda: fast(pil, return_tensors="pt")}, repeats)
     med, ratio = medians(times), paired_ratios(times, "transformers")
     return [{"case": f"ViT processor, {len(pil)} JPEG photos ({type(theirs).__name__})", "side": side,
              "median s": med[side], "vs Transformers": ratio[side],
