@@ -103,3 +103,18 @@ def test_save_load_both_directions(tmp_path, ours_name, theirs_name, kwargs):
     back = transformers.AutoImageProcessor.from_pretrained(tmp_path / "b")
     image = photo(77, 55)
     torch.testing.assert_close(_pv(loaded, image), _pv(back, image), atol=1e-5, rtol=1e-6)
+
+
+def test_processor_paths_get_the_image_checks(tmp_path, monkeypatch):
+    """Paths given straight to a processor go through the same decoder as the pipeline's."""
+    import polymodal.vision.image_input as image_input
+
+    grey = np.linspace(0, 65535, 40 * 30).reshape(30, 40).astype(np.uint16)
+    PIL.Image.fromarray(grey).save(tmp_path / "deep.png")
+    pixels = polymodal.ViTImageProcessor(do_normalize=False, do_resize=False)(str(tmp_path / "deep.png"),
+                                                                             return_tensors="pt").pixel_values
+    assert pixels.shape == (1, 3, 30, 40) and pixels.max() > 0.99  # scaled to 8 bits, not clipped to white
+    assert pixels.min() < 0.01
+    monkeypatch.setattr(image_input, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(polymodal.core.errors.InvalidInputError, match="over the limit"):
+        polymodal.ViTImageProcessor()(str(tmp_path / "deep.png"))

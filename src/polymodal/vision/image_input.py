@@ -51,6 +51,11 @@ def open_image(value, index: int | None = None, max_pixels: int | None = -1) -> 
     return _decode(data, label, cap)
 
 
+def decode_bytes(data: bytes, name: str) -> PIL.Image.Image:
+    """Decode an image file's bytes with the checks above (``name`` goes into the messages)."""
+    return _decode(data, name, MAX_IMAGE_PIXELS)
+
+
 def _read(source: str, label: str) -> bytes:
     if source.startswith(("http://", "https://")):
         raise InvalidInputError(f"{label} is a URL; polymodal does not download at run time. Download it and pass "

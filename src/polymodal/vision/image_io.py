@@ -8,7 +8,6 @@ Keeping PIL images as they are saves an array → PIL copy per image before the 
 from __future__ import annotations
 
 import base64
-import io
 import os
 
 import numpy as np
@@ -60,15 +59,11 @@ def _open(source: str) -> PIL.Image.Image:
 
 
 def _open_bytes(data: bytes, name: str) -> PIL.Image.Image:
-    try:
-        image = PIL.Image.open(io.BytesIO(data))
-        image.load()
-    except Exception as exc:  # Pillow raises UnidentifiedImageError, OSError, SyntaxError, ...
-        raise InvalidInputError(
-            f"{name} is not a readable image ({type(exc).__name__}: {exc}). Pass a PNG, JPEG or other "
-            "format Pillow can open."
-        ) from None
-    return image
+    # issue 15: one decoder for files everywhere — pixel cap read from the header before decoding,
+    # truncated files named, 16-bit greyscale scaled instead of clipped (vision/image_input.py).
+    from .image_input import decode_bytes
+
+    return decode_bytes(data, name)
 
 
 def is_image(value) -> bool:
