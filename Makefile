@@ -28,6 +28,7 @@ demo: $(VENV)/.base
 	$(PY) -m polymodal.demo
 
 test: $(VENV)/.dev
+	$(PY) -m ruff check src tests benchmarks scripts
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 import transformers
 from clip_helpers import VISION, assert_outputs_close, pixels
+from PIL import Image
+
 from polymodal.models.altclip import modeling as ours_mod
 from polymodal.models.altclip.configuration import AltCLIPConfig, AltCLIPTextConfig, AltCLIPVisionConfig
 

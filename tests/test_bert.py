@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 import transformers
+
 from polymodal.core.errors import ConfigError
 from polymodal.models.bert import BertConfig, BertModel, RobertaModel, XLMRobertaConfig, XLMRobertaModel
 

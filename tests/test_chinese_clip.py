@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-from safetensors.torch import load_file, save_file
-
 import transformers
 from clip_helpers import VISION, assert_outputs_close, pixels
+from PIL import Image
+from safetensors.torch import load_file, save_file
+from tokenizer_helpers import write_bert_files
+
 from polymodal.core.errors import InvalidInputError
 from polymodal.models.chinese_clip import modeling as ours_mod
 from polymodal.models.chinese_clip.configuration import (
@@ -17,7 +18,6 @@ from polymodal.models.chinese_clip.configuration import (
     ChineseCLIPTextConfig,
     ChineseCLIPVisionConfig,
 )
-from tokenizer_helpers import write_bert_files
 
 TEXT = dict(vocab_size=500, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
             max_position_embeddings=64)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 import transformers
 from clip_helpers import assert_outputs_close
+from tokenizer_helpers import write_roberta_files
+
 from polymodal.core.errors import ConfigError, InvalidInputError
 from polymodal.models.clap import modeling as ours_mod
 from polymodal.models.clap.configuration import ClapAudioConfig, ClapConfig, ClapTextConfig
 from polymodal.models.clap.feature_extraction import ClapFeatureExtractor
-from tokenizer_helpers import write_roberta_files
 
 TEXT = dict(vocab_size=99, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
             max_position_embeddings=40)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 import transformers
 from clip_helpers import EOS, TEXT, VISION, assert_outputs_close, clip_text_batch, pixels
+
 from polymodal.core.errors import ConfigError
-from polymodal.models.clip.configuration import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
 from polymodal.models.clip import modeling as ours_mod
+from polymodal.models.clip.configuration import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
 
 CLASSES = ["CLIPModel", "CLIPTextModel", "CLIPVisionModel", "CLIPTextModelWithProjection",
            "CLIPVisionModelWithProjection"]

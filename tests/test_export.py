@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from wav2vec2_helpers import NO_DROPOUT, TINY, padded_batch
 
 from polymodal import Wav2Vec2Config, Wav2Vec2ForCTC, Wav2Vec2ForSequenceClassification
 from polymodal.core.errors import InvalidInputError
 from polymodal.export import export_onnx, quantize_dynamic
 from polymodal.nn.linear import linear
-
-from wav2vec2_helpers import NO_DROPOUT, TINY, padded_batch
 
 
 def tiny(cls, seed=0, **overrides):

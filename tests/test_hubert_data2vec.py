@@ -7,6 +7,7 @@ import contextlib
 import numpy as np
 import pytest
 import torch
+from wav2vec2_helpers import NO_DROPOUT, TINY, assert_close, padded_batch
 
 from polymodal.core.errors import ConfigError, InvalidInputError
 from polymodal.models.auto import AutoConfig, AutoModel, AutoModelForAudioClassification, AutoModelForCTC
@@ -18,8 +19,6 @@ from polymodal.models.data2vec_audio.modeling import (
 )
 from polymodal.models.hubert.configuration import HubertConfig
 from polymodal.models.hubert.modeling import HubertForCTC, HubertForSequenceClassification, HubertModel
-
-from wav2vec2_helpers import NO_DROPOUT, TINY, assert_close, padded_batch
 
 transformers = pytest.importorskip("transformers")
 

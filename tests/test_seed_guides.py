@@ -346,8 +346,8 @@ def test_xlsr_ctc_decoding(tmp_path):
     its outputs are decoded with ``Wav2Vec2CTCTokenizer``. An XLS-R-style (stable layer norm)
     tiny checkpoint saved by Transformers stands in for "facebook/wav2vec2-xls-r-300m"."""
     import soundfile as sf
-
     from pipeline_helpers import ctc_folder
+
     from polymodal import AutoModelForCTC, AutoProcessor, Wav2Vec2CTCTokenizer, Wav2Vec2ForCTC, Wav2Vec2Processor
 
     folder = str(ctc_folder(tmp_path / "xls-r", stable=True, norm="layer"))

@@ -16,11 +16,12 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
+from tokenizer_helpers import LONG_TEXT, SENTENCES, WRITERS  # noqa: E402
+
 from polymodal.core.errors import CheckpointError, ConfigError, InvalidInputError  # noqa: E402
 from polymodal.models.auto import AutoTokenizer  # noqa: E402
 from polymodal.text import tokenizers as P  # noqa: E402
 from polymodal.text.base import BatchEncoding  # noqa: E402
-from tokenizer_helpers import LONG_TEXT, SENTENCES, WRITERS  # noqa: E402
 
 FAMILIES = {
     "clip": (P.CLIPTokenizer, transformers.CLIPTokenizer),

@@ -8,6 +8,7 @@ import warnings
 
 import pytest
 import torch
+from wav2vec2_helpers import NO_DROPOUT, TINY, VARIANT_IDS, VARIANTS, assert_close, hf_config, hf_model, padded_batch
 
 from polymodal.core.errors import CheckpointError, ConfigError, InvalidInputError
 from polymodal.models.auto import AutoModel, AutoModelForAudioClassification, AutoModelForCTC
@@ -18,8 +19,6 @@ from polymodal.models.wav2vec2.modeling import (
     Wav2Vec2Model,
 )
 from polymodal.models.wav2vec2.specaugment import _compute_mask_indices
-
-from wav2vec2_helpers import NO_DROPOUT, TINY, VARIANT_IDS, VARIANTS, assert_close, hf_config, hf_model, padded_batch
 
 transformers = pytest.importorskip("transformers")
 
@@ -257,8 +256,8 @@ def test_spec_augment_in_training_mode(tmp_path):
 
 
 def test_spec_augment_mask_distribution_matches_transformers():
-    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices as theirs
     import numpy as np
+    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices as theirs
 
     np.random.seed(0)
     torch.manual_seed(0)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
-
 import transformers
 from clip_helpers import assert_outputs_close, clip_text_batch
+from safetensors.torch import load_file, save_file
+from tokenizer_helpers import write_clip_files
+
 from polymodal.core.errors import ConfigError, InvalidInputError
 from polymodal.models.x_clip import modeling as ours_mod
 from polymodal.models.x_clip.configuration import XCLIPConfig, XCLIPTextConfig, XCLIPVisionConfig
-from tokenizer_helpers import write_clip_files
 
 FRAMES = 4
 TEXT = dict(vocab_size=99, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from numpy.lib.stride_tricks import sliding_window_view
 import torch.nn.functional as F
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ...audio.dsp import mel_filter_bank, window_function
 from ...audio.features import BatchFeature, FeatureExtractionMixin, SequenceFeatureExtractor, as_mono_batch

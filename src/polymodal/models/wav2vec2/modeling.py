@@ -26,10 +26,10 @@ from ...core.outputs import CausalLMOutput, ModelOutput, SequenceClassifierOutpu
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, split_heads
 from ...nn.checkpointing import run_layer
+from ...nn.dropout import Dropout
 from ...nn.fastpath import use_cpu_fast_path
 from ...nn.linear import linear as _linear  # oneDNN-fused bias/GELU on CPU inference
 from ...nn.linear import linears
-from ...nn.dropout import Dropout
 from .configuration import Wav2Vec2Config
 from .specaugment import _compute_mask_indices
 
