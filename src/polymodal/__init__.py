@@ -1,7 +1,8 @@
 """polymodal: the speech and vision-language part of Transformers, smaller and faster.
 
 Public names are imported on first use (PEP 562), so ``import polymodal`` costs little more
-than importing torch's absence: nothing heavy is loaded until a class is touched.
+than importing torch's absence: nothing heavy is loaded until a class is touched. Static tools
+read the same names from ``__init__.pyi`` (written by ``scripts/gen_public_api.py``).
 """
 
 from __future__ import annotations
@@ -140,7 +141,15 @@ def _module_for(name: str) -> str | None:
     return CLASS_MODULES.get(name)
 
 
+def _public_names() -> list[str]:
+    from .models.auto import CLASS_MODULES
+
+    return sorted(set(_OTHER_NAMES) | set(CLASS_MODULES) | _SUBMODULES)
+
+
 def __getattr__(name: str):
+    if name == "__all__":  # computed, so it never drifts from the tables (``__init__.pyi`` spells it out)
+        return _public_names()
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     module = _module_for(name)
@@ -152,6 +161,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    from .models.auto import CLASS_MODULES
-
-    return sorted(set(globals()) | set(_OTHER_NAMES) | set(CLASS_MODULES) | _SUBMODULES)
+    return sorted(set(globals()) | set(_public_names()))
