@@ -265,3 +265,25 @@ def video_file(path: str = "clip.mp4", frames: int = 16, size=(48, 40), seed: in
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
     return target
+
+
+def vit_classifier(path: str = "path/to/vit-checkpoint", labels=("cat", "dog", "bird"), image_size: int = 32) -> Path:
+    """A tiny ViTForImageClassification folder with its image processor."""
+    import torch
+    import transformers
+
+    folder = Path(path)
+    config = transformers.ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                                    image_size=image_size, patch_size=8, **_labels(labels))
+    torch.manual_seed(0)
+    transformers.ViTForImageClassification(config).save_pretrained(folder)
+    transformers.ViTImageProcessor(size={"height": image_size, "width": image_size}).save_pretrained(folder)
+    return folder
+
+
+def image_folder(path: str = "photos", labels=("cat", "dog"), per_label: int = 3) -> Path:
+    """Folder-per-class images (the layout of ``load_image_folder``)."""
+    for i, label in enumerate(labels):
+        for j in range(per_label):
+            image_file(str(Path(path) / label / f"{label}_{j}.png"), seed=10 * i + j)
+    return Path(path)
