@@ -287,3 +287,27 @@ def image_folder(path: str = "photos", labels=("cat", "dog"), per_label: int = 3
         for j in range(per_label):
             image_file(str(Path(path) / label / f"{label}_{j}.png"), seed=10 * i + j)
     return Path(path)
+
+
+def gpt2_lm(path: str = "path/to/gpt2", n_positions: int = 128) -> Path:
+    """A tiny GPT2LMHeadModel folder with a byte-level BPE tokenizer trained on a few sentences."""
+    import torch
+    import transformers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    corpus = ["Hello world, this is a small corpus. Once upon a time there was a tiny model that liked tokens.",
+              "The quick brown fox jumps over the lazy dog. My name is Clara and I live in Berkeley."] * 20
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    folder = Path(path)
+    tokenizer = transformers.GPT2TokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>",
+                                               eos_token="<|endoftext|>", unk_token="<|endoftext|>")
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=len(tokenizer), n_positions=n_positions, n_embd=32, n_layer=2,
+                                     n_head=4, bos_token_id=0, eos_token_id=0)
+    transformers.GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
