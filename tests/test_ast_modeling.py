@@ -20,6 +20,7 @@ from polymodal.models.audio_spectrogram_transformer import modeling as ast_model
 from polymodal.models.audio_spectrogram_transformer.configuration import ASTConfig
 from polymodal.models.audio_spectrogram_transformer.modeling import ASTForAudioClassification, ASTModel
 from polymodal.models.auto import AutoConfig, AutoModel, AutoModelForAudioClassification
+from polymodal.models.vit import modeling as vit_modeling
 
 ATOL = 1e-5
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37, max_length=48,
@@ -142,7 +143,7 @@ def test_sdpa_path_matches_plain(tmp_path, monkeypatch):
     x = spectrograms()
     with torch.no_grad():
         ref = theirs(x).logits
-        monkeypatch.setattr(ast_modeling, "prefer_eager", lambda *args: False)
+        monkeypatch.setattr(vit_modeling, "prefer_eager", lambda *args: False)
         assert_close(ours(x).logits, ref, atol=ATOL, rtol=0)
 
 

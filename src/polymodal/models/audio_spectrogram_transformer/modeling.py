@@ -5,25 +5,22 @@ convolution, a cls and a distillation token (DeiT) are put in front, learned pos
 embeddings added, and a pre-norm ViT encoder runs over the lot. The pooled output is the mean
 of the two tokens.
 
-Module names are the checkpoints' own — ViT's ``encoder.layer.N.attention.attention.query``,
-``intermediate.dense``, ``output.dense`` — so ``load_state_dict`` is strict with no mapping
-table. (Transformers 5 renamed its modules to ``layers.N.attention.q_proj`` … but still reads
-and writes these keys.)
+The encoder is ViT's (``models/vit``): its modules carry the checkpoints' own names —
+``encoder.layer.N.attention.attention.query``, ``intermediate.dense``, ``output.dense`` — so
+``load_state_dict`` is strict with no mapping table. Only the embeddings, the pooling and the
+head are AST's own.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...core.errors import InvalidInputError
 from ...core.modeling import PreTrainedModel
 from ...core.outputs import BaseModelOutputWithPooling, SequenceClassifierOutput, model_forward
-from ...nn.activations import get_activation
-from ...nn.attention import attention, merge_heads, padding_mask, prefer_eager, split_heads
-from ...nn.checkpointing import run_layer
-from ...nn.linear import linear, linears
+from ...nn.classification_loss import classification_loss
+from ..vit.modeling import ViTEncoder, token_mask
 from .configuration import ASTConfig
 
 
@@ -59,108 +56,6 @@ class ASTEmbeddings(nn.Module):
         return self.dropout(tokens + self.position_embeddings)
 
 
-# --------------------------------------------------------------------------- encoder
-class ASTSelfAttention(nn.Module):
-    def __init__(self, config: ASTConfig):
-        super().__init__()
-        width = config.hidden_size
-        self.num_heads = config.num_attention_heads
-        self.dropout = config.attention_probs_dropout_prob
-        self.query = nn.Linear(width, width, bias=config.qkv_bias)
-        self.key = nn.Linear(width, width, bias=config.qkv_bias)
-        self.value = nn.Linear(width, width, bias=config.qkv_bias)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool):
-        projections = linears(x, self.query, self.key, self.value)
-        q, k, v = (split_heads(t, self.num_heads) for t in projections)  # (B, H, T, D)
-        out, weights = attention(q, k, v, mask, dropout=self.dropout if self.training else 0.0,
-                                 output_attentions=output_attentions, eager=prefer_eager(x.shape[1], x.device))
-        return merge_heads(out), weights  # (B, T, H*D)
-
-
-class ASTSelfOutput(nn.Module):
-    def __init__(self, config: ASTConfig):
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(linear(self.dense, x))
-
-
-class ASTAttention(nn.Module):
-    def __init__(self, config: ASTConfig):
-        super().__init__()
-        self.attention = ASTSelfAttention(config)
-        self.output = ASTSelfOutput(config)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool):
-        out, weights = self.attention(x, mask, output_attentions)
-        return self.output(out), weights
-
-
-class ASTIntermediate(nn.Module):
-    def __init__(self, config: ASTConfig):
-        super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.intermediate_act_fn = get_activation(config.hidden_act)
-        self.fuse_gelu = config.hidden_act == "gelu"  # every published AST checkpoint
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fuse_gelu:
-            return linear(self.dense, x, gelu=True)
-        return self.intermediate_act_fn(linear(self.dense, x))
-
-
-class ASTOutput(nn.Module):
-    def __init__(self, config: ASTConfig):
-        super().__init__()
-        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(linear(self.dense, x))
-
-
-class ASTLayer(nn.Module):
-    """Pre-norm ViT block: x + attn(LN(x)), then x + MLP(LN(x))."""
-
-    def __init__(self, config: ASTConfig):
-        super().__init__()
-        self.attention = ASTAttention(config)
-        self.intermediate = ASTIntermediate(config)
-        self.output = ASTOutput(config)
-        self.layernorm_before = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.layernorm_after = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False):
-        h, weights = self.attention(self.layernorm_before(x), mask, output_attentions)
-        x = x + h
-        x = x + self.output(self.intermediate(self.layernorm_after(x)))
-        return x, weights
-
-
-class ASTEncoder(nn.Module):
-    def __init__(self, config: ASTConfig):
-        super().__init__()
-        self.layer = nn.ModuleList(ASTLayer(config) for _ in range(config.num_hidden_layers))
-        self.gradient_checkpointing = False
-
-    def forward(self, x, mask=None, output_attentions=False, output_hidden_states=False):
-        """``x`` (B, T, H) → (last (B, T, H), hidden states or None, attentions or None).
-
-        As in Transformers, ``hidden_states`` holds the embeddings and each layer's output,
-        the last one taken before the final layer norm.
-        """
-        hidden, attentions = [x], []
-        checkpointed = self.gradient_checkpointing and self.training
-        for layer in self.layer:
-            x, weights = run_layer(layer, x, mask, output_attentions, checkpointed=checkpointed)
-            hidden.append(x)
-            attentions.append(weights)
-        return x, tuple(hidden) if output_hidden_states else None, tuple(attentions) if output_attentions else None
-
-
 # --------------------------------------------------------------------------- pre-trained model base
 class ASTPreTrainedModel(PreTrainedModel):
     config_class = ASTConfig
@@ -188,7 +83,7 @@ class ASTModel(ASTPreTrainedModel):
     def __init__(self, config: ASTConfig):
         super().__init__(config)
         self.embeddings = ASTEmbeddings(config)
-        self.encoder = ASTEncoder(config)
+        self.encoder = ViTEncoder(config)  # AST's layers are ViT's, names included
         self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.post_init()
 
@@ -205,7 +100,7 @@ class ASTModel(ASTPreTrainedModel):
         """
         _check_input_values(input_values, self.config)
         embeddings = self.embeddings(input_values.to(self.dtype))
-        mask = _token_mask(attention_mask, embeddings)
+        mask = token_mask(attention_mask, embeddings, prefix="the cls and distillation tokens")
         last, hidden_states, attentions = self.encoder(embeddings, mask, output_attentions, output_hidden_states)
         last = self.layernorm(last)
         pooled = (last[:, 0] + last[:, 1]) / 2  # mean of the cls and distillation tokens
@@ -238,64 +133,12 @@ class ASTForAudioClassification(ASTPreTrainedModel):
             input_values, attention_mask=attention_mask, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states, return_dict=True)
         logits = self.classifier(outputs.pooler_output)  # (B, num_labels)
-        loss = None if labels is None else sequence_classification_loss(logits, labels, self.config)
+        loss = None if labels is None else classification_loss(logits, labels, self.config)
         out = SequenceClassifierOutput(loss, logits, outputs.hidden_states, outputs.attentions)
         return out
 
 
 # --------------------------------------------------------------------------- helpers
-def sequence_classification_loss(logits: torch.Tensor, labels: torch.Tensor, config: ASTConfig) -> torch.Tensor:
-    """Transformers' rule: MSE for one label, cross-entropy for integer labels, else BCE.
-
-    Like Transformers, the inferred ``problem_type`` is stored on the config, so a model saved
-    after training keeps it (the pipeline then picks softmax or sigmoid accordingly).
-    """
-    num_labels = config.num_labels
-    if config.problem_type is None:
-        if num_labels == 1:
-            config.problem_type = "regression"
-        elif labels.dtype in (torch.long, torch.int):
-            config.problem_type = "single_label_classification"
-        else:
-            config.problem_type = "multi_label_classification"
-    labels = labels.to(logits.device)
-    if config.problem_type == "regression":
-        if num_labels == 1:
-            return F.mse_loss(logits.squeeze(), labels.squeeze().to(logits.dtype))
-        return F.mse_loss(logits, labels.to(logits.dtype))
-    if config.problem_type == "single_label_classification":
-        _check_class_ids(labels, num_labels)
-        return F.cross_entropy(logits.view(-1, num_labels), labels.view(-1), ignore_index=-100)
-    if labels.shape != logits.shape:
-        raise InvalidInputError(
-            f"labels for multi-label classification must have the logits' shape {tuple(logits.shape)} (one 0/1 "
-            f"target per class), got {tuple(labels.shape)}. For one class id per example pass integer labels."
-        )
-    return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-
-
-def _check_class_ids(labels: torch.Tensor, num_labels: int) -> None:
-    bad = labels[(labels != -100) & ((labels < 0) | (labels >= num_labels))]
-    if bad.numel():
-        raise InvalidInputError(
-            f"labels contain class id {int(bad[0])}, but the model has num_labels={num_labels}; every label must "
-            f"be in [0, {num_labels - 1}] (or -100 to ignore). Load with num_labels=N for another label count."
-        )
-
-
-def _token_mask(attention_mask, embeddings: torch.Tensor) -> torch.Tensor | None:
-    if attention_mask is None:
-        return None
-    expected = tuple(embeddings.shape[:2])
-    if not isinstance(attention_mask, torch.Tensor) or tuple(attention_mask.shape) != expected:
-        got = tuple(attention_mask.shape) if isinstance(attention_mask, torch.Tensor) else type(attention_mask).__name__
-        raise InvalidInputError(
-            f"attention_mask must be a (batch, tokens) tensor of shape {expected} (one entry per patch token, cls "
-            f"and distillation tokens included), got {got}. AST inputs need no mask: leave it out."
-        )
-    return padding_mask(attention_mask.to(embeddings.device), embeddings.dtype)
-
-
 def _check_input_values(input_values, config: ASTConfig) -> None:
     expected = f"(batch, max_length={config.max_length}, num_mel_bins={config.num_mel_bins})"
     if not isinstance(input_values, torch.Tensor):

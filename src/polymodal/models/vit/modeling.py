@@ -28,7 +28,7 @@ from ...nn.attention import (
 )
 from ...nn.checkpointing import run_layers
 from ...nn.classification_loss import classification_loss
-from ...nn.linear import linear
+from ...nn.linear import linear, linears
 from .configuration import ViTConfig, pair
 
 
@@ -157,9 +157,8 @@ class ViTSelfAttention(nn.Module):
         self.value = nn.Linear(width, width, bias=config.qkv_bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool):
-        q = split_heads(linear(self.query, x), self.num_heads)  # (B, H, T, D)
-        k = split_heads(linear(self.key, x), self.num_heads)
-        v = split_heads(linear(self.value, x), self.num_heads)
+        # linears: an int8 model quantises x once for the three projections
+        q, k, v = (split_heads(t, self.num_heads) for t in linears(x, self.query, self.key, self.value))  # (B, H, T, D)
         out, weights = attention(q, k, v, mask, dropout=self.dropout if self.training else 0.0,
                                  output_attentions=output_attentions, eager=prefer_eager(x.shape[1], x.device))
         return merge_heads(out), weights  # (B, T, H*D)
@@ -250,16 +249,19 @@ class ViTPooler(nn.Module):
         return self.activation(self.dense(hidden_states[:, 0]))  # the [CLS] token
 
 
-def token_mask(attention_mask, embeddings: torch.Tensor) -> torch.Tensor | None:
-    """Optional (B, T) 1/0 mask over encoder tokens (Transformers 5 accepts one) → additive mask."""
+def token_mask(attention_mask, embeddings: torch.Tensor, prefix: str = "the [CLS] token") -> torch.Tensor | None:
+    """Optional (B, T) 1/0 mask over encoder tokens (Transformers 5 accepts one) → additive mask.
+
+    ``prefix`` names the tokens before the patches, for the error message.
+    """
     if attention_mask is None:
         return None
     expected = tuple(embeddings.shape[:2])
     if not isinstance(attention_mask, torch.Tensor) or tuple(attention_mask.shape) != expected:
         got = tuple(attention_mask.shape) if isinstance(attention_mask, torch.Tensor) else type(attention_mask).__name__
         raise InvalidInputError(
-            f"attention_mask must be a (batch, tokens) tensor of shape {expected} (one entry per token, the "
-            f"[CLS] token included), got {got}. Image models need no mask: leave it out."
+            f"attention_mask must be a (batch, tokens) tensor of shape {expected} (one entry per patch token, "
+            f"{prefix} included), got {got}. These models need no mask: leave it out."
         )
     return padding_mask(attention_mask.to(embeddings.device), embeddings.dtype)
 
