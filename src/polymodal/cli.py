@@ -281,6 +281,12 @@ def cmd_transcribe(args) -> int:
     from .pipelines import pipeline
 
     options = {"chunk_length_s": args.chunk_length_s, "stride_length_s": args.stride_length_s}
+    # Whisper (issue 16): the pipeline picks the model's way (CTC frames or generate()); these options are its own
+    whisper = {"language": args.language, "task": args.task}
+    if any(v is not None for v in whisper.values()):
+        options["generate_kwargs"] = {k: v for k, v in whisper.items() if v is not None}
+    if args.timestamps:
+        options["return_timestamps"] = True
     if args.ray:
         return _ray_bulk(args, "automatic-speech-recognition", **{k: v for k, v in options.items() if v is not None})
     _check_files(args.files)
@@ -293,7 +299,13 @@ def cmd_transcribe(args) -> int:
                            "transcribe"):
         for name, result in zip(group, recognizer(group, batch_size=args.batch_size, **options)):
             text = result["text"]
-            print(json.dumps({"file": name, "text": text}) if args.json else f"{name}\t{text}")
+            if args.json:
+                print(json.dumps({"file": name, **result}))
+            else:
+                print(f"{name}\t{text}")
+                for chunk in result.get("chunks", []):  # --timestamps
+                    start, end = chunk["timestamp"]
+                    print(f"  [{start} - {end}]\t{chunk['text']}")
     return 0
 
 
@@ -462,15 +474,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, batch_size=8)
     _add_ray(p)
     p.set_defaults(func=cmd_classify)
-    p = sub.add_parser("transcribe", help="speech to text with a CTC model",
+    p = sub.add_parser("transcribe", help="speech to text with a CTC or Whisper model",
                        description="Run the speech-recognition pipeline of MODEL_DIR (a CTC model such as "
-                       "Wav2Vec2ForCTC with its tokenizer) on each FILE and print FILE<TAB>text.")
+                       "Wav2Vec2ForCTC with its tokenizer, or a Whisper checkpoint with its processor) on each "
+                       "FILE and print FILE<TAB>text. Whisper transcribes audio over 30 s with its own "
+                       "sequential long-form decoding unless --chunk-length-s is given.")
     p.add_argument("model_dir", metavar="MODEL_DIR")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--chunk-length-s", type=_positive_float, default=None,
                    help="cut long audio into chunks of this many seconds (e.g. 10)")
     p.add_argument("--stride-length-s", type=_positive_float, default=None,
                    help="context on each side of a chunk in seconds (default chunk/6)")
+    p.add_argument("--language", default=None, help="Whisper: the spoken language (e.g. en, French); "
+                   "detected when left out")
+    p.add_argument("--task", choices=("transcribe", "translate"), default=None,
+                   help="Whisper: transcribe (default) or translate into English")
+    p.add_argument("--timestamps", action="store_true", help="Whisper: print segment timestamps")
     _add_common(p, batch_size=1)
     _add_ray(p)
     p.set_defaults(func=cmd_transcribe)

@@ -49,7 +49,9 @@ def _load_model(task: str, role: str, model, torch_dtype, model_kwargs: dict):
         return model
     config = AutoConfig.from_pretrained(model)
     architectures = config.architectures or []
-    if task == "automatic-speech-recognition" and (
+    if task == "automatic-speech-recognition" and "speech_seq2seq" in _roles(config.model_type):  # issue 16
+        role = "speech_seq2seq"
+    elif task == "automatic-speech-recognition" and (
         role not in _roles(config.model_type) or (architectures and not any("CTC" in a for a in architectures))
     ):
         raise ConfigError(
@@ -97,6 +99,8 @@ def pipeline(task: str, model=None, config=None, feature_extractor=None, tokeniz
                                       model_kwargs=model_kwargs, **kwargs)
     source = model if isinstance(model, (str, os.PathLike)) else getattr(getattr(model, "config", None), "name_or_path", None)
     model = _load_model(task, role, model, torch_dtype or dtype, model_kwargs or {})
+    if task == "automatic-speech-recognition" and getattr(model.config, "is_encoder_decoder", False):  # issue 16
+        from .speech_seq2seq import SpeechSeq2SeqPipeline as pipeline_cls
     given = {"feature_extractor": feature_extractor, "tokenizer": tokenizer, "image_processor": image_processor}
     if processor is not None:
         for part in parts:

@@ -234,9 +234,17 @@ class SpeechRecognitionAdapter(TaskAdapter):
 
 
 register_adapter(TaskAdapter("audio-classification", "audio", dict(_AUDIO_CLASSIFICATION)))
+def _language(value):  # Whisper (issue 16): a code or name; the model names the known ones if it is not one
+    if not isinstance(value, str) or not value.strip() or len(value) > 40:
+        raise ParameterError(f"Parameter language={value!r} is invalid; expected a language code such as 'en'.")
+    return value.strip()
+
+
 register_adapter(SpeechRecognitionAdapter("automatic-speech-recognition", "audio", {
     "chunk_length_s": positive_float("chunk_length_s"), "stride_length_s": stride("stride_length_s"),
-    "return_timestamps": choice("return_timestamps", (False, "char", "word"))}))
+    # True: Whisper's segment timestamps; "char"/"word": CTC offsets
+    "return_timestamps": choice("return_timestamps", (False, True, "char", "word")),
+    "language": _language, "task": choice("task", ("transcribe", "translate"))}))
 register_adapter(TaskAdapter("zero-shot-image-classification", "image", dict(_ZERO_SHOT), ("candidate_labels",)))
 register_adapter(TaskAdapter("image-classification", "image", dict(_AUDIO_CLASSIFICATION)))  # issue 15
 register_adapter(TaskAdapter("zero-shot-audio-classification", "audio", dict(_ZERO_SHOT), ("candidate_labels",)))
@@ -314,7 +322,7 @@ def infer_task(model_dir) -> str:
     if text_task is not None:
         return text_task
     for name in architectures:
-        if name.endswith("ForCTC"):
+        if name.endswith("ForCTC") or (model_type == "whisper" and name.endswith("ForConditionalGeneration")):
             return "automatic-speech-recognition"
         if name.endswith(("ForSequenceClassification", "ForAudioClassification")):
             return "audio-classification"

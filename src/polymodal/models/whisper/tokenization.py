@@ -183,6 +183,13 @@ class WhisperTokenizer(PreTrainedTokenizerFast):
             last = end
         return offsets
 
+    def _decode_asr(self, model_outputs, *, return_timestamps, return_language, time_precision):
+        """Text (and chunks) of the speech-recognition pipeline's per-chunk outputs."""
+        from .asr_decoding import decode_asr
+
+        return decode_asr(self, model_outputs, return_timestamps=return_timestamps,
+                          return_language=return_language, time_precision=time_precision)
+
     # ------------------------------------------------------------------ decoding
     def decode(self, token_ids, skip_special_tokens: bool = False, clean_up_tokenization_spaces=None,
                output_offsets: bool = False, time_precision: float = 0.02, decode_with_timestamps: bool = False,
