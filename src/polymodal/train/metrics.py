@@ -1,4 +1,4 @@
-"""Metrics usable in ``compute_metrics`` with no network: accuracy, F1, WER, CER.
+"""Metrics usable in ``compute_metrics`` with no network: accuracy, F1, WER, CER (rouge, sacrebleu: metrics_text).
 
 ``load(name).compute(predictions=…, references=…)`` mirrors the ``evaluate`` library's calls
 and return shapes: accuracy and F1 return ``{"accuracy": …}`` / ``{"f1": …}``; WER and CER
@@ -139,15 +139,20 @@ class CER(Metric):
 
 
 _METRICS = {"accuracy": Accuracy, "f1": F1, "wer": WER, "cer": CER}
+_TEXT_METRICS = {"rouge": "Rouge", "sacrebleu": "SacreBleu"}
 
 
 def load(name: str, *args, **kwargs) -> Metric:
     """``evaluate.load``-like access to the bundled metrics (no network)."""
     key = str(name).lower().split("/")[-1]
+    if key in _TEXT_METRICS:  # summarisation / translation metrics (issue 16), on rouge-score / sacrebleu
+        from . import metrics_text
+
+        return getattr(metrics_text, _TEXT_METRICS[key])()
     if key not in _METRICS:
-        raise InvalidInputError(f"Unknown metric {name!r}; polymodal bundles {sorted(_METRICS)}.")
+        raise InvalidInputError(f"Unknown metric {name!r}; polymodal bundles {list_metrics()}.")
     return _METRICS[key]()
 
 
 def list_metrics() -> list[str]:
-    return sorted(_METRICS)
+    return sorted([*_METRICS, *_TEXT_METRICS])
