@@ -271,6 +271,11 @@ CLASS_MODULES: dict[str, str] = {
     "LlamaTokenizerFast": "polymodal.models.llama.tokenization",
     "CodeLlamaTokenizer": "polymodal.models.llama.tokenization",
     "CodeLlamaTokenizerFast": "polymodal.models.llama.tokenization",
+    "OPTConfig": "polymodal.models.opt.configuration",
+    "OPTModel": "polymodal.models.opt.modeling",
+    "OPTPreTrainedModel": "polymodal.models.opt.modeling",
+    "OPTForCausalLM": "polymodal.models.opt.modeling",
+    "OPTForSequenceClassification": "polymodal.models.opt.modeling",
     # --- end decoder language models ---
 }
 
@@ -441,6 +446,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
              "sequence_classification": "GPT2ForSequenceClassification", "tokenizer": "GPT2Tokenizer"},
     "llama": {"config": "LlamaConfig", "model": "LlamaModel", "causal_lm": "LlamaForCausalLM",
               "sequence_classification": "LlamaForSequenceClassification", "tokenizer": "LlamaTokenizer"},
+    "opt": {"config": "OPTConfig", "model": "OPTModel", "causal_lm": "OPTForCausalLM",
+            "sequence_classification": "OPTForSequenceClassification", "tokenizer": "GPT2Tokenizer"},
     # --- end decoder language models ---
 }
 

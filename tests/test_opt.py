@@ -1,0 +1,77 @@
+"""OPT parity with Transformers: pre- and post-norm (opt-350m's layout with projected embeddings),
+positions from the mask under left padding, loss, both save/load directions, token-exact greedy,
+beam search and seeded sampling on a left-padded batch, the sequence-classification head."""
+
+import pytest
+import torch
+import transformers
+from generation_helpers import assert_logits_match, assert_same_generation, padded_batch, save_tiny
+
+from polymodal import AutoModelForCausalLM
+from polymodal.models.opt import OPTForCausalLM, OPTForSequenceClassification
+
+
+def tiny_config(**overrides):
+    values = dict(vocab_size=99, hidden_size=32, ffn_dim=48, num_hidden_layers=2, num_attention_heads=4,
+                  max_position_embeddings=64, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    values.update(overrides)
+    return transformers.OPTConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    torch.manual_seed(0)
+    hf = transformers.OPTForCausalLM(tiny_config()).eval()
+    path = save_tiny(hf, tmp_path_factory.mktemp("opt"))
+    return hf, AutoModelForCausalLM.from_pretrained(path), path
+
+
+def test_logits_and_loss_match(pair):
+    hf, pm, _ = pair
+    assert isinstance(pm, OPTForCausalLM) and pm.lm_head.weight is pm.model.decoder.embed_tokens.weight
+    ids, mask = padded_batch(99, lengths=(7, 7, 4))
+    assert_logits_match(hf, pm, ids, mask)
+
+
+def test_post_norm_with_projected_embeddings(tmp_path):
+    torch.manual_seed(0)
+    hf = transformers.OPTForCausalLM(tiny_config(do_layer_norm_before=False, word_embed_proj_dim=16)).eval()
+    pm = OPTForCausalLM.from_pretrained(save_tiny(hf, tmp_path))
+    assert pm.model.decoder.final_layer_norm is None and pm.model.decoder.project_in is not None
+    ids, mask = padded_batch(99)
+    assert_logits_match(hf, pm, ids, mask)
+    assert_same_generation(hf, pm, ids, mask, max_new_tokens=6)
+
+
+def test_polymodal_checkpoint_loads_in_transformers(pair, tmp_path):
+    _, pm, _ = pair
+    pm.save_pretrained(tmp_path / "pm")
+    back = transformers.OPTForCausalLM.from_pretrained(tmp_path / "pm").eval()
+    ids, mask = padded_batch(99)
+    assert_logits_match(back, pm, ids, mask)
+
+
+@pytest.mark.parametrize("kwargs", [dict(max_new_tokens=10), dict(max_new_tokens=8, num_beams=3),
+                                    dict(max_new_tokens=8, do_sample=True, top_k=20)])
+def test_generation_left_padded_is_token_exact(pair, kwargs):
+    hf, pm, _ = pair
+    ids, mask = padded_batch(99)
+    assert_same_generation(hf, pm, ids, mask, **kwargs)
+
+
+def test_sequence_classification(tmp_path):
+    torch.manual_seed(0)
+    hf = transformers.OPTForSequenceClassification(tiny_config(num_labels=3)).eval()
+    pm = OPTForSequenceClassification.from_pretrained(save_tiny(hf, tmp_path))
+    ids, mask = padded_batch(99)
+    with torch.no_grad():
+        torch.testing.assert_close(pm(ids, attention_mask=mask).logits, hf(ids, attention_mask=mask).logits,
+                                   atol=1e-5, rtol=1e-4)
+
+
+def test_prompt_past_the_position_table_is_a_clear_error(pair):
+    _, pm, _ = pair
+    from polymodal.core.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="max_position_embeddings"):
+        pm.generate(torch.ones(1, 60, dtype=torch.long), max_new_tokens=10)
