@@ -158,3 +158,67 @@ def test_map_supported_options(table):
     a = ours.map(lambda idx: {"double": [i * 2 for i in idx]}, remove_columns=["text"], **kw)
     b = theirs.map(lambda idx: {"double": [i * 2 for i in idx]}, remove_columns=["text"], **kw)
     assert a["double"] == b["double"] and a.column_names == b.column_names
+
+
+# ----------------------------------------------------------------------------- the same on an ImageDataset
+@pytest.fixture()
+def image_table(tmp_path):
+    from PIL import Image
+
+    from polymodal.datasets.image_folder import Image as ImageFeature
+    from polymodal.datasets.image_folder import ImageDataset
+
+    n, paths = 12, []
+    for i in range(n):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.new("RGB", (i + 1, 2), (i * 20, 0, 0)).save(paths[-1])
+    columns = {"image": paths, "idx": list(range(n)), "label": [i % 2 for i in range(n)]}
+    ours = ImageDataset(columns, {"image": ImageFeature(), "label": ClassLabel(NAMES)})
+    return ours, datasets.Dataset.from_dict({k: v for k, v in columns.items() if k != "image"})
+
+
+def test_image_dataset_map_filter_split_equal_datasets(image_table):
+    ours, theirs = image_table
+    assert ours.shuffle(seed=5)["idx"] == theirs.shuffle(seed=5)["idx"]
+    a, b = ours.train_test_split(test_size=0.25, seed=2), theirs.train_test_split(test_size=0.25, seed=2)
+    assert a["train"]["idx"] == b["train"]["idx"] and a["test"]["idx"] == b["test"]["idx"]
+    assert ours.filter(lambda row: row["image"].size[0] > 9)["idx"] == [9, 10, 11]
+    assert ours.filter(lambda idx, i: idx == i == 4, with_indices=True, input_columns="idx")["idx"] == [4]
+    assert a.filter(lambda row: row["idx"] % 2 == 0)["test"]["idx"] == [i for i in b["test"]["idx"] if i % 2 == 0]
+    kw = dict(batched=True, batch_size=5, drop_last_batch=True, input_columns=["idx"], num_proc=1,
+              keep_in_memory=True)
+    mapped = ours.map(lambda idx: {"double": [i * 2 for i in idx]}, remove_columns=["image"], **kw)
+    expected = theirs.map(lambda idx: {"double": [i * 2 for i in idx]}, **kw)
+    assert mapped["double"] == expected["double"]
+    widths = ours.map(lambda row, i, scale: {"w": row["image"].size[0] * scale + i}, with_indices=True,
+                      fn_kwargs={"scale": 10})
+    assert widths["w"] == [(i + 1) * 10 + i for i in range(12)]
+
+
+@pytest.mark.parametrize("option, words", [({"num_proc": 4}, "num_proc"), ({"cache_file_name": "x"}, "cache"),
+                                           ({"with_rank": True}, "with_rank")])
+def test_image_dataset_map_refuses_what_it_does_not_support(image_table, option, words):
+    ours, _ = image_table
+    with pytest.raises(InvalidInputError, match=words):
+        ours.map(lambda row: row, **option)
+    with pytest.raises(InvalidInputError, match=words):
+        ours.filter(lambda row: True, **option)
+    with pytest.raises(InvalidInputError, match="output_all_columns"):
+        ours.with_transform(lambda batch: batch, output_all_columns=True)
+
+
+def test_image_dataset_dict_round_trips(image_table):
+    ours, _ = image_table
+    splits = ours.train_test_split(test_size=4, seed=0)
+    back = splits.to_hf()
+    assert isinstance(back, datasets.DatasetDict) and back["test"]["idx"] == splits["test"]["idx"]
+    assert isinstance(back["train"].features["image"], datasets.Image)
+    again = type(ours).from_hf(back["train"])
+    assert again[0]["image"].size == splits["train"][0]["image"].size
+
+
+def test_undeclared_columns_keep_their_types_through_to_hf(table):
+    ours, theirs = table
+    back = ours.to_hf()
+    assert back.features["idx"] == theirs.features["idx"] == datasets.Value("int64")
+    assert back.features["text"] == datasets.Value("string") and back["idx"] == theirs["idx"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import InvalidInputError
+from .mapping import guess_value
 
 # ----------------------------------------------------------------------------- features
 
@@ -74,7 +75,10 @@ class AudioDataset:
             counts = {name: len(values) for name, values in self._columns.items()}
             raise InvalidInputError(f"Columns have different lengths {counts}; every column needs one value per row.")
         self._num_rows = sizes.pop() if sizes else 0
-        self.features = {name: (features or {}).get(name, Value()) for name in self._columns}
+        # A column without a declared feature gets one from its values (int64, float32, bool, string…),
+        # so to_hf() keeps an int column an int column.
+        self.features = {name: (features or {}).get(name) or guess_value(values)
+                         for name, values in self._columns.items()}
         self._audio_column = audio_column if audio_column in self._columns else None
         self._lengths = None if lengths is None else list(lengths)
         self._transform = transform

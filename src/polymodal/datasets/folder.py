@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import InvalidInputError
-from .dataset import Audio, AudioDataset, AudioDatasetDict, ClassLabel, Value
+from .dataset import Audio, AudioDataset, AudioDatasetDict, ClassLabel
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 SPLIT_NAMES = ("train", "test", "validation", "valid", "dev", "eval")
@@ -274,7 +274,6 @@ def _build(splits: dict, audio: Audio) -> dict[str | None, AudioDataset]:
             index = {n: i for i, n in enumerate(names)}
             columns["label"] = [index[n] for n in columns["label"]]
             features["label"] = ClassLabel(names=list(names))
-        features.update({k: Value() for k in columns if k not in features})
         out[split] = AudioDataset(columns, features, audio_column="audio")
     return out
 

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import InvalidInputError
-from .dataset import ClassLabel, Value
+from .dataset import ClassLabel
 from .folder import DatasetNotFoundError, _label_names, read_manifest
+from .mapping import guess_value
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 IMAGE_PATH_COLUMNS = ("file_name", "image", "path", "file")
@@ -53,7 +54,8 @@ class ImageDataset:
         if len(sizes) > 1:
             raise InvalidInputError(f"Columns have different lengths { {k: len(v) for k, v in self._columns.items()} }.")
         self._num_rows = sizes.pop() if sizes else 0
-        self.features = {name: (features or {}).get(name, Value()) for name in self._columns}
+        self.features = {name: (features or {}).get(name) or guess_value(values)  # int columns stay ints
+                         for name, values in self._columns.items()}
         self._transform = transform
 
     # -- introspection
@@ -119,13 +121,16 @@ class ImageDataset:
         return ImageDataset(columns, self.features if features is None else features,
                             self._transform if transform == "same" else transform)
 
-    def with_transform(self, transform: Callable | None) -> ImageDataset:
+    def with_transform(self, transform: Callable | None, columns=None, output_all_columns: bool = False) -> ImageDataset:
         """A copy whose rows go through ``transform(batch) -> batch`` when read."""
+        if columns is not None or output_all_columns:
+            raise InvalidInputError("with_transform: columns= and output_all_columns= are not supported; "
+                                    "select the columns inside the transform.")
         return self._derive(self._columns, transform=transform)
 
-    def set_transform(self, transform: Callable | None) -> None:
+    def set_transform(self, transform: Callable | None, columns=None, output_all_columns: bool = False) -> None:
         """Like :meth:`with_transform`, in place."""
-        self._transform = transform
+        self._transform = self.with_transform(transform, columns, output_all_columns)._transform
 
     def reset_format(self) -> None:
         self._transform = None
@@ -168,21 +173,48 @@ class ImageDataset:
             feature = Image(decode=getattr(feature, "decode", True))
         return self._derive(self._columns, {**self.features, column: feature})
 
-    def map(self, function: Callable, batched: bool = False, batch_size: int | None = 1000,
-            remove_columns: str | Iterable[str] | None = None, **_ignored) -> ImageDataset:
-        """Apply ``function`` to every row (or batch) and keep the result in memory."""
+    def map(self, function: Callable | None = None, with_indices: bool = False, input_columns=None,
+            batched: bool = False, batch_size: int | None = 1000, drop_last_batch: bool = False,
+            remove_columns: str | Iterable[str] | None = None, fn_kwargs: dict | None = None,
+            desc: str | None = None, **options) -> ImageDataset:
+        """Apply ``function`` to every row (or batch) and keep the result in memory, like
+        ``datasets.Dataset.map``; its caching and multiprocessing options (``num_proc`` > 1,
+        ``cache_file_name`` …) are errors, those that change nothing here are accepted."""
+        from .dataset import _with_input_columns
+        from .mapping import check_options
+
+        check_options("map", options)
         removed = set(self._check(remove_columns)) if remove_columns else set()
-        size = (batch_size or self._num_rows) if batched else 1
+        function = _with_input_columns(function or (lambda *args, **kwargs: {}),
+                                       self._check(input_columns) if input_columns else None, batched)
+        size = (batch_size or self._num_rows or 1) if batched else 1
+        stop = self._num_rows - (self._num_rows % size if batched and drop_last_batch else 0)
         out: dict[str, list] = {}
-        for start in range(0, self._num_rows, max(size, 1)):
-            batch = self._fetch(range(start, min(start + size, self._num_rows)))
-            result = function(batch) if batched else function({k: v[0] for k, v in batch.items()})
+        for start in range(0, stop, size):
+            indices = list(range(start, min(start + size, stop)))
+            batch = self._fetch(indices)
+            example = batch if batched else {k: v[0] for k, v in batch.items()}
+            args = (indices if batched else start,) if with_indices else ()
+            result = function(example, *args, **(fn_kwargs or {})) or {}
             result = result if batched else {k: [v] for k, v in result.items()}
             merged = {**{k: v for k, v in batch.items() if k not in removed}, **result}
             for key, values in merged.items():
                 out.setdefault(key, []).extend(values)
         features = {k: v for k, v in self.features.items() if k in out and k not in removed}
         return ImageDataset(out, {k: v for k, v in features.items() if not isinstance(v, Image)})
+
+    def filter(self, function: Callable | None = None, with_indices: bool = False, input_columns=None,
+               batched: bool = False, batch_size: int | None = 1000, fn_kwargs: dict | None = None,
+               desc: str | None = None, **options) -> ImageDataset:
+        """Keep the rows for which ``function(row)`` is true (batched: one bool per row)."""
+        from .dataset import _with_input_columns
+        from .mapping import check_options, kept_rows
+
+        check_options("filter", options)
+        columns = self._check(input_columns) if input_columns else None
+        keep = kept_rows(self, _with_input_columns(function, columns, batched), with_indices, batched,
+                         batch_size, fn_kwargs or {})
+        return self.select(keep)
 
     def _check(self, names) -> list[str]:
         names = [names] if isinstance(names, str) else list(names)
@@ -194,6 +226,20 @@ class ImageDataset:
     def to_list(self) -> list[dict]:
         return list(self)
 
+    # -- Hugging Face datasets (polymodal.datasets.hf)
+    @classmethod
+    def from_hf(cls, dataset) -> ImageDataset:
+        """A ``datasets.Dataset`` with an ``Image`` column → :class:`ImageDataset` (features kept)."""
+        from .hf import from_hf
+
+        return from_hf(dataset)
+
+    def to_hf(self):
+        """This dataset as a ``datasets.Dataset`` with ``Image``/``ClassLabel``/``Value`` features."""
+        from .hf import to_hf
+
+        return to_hf(self)
+
 
 class ImageDatasetDict(dict):
     """Splits by name, like ``datasets.DatasetDict``; the transforms apply to every split."""
@@ -201,12 +247,12 @@ class ImageDatasetDict(dict):
     def _each(self, method: str, *args, **kwargs) -> ImageDatasetDict:
         return ImageDatasetDict({name: getattr(ds, method)(*args, **kwargs) for name, ds in self.items()})
 
-    def with_transform(self, transform):
-        return self._each("with_transform", transform)
+    def with_transform(self, *args, **kwargs):
+        return self._each("with_transform", *args, **kwargs)
 
-    def set_transform(self, transform) -> None:
+    def set_transform(self, *args, **kwargs) -> None:
         for ds in self.values():
-            ds.set_transform(transform)
+            ds.set_transform(*args, **kwargs)
 
     def map(self, *args, **kwargs):
         return self._each("map", *args, **kwargs)
@@ -219,6 +265,15 @@ class ImageDatasetDict(dict):
 
     def shuffle(self, seed: int | None = None):
         return self._each("shuffle", seed=seed)
+
+    def filter(self, *args, **kwargs):
+        return self._each("filter", *args, **kwargs)
+
+    def to_hf(self):
+        """A ``datasets.DatasetDict`` of the splits."""
+        from .hf import to_hf
+
+        return to_hf(self)
 
     @property
     def column_names(self) -> dict[str, list[str]]:

@@ -25,7 +25,7 @@ def apply_map(dataset, function: Callable | None, batched: bool, batch_size: int
             "kept; pass remove_columns=dataset.column_names when a batched function changes the row count."
         )
     columns = {**kept, **outputs}
-    features = {name: dataset.features[name] if name in kept else _guess_value(values)
+    features = {name: dataset.features[name] if name in kept else guess_value(values)
                 for name, values in columns.items()}
     audio = dataset._audio_column if dataset._audio_column in kept else None
     lengths = dataset._safe_lengths() if out_rows == n else None
@@ -77,7 +77,8 @@ def kept_rows(dataset, function, with_indices: bool, batched: bool, batch_size: 
     return keep
 
 
-def _guess_value(values: list):
+def guess_value(values: list):
+    """The ``Value`` feature of a column from its first value (``Value("sequence")``: anything else)."""
     from .dataset import Value
 
     first = values[0] if values else None
