@@ -141,6 +141,11 @@ from .models.bit.image_processing import BitImageProcessorFast as BitImageProces
 from .models.bit.modeling import BitForImageClassification as BitForImageClassification
 from .models.bit.modeling import BitModel as BitModel
 from .models.bit.modeling import BitPreTrainedModel as BitPreTrainedModel
+from .models.bloom.configuration import BloomConfig as BloomConfig
+from .models.bloom.modeling import BloomForCausalLM as BloomForCausalLM
+from .models.bloom.modeling import BloomForSequenceClassification as BloomForSequenceClassification
+from .models.bloom.modeling import BloomModel as BloomModel
+from .models.bloom.modeling import BloomPreTrainedModel as BloomPreTrainedModel
 from .models.camembert.configuration import CamembertConfig as CamembertConfig
 from .models.camembert.modeling import CamembertForMaskedLM as CamembertForMaskedLM
 from .models.camembert.modeling import CamembertForMultipleChoice as CamembertForMultipleChoice
@@ -268,6 +273,11 @@ from .models.mobilenet_v2.image_processing import MobileNetV2ImageProcessorFast 
 from .models.mobilenet_v2.modeling import MobileNetV2ForImageClassification as MobileNetV2ForImageClassification
 from .models.mobilenet_v2.modeling import MobileNetV2Model as MobileNetV2Model
 from .models.mobilenet_v2.modeling import MobileNetV2PreTrainedModel as MobileNetV2PreTrainedModel
+from .models.opt.configuration import OPTConfig as OPTConfig
+from .models.opt.modeling import OPTForCausalLM as OPTForCausalLM
+from .models.opt.modeling import OPTForSequenceClassification as OPTForSequenceClassification
+from .models.opt.modeling import OPTModel as OPTModel
+from .models.opt.modeling import OPTPreTrainedModel as OPTPreTrainedModel
 from .models.resnet.configuration import ResNetConfig as ResNetConfig
 from .models.resnet.modeling import ResNetForImageClassification as ResNetForImageClassification
 from .models.resnet.modeling import ResNetModel as ResNetModel

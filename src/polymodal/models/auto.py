@@ -276,6 +276,11 @@ CLASS_MODULES: dict[str, str] = {
     "OPTPreTrainedModel": "polymodal.models.opt.modeling",
     "OPTForCausalLM": "polymodal.models.opt.modeling",
     "OPTForSequenceClassification": "polymodal.models.opt.modeling",
+    "BloomConfig": "polymodal.models.bloom.configuration",
+    "BloomModel": "polymodal.models.bloom.modeling",
+    "BloomPreTrainedModel": "polymodal.models.bloom.modeling",
+    "BloomForCausalLM": "polymodal.models.bloom.modeling",
+    "BloomForSequenceClassification": "polymodal.models.bloom.modeling",
     # --- end decoder language models ---
 }
 
@@ -448,6 +453,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
               "sequence_classification": "LlamaForSequenceClassification", "tokenizer": "LlamaTokenizer"},
     "opt": {"config": "OPTConfig", "model": "OPTModel", "causal_lm": "OPTForCausalLM",
             "sequence_classification": "OPTForSequenceClassification", "tokenizer": "GPT2Tokenizer"},
+    "bloom": {"config": "BloomConfig", "model": "BloomModel", "causal_lm": "BloomForCausalLM",
+              "sequence_classification": "BloomForSequenceClassification", "tokenizer": "GPT2Tokenizer"},
     # --- end decoder language models ---
 }
 
