@@ -187,6 +187,10 @@ from .models.clip.modeling import CLIPVisionModelWithProjection as CLIPVisionMod
 from .models.clip.processing import CLIPProcessor as CLIPProcessor
 from .models.clip.tokenization import CLIPTokenizer as CLIPTokenizer
 from .models.clip.tokenization import CLIPTokenizerFast as CLIPTokenizerFast
+from .models.codegen.configuration import CodeGenConfig as CodeGenConfig
+from .models.codegen.modeling import CodeGenForCausalLM as CodeGenForCausalLM
+from .models.codegen.modeling import CodeGenModel as CodeGenModel
+from .models.codegen.modeling import CodeGenPreTrainedModel as CodeGenPreTrainedModel
 from .models.convnext.configuration import ConvNextConfig as ConvNextConfig
 from .models.convnext.image_processing import ConvNextImageProcessor as ConvNextImageProcessor
 from .models.convnext.image_processing import ConvNextImageProcessorFast as ConvNextImageProcessorFast

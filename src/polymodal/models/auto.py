@@ -281,6 +281,10 @@ CLASS_MODULES: dict[str, str] = {
     "BloomPreTrainedModel": "polymodal.models.bloom.modeling",
     "BloomForCausalLM": "polymodal.models.bloom.modeling",
     "BloomForSequenceClassification": "polymodal.models.bloom.modeling",
+    "CodeGenConfig": "polymodal.models.codegen.configuration",
+    "CodeGenModel": "polymodal.models.codegen.modeling",
+    "CodeGenPreTrainedModel": "polymodal.models.codegen.modeling",
+    "CodeGenForCausalLM": "polymodal.models.codegen.modeling",
     # --- end decoder language models ---
 }
 
@@ -455,6 +459,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
             "sequence_classification": "OPTForSequenceClassification", "tokenizer": "GPT2Tokenizer"},
     "bloom": {"config": "BloomConfig", "model": "BloomModel", "causal_lm": "BloomForCausalLM",
               "sequence_classification": "BloomForSequenceClassification", "tokenizer": "GPT2Tokenizer"},
+    "codegen": {"config": "CodeGenConfig", "model": "CodeGenModel", "causal_lm": "CodeGenForCausalLM",
+                "tokenizer": "GPT2Tokenizer"},
     # --- end decoder language models ---
 }
 
