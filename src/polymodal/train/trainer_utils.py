@@ -109,6 +109,20 @@ def torch_distributed_zero_first(local_rank: int):
         dist.barrier()
 
 
+
+def get_last_checkpoint(folder) -> str | None:
+    """The newest ``checkpoint-N`` folder in ``folder`` (as a path string), or None when there is none.
+
+    Like Transformers' (scripts call it to resume); one difference on purpose: a folder a killed
+    save left without its ``trainer_state.json`` is skipped, since resuming from it would fail.
+    """
+    from .checkpoint import sorted_checkpoints
+
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"get_last_checkpoint: {str(folder)!r} is not a folder; pass the Trainer's output_dir.")
+    found = sorted_checkpoints(folder)
+    return str(found[-1]) if found else None
+
 def _seconds_text(seconds: float) -> str:
     """``h:mm:ss.cc`` (hundredths), the format Transformers prints runtimes in."""
     import datetime
