@@ -1,0 +1,79 @@
+"""The serving app as a Ray Serve deployment (``polymodal serve MODEL_DIR --ray --replicas 2``).
+
+Each replica loads the model once and serves the very same FastAPI app as ``polymodal serve``
+(``serve.ingress`` with the app built at replica start), with its own batcher, limits and
+metrics; Ray's HTTP proxy spreads requests over the replicas. On a multi-node cluster start
+Ray on every node (``ray start --head`` / ``ray start --address HEAD:6379``), install polymodal
+and the checkpoint at the same path on each, then run the same command with
+``RAY_ADDRESS=HEAD:6379``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+from .app import create_app
+from .service import ServeConfig, load_service
+
+
+def _check_ray():
+    try:
+        import ray  # noqa: F401
+        from ray import serve  # noqa: F401
+    except ImportError:
+        from ..core.errors import ConfigError
+
+        raise ConfigError("Ray is not installed; pip install 'polymodal[ray]' to serve on Ray.") from None
+
+
+def deployment(model_dir, replicas: int = 1, task: str | None = None, config: ServeConfig | None = None,
+               device=None, backend: str = "torch", num_cpus: float = 1.0, autoscaling_config: dict | None = None):
+    """A bound Ray Serve application serving ``model_dir`` (pass it to ``ray.serve.run``)."""
+    _check_ray()
+    from ray import serve
+
+    config = config or ServeConfig()
+
+    @serve.ingress()
+    class PolymodalDeployment:
+        def __init__(self, model_dir, task, config, device, backend):
+            self.service = load_service(model_dir, task, config, device=device, backend=backend)
+
+        def __serve_build_asgi_app__(self):
+            return create_app(self.service)
+
+    options = {"name": "polymodal", "ray_actor_options": {"num_cpus": num_cpus},
+               # Enough requests per replica for its batcher to fill batches and its queue to answer 503.
+               "max_ongoing_requests": config.max_queue + config.max_batch_size}
+    if autoscaling_config:
+        options["autoscaling_config"] = autoscaling_config
+    else:
+        options["num_replicas"] = replicas
+    return serve.deployment(PolymodalDeployment, **options).bind(os.fspath(model_dir), task, config, device, backend)
+
+
+def serve_on_ray(model_dir, replicas: int = 1, task: str | None = None, host: str = "127.0.0.1", port: int = 8000,
+                 max_batch_size: int = 8, max_wait_ms: float = 10, max_request_bytes: int = 10 * 2**20,
+                 max_queue: int = 64, device=None, timeout_s: float = 60.0, backend: str = "torch",
+                 num_cpus: float = 1.0, **limits) -> None:
+    """Deploy on Ray Serve (a local cluster, or ``RAY_ADDRESS``) and block until SIGTERM / Ctrl-C."""
+    _check_ray()
+    import ray
+    from ray import serve
+
+    from .limits import Limits
+
+    config = ServeConfig(max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, max_queue=max_queue,
+                         timeout_s=timeout_s, limits=Limits(max_request_bytes=max_request_bytes, **limits))
+    ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(deployment(model_dir, replicas, task, config, device, backend, num_cpus), name="polymodal",
+              route_prefix="/")
+    print(f"serving {model_dir} on Ray Serve with {replicas} replica(s) at http://{host}:{port}", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    serve.shutdown()  # replicas finish their in-flight requests (Ray's graceful shutdown)
