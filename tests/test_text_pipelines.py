@@ -246,6 +246,22 @@ def test_question_answering_input_forms_and_batching(folders):
     close(pipe({"question": questions[1], "context": contexts[1]}), pipe(question=questions[1], context=contexts[1]))
 
 
+
+def test_question_answering_streams_a_generator_or_dataset(folders):
+    import datasets
+
+    pipe = polymodal.pipeline("question-answering", model=str(folders["qa"]))
+    rows = [{"question": q, "context": c, "id": i} for i, (q, c) in
+            enumerate([("where is the cat?", CONTEXT), ("what is nice?", "the weather is nice today"),
+                       ("who jumps?", CONTEXT[:200])])]
+    alone = [pipe(question=r["question"], context=r["context"], max_seq_len=48, doc_stride=16) for r in rows]
+    streamed = pipe((r for r in rows), max_seq_len=48, doc_stride=16, batch_size=2)
+    assert not isinstance(streamed, list)  # an iterator: results come as they are ready
+    close(list(streamed), alone, atol=1e-5)
+    close(list(pipe(datasets.Dataset.from_list(rows), max_seq_len=48, doc_stride=16)), alone, atol=1e-5)
+    with pytest.raises(InvalidInputError, match="input 1"):
+        list(pipe(iter([rows[0], {"question": "q?"}])))
+
 def test_question_answering_bad_inputs(folders):
     pipe = polymodal.pipeline("question-answering", model=str(folders["qa"]))
     with pytest.raises(InvalidInputError, match="context"):

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..core.errors import InvalidInputError
-from .base import check_batch_size, check_top_k, chunks, describe
+from .base import check_batch_size, check_top_k, chunks, describe, is_stream
 from .text_base import TextPipeline
 
 DEFAULT_SPAN_BATCH = 8
@@ -46,9 +46,13 @@ class QuestionAnsweringPipeline(TextPipeline):
         if kwargs:
             raise InvalidInputError(f"Unknown argument(s) {sorted(kwargs)} for the question-answering pipeline; it "
                                     f"takes question, context, batch_size and {', '.join(_OPTIONS)}.")
-        examples, single = _examples(args, question, context)
         settings = self._settings({**self._defaults, **options})
         size = check_batch_size(batch_size) or (self.batch_size if self.batch_size > 1 else DEFAULT_SPAN_BATCH)
+        if len(args) == 1 and question is None and context is None and is_stream(args[0]):
+            # A generator or dataset of {"question", "context"} dicts: answers stream as they are ready.
+            return self.run(args[0], lambda items, first: self._answer(
+                [_from_dict(item, first + i) for i, item in enumerate(items)], settings, size), batch_size)
+        examples, single = _examples(args, question, context)
         answers = self._answer(examples, settings, size)
         return answers[0] if single else answers
 
