@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 
 from ..core.errors import ConfigError
 
@@ -34,6 +35,10 @@ TASKS = {
     # end text encoders
     # decoder language models (issue 13)
     "text-generation": ("text_generation", "TextGenerationPipeline", "causal_lm", ("tokenizer",)),
+    # encoder-decoders (issue 16); "translation_xx_to_yy" is "translation" with that task name
+    "text2text-generation": ("text2text_generation", "Text2TextGenerationPipeline", "seq2seq_lm", ("tokenizer",)),
+    "summarization": ("text2text_generation", "SummarizationPipeline", "seq2seq_lm", ("tokenizer",)),
+    "translation": ("text2text_generation", "TranslationPipeline", "seq2seq_lm", ("tokenizer",)),
     # vision backbones (issue 15)
     "image-classification": ("image_classification", "ImageClassificationPipeline", "image_classification",
                              ("image_processor",)),
@@ -81,9 +86,27 @@ def _load_part(part: str, source):
 
 def pipeline(task: str, model=None, config=None, feature_extractor=None, tokenizer=None, image_processor=None,
              processor=None, device=None, torch_dtype=None, dtype=None, batch_size: int | None = None,
-             model_kwargs: dict | None = None, **kwargs):
-    """Build the pipeline for ``task`` from a checkpoint folder (or already-loaded parts)."""
+             model_kwargs: dict | None = None, backend: str = "torch", **kwargs):
+    """Build the pipeline for ``task`` from a checkpoint folder (or already-loaded parts).
+
+    ``backend="onnxruntime"``: the forward pass on ONNX Runtime, exported on first use and cached
+    beside the checkpoint (``polymodal.export.ort_model``).
+    """
+    if backend != "torch":  # serving (issue 11)
+        from ..export.ort_model import onnxruntime_pipeline
+
+        return onnxruntime_pipeline(backend, model, lambda: pipeline(
+            task, model=model, config=config, feature_extractor=feature_extractor, tokenizer=tokenizer,
+            image_processor=image_processor, processor=processor, device=device, torch_dtype=torch_dtype,
+            dtype=dtype, batch_size=batch_size, model_kwargs=model_kwargs, **kwargs))
     task = _ALIASES.get(task, task)
+    if isinstance(task, str) and re.fullmatch(r"translation_[A-Za-z-]+_to_[A-Za-z-]+", task):  # issue 16
+        translator = pipeline("translation", model=model, config=config, feature_extractor=feature_extractor,
+                              tokenizer=tokenizer, image_processor=image_processor, processor=processor,
+                              device=device, torch_dtype=torch_dtype, dtype=dtype, batch_size=batch_size,
+                              model_kwargs=model_kwargs, **kwargs)
+        translator.task = task  # selects task_specific_params["translation_xx_to_yy"] (T5's prefixes)
+        return translator
     if task not in TASKS:
         raise ConfigError(f"Unknown task {task!r}; polymodal supports {sorted(TASKS)}.")
     module, class_name, role, parts = TASKS[task]
