@@ -26,6 +26,8 @@ FAMILIES = {  # name -> (class name, legacy-file writer)
     "xlm-roberta": ("XLMRobertaTokenizer", "xlm-roberta"),
     "camembert": ("CamembertTokenizer", "xlm-roberta"),
     "albert": ("AlbertTokenizer", "albert"),
+    "deberta": ("DebertaTokenizer", "roberta"),
+    "deberta-v2": ("DebertaV2Tokenizer", "deberta-v2"),
 }
 JAPANESE = "東京は日本の首都です。富士山は静岡県と山梨県にまたがっています。"
 QUESTIONS = ["What is the capital?", "Où est le café ?", "富士山はどこ？", "Who ❤️ pizza?"]
@@ -34,6 +36,20 @@ CONTEXTS = [LONG_TEXT, "Le café est dans la rue, à côté de la gare. " * 6, J
 
 
 def _write(writer: str, folder):
+    if writer == "deberta-v2":  # DeBERTa-v3's layout: [PAD] [CLS] [SEP] [UNK]; [MASK] is an added token
+        import io
+
+        import sentencepiece as spm
+        from tokenizer_helpers import CORPUS
+
+        model = io.BytesIO()
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter([s for s in CORPUS if s.strip()]), model_writer=model, vocab_size=300,
+            model_type="unigram", hard_vocab_limit=False, character_coverage=1.0, minloglevel=2, pad_id=0,
+            pad_piece="[PAD]", bos_id=1, bos_piece="[CLS]", eos_id=2, eos_piece="[SEP]", unk_id=3,
+            unk_piece="[UNK]")
+        (folder / "spm.model").write_bytes(model.getvalue())
+        return folder
     if writer == "albert":  # ALBERT's layout: <pad> <unk> [CLS] [SEP] [MASK] first
         import io
 

@@ -226,6 +226,25 @@ from .models.data2vec_vision.modeling import (
 )
 from .models.data2vec_vision.modeling import Data2VecVisionModel as Data2VecVisionModel
 from .models.data2vec_vision.modeling import Data2VecVisionPreTrainedModel as Data2VecVisionPreTrainedModel
+from .models.deberta.configuration import DebertaConfig as DebertaConfig
+from .models.deberta.modeling import DebertaForMaskedLM as DebertaForMaskedLM
+from .models.deberta.modeling import DebertaForQuestionAnswering as DebertaForQuestionAnswering
+from .models.deberta.modeling import DebertaForSequenceClassification as DebertaForSequenceClassification
+from .models.deberta.modeling import DebertaForTokenClassification as DebertaForTokenClassification
+from .models.deberta.modeling import DebertaModel as DebertaModel
+from .models.deberta.modeling import DebertaPreTrainedModel as DebertaPreTrainedModel
+from .models.deberta.tokenization import DebertaTokenizer as DebertaTokenizer
+from .models.deberta.tokenization import DebertaTokenizerFast as DebertaTokenizerFast
+from .models.deberta_v2.configuration import DebertaV2Config as DebertaV2Config
+from .models.deberta_v2.modeling import DebertaV2ForMaskedLM as DebertaV2ForMaskedLM
+from .models.deberta_v2.modeling import DebertaV2ForMultipleChoice as DebertaV2ForMultipleChoice
+from .models.deberta_v2.modeling import DebertaV2ForQuestionAnswering as DebertaV2ForQuestionAnswering
+from .models.deberta_v2.modeling import DebertaV2ForSequenceClassification as DebertaV2ForSequenceClassification
+from .models.deberta_v2.modeling import DebertaV2ForTokenClassification as DebertaV2ForTokenClassification
+from .models.deberta_v2.modeling import DebertaV2Model as DebertaV2Model
+from .models.deberta_v2.modeling import DebertaV2PreTrainedModel as DebertaV2PreTrainedModel
+from .models.deberta_v2.tokenization import DebertaV2Tokenizer as DebertaV2Tokenizer
+from .models.deberta_v2.tokenization import DebertaV2TokenizerFast as DebertaV2TokenizerFast
 from .models.deit.configuration import DeiTConfig as DeiTConfig
 from .models.deit.image_processing import DeiTImageProcessor as DeiTImageProcessor
 from .models.deit.image_processing import DeiTImageProcessorFast as DeiTImageProcessorFast
@@ -352,6 +371,7 @@ from .train.callbacks import TrainerCallback as TrainerCallback
 from .train.collators import DataCollatorCTCWithPadding as DataCollatorCTCWithPadding
 from .train.collators import DataCollatorForLanguageModeling as DataCollatorForLanguageModeling
 from .train.collators import DataCollatorForMultipleChoice as DataCollatorForMultipleChoice
+from .train.collators import DataCollatorForSeq2Seq as DataCollatorForSeq2Seq
 from .train.collators import DataCollatorForTokenClassification as DataCollatorForTokenClassification
 from .train.collators import DataCollatorForWholeWordMask as DataCollatorForWholeWordMask
 from .train.collators import DataCollatorWithPadding as DataCollatorWithPadding

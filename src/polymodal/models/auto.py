@@ -191,6 +191,25 @@ CLASS_MODULES: dict[str, str] = {
     "AlbertConfig": "polymodal.models.albert.configuration",
     "AlbertTokenizer": "polymodal.models.albert.tokenization",
     "AlbertTokenizerFast": "polymodal.models.albert.tokenization",
+    "DebertaModel": "polymodal.models.deberta.modeling",
+    "DebertaPreTrainedModel": "polymodal.models.deberta.modeling",
+    "DebertaForMaskedLM": "polymodal.models.deberta.modeling",
+    "DebertaForSequenceClassification": "polymodal.models.deberta.modeling",
+    "DebertaForTokenClassification": "polymodal.models.deberta.modeling",
+    "DebertaForQuestionAnswering": "polymodal.models.deberta.modeling",
+    "DebertaConfig": "polymodal.models.deberta.configuration",
+    "DebertaTokenizer": "polymodal.models.deberta.tokenization",
+    "DebertaTokenizerFast": "polymodal.models.deberta.tokenization",
+    "DebertaV2Model": "polymodal.models.deberta_v2.modeling",
+    "DebertaV2PreTrainedModel": "polymodal.models.deberta_v2.modeling",
+    "DebertaV2ForMaskedLM": "polymodal.models.deberta_v2.modeling",
+    "DebertaV2ForSequenceClassification": "polymodal.models.deberta_v2.modeling",
+    "DebertaV2ForTokenClassification": "polymodal.models.deberta_v2.modeling",
+    "DebertaV2ForQuestionAnswering": "polymodal.models.deberta_v2.modeling",
+    "DebertaV2ForMultipleChoice": "polymodal.models.deberta_v2.modeling",
+    "DebertaV2Config": "polymodal.models.deberta_v2.configuration",
+    "DebertaV2Tokenizer": "polymodal.models.deberta_v2.tokenization",
+    "DebertaV2TokenizerFast": "polymodal.models.deberta_v2.tokenization",
     # --- end text encoders ---
     # --- vision backbones / image classification (issue 15) ---
     "ViTConfig": "polymodal.models.vit.configuration",
@@ -363,6 +382,9 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "data2vec-text": _text_encoder_roles("Data2VecText", "RobertaTokenizer"),
     "distilbert": _text_encoder_roles("DistilBert", "DistilBertTokenizer"),
     "albert": _text_encoder_roles("Albert", "AlbertTokenizer"),
+    "deberta": {k: v for k, v in _text_encoder_roles("Deberta", "DebertaTokenizer").items()
+                if k != "multiple_choice"},  # Transformers has no DebertaForMultipleChoice
+    "deberta-v2": _text_encoder_roles("DebertaV2", "DebertaV2Tokenizer"),
     # --- end text encoders ---
     "clip": {
         "config": "CLIPConfig",

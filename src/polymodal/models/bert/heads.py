@@ -178,6 +178,9 @@ class BertForSequenceClassification(BertHeadModel):
     def head_logits(self, outputs):
         return self.classifier(self.dropout(outputs.pooler_output))
 
+    def sequence_loss(self, logits, labels):
+        return classification_loss(logits, labels, self.config)
+
     @model_forward
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                 inputs_embeds=None, labels=None, output_attentions=None, output_hidden_states=None,
@@ -185,7 +188,7 @@ class BertForSequenceClassification(BertHeadModel):
         out = self.encode(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
                           output_attentions, output_hidden_states)
         logits = self.head_logits(out)  # (B, num_labels)
-        loss = None if labels is None else classification_loss(logits, labels, self.config)
+        loss = None if labels is None else self.sequence_loss(logits, labels)
         return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
                                         attentions=out.attentions)
 
@@ -276,6 +279,10 @@ class BertForMultipleChoice(BertHeadModel):
     def choice_dropout(config) -> float:
         return classifier_dropout(config)
 
+    def choice_logits(self, outputs):
+        """One score per (context, choice) pair: ``(B*C, 1)``."""
+        return self.classifier(self.dropout(outputs.pooler_output))
+
     @model_forward
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                 inputs_embeds=None, labels=None, output_attentions=None, output_hidden_states=None,
@@ -286,7 +293,7 @@ class BertForMultipleChoice(BertHeadModel):
                           flatten_choices("position_ids", position_ids),
                           flatten_choices("inputs_embeds", inputs_embeds, trailing=1),
                           output_attentions, output_hidden_states)
-        logits = self.classifier(self.dropout(out.pooler_output)).view(-1, num_choices)  # (B, C)
+        logits = self.choice_logits(out).view(-1, num_choices)  # (B, C)
         loss = None
         if labels is not None:
             loss = token_loss(logits[:, None], labels.reshape(-1, 1), num_choices, "choice index")
