@@ -175,3 +175,62 @@ def test_image_classification_batch_invariant(tmp_path):
               for h, w in [(40, 50), (64, 32), (30, 30), (40, 50)]]
     pipe = polymodal.pipeline("image-classification", model=str(tmp_path))
     assert_batch_invariant(pipe, images, batch_size=3, top_k=3)
+
+
+_VIT = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37,
+        "image_size": 32, "patch_size": 8}
+_SQUARE = {"size": {"height": 32, "width": 32}}
+_CROP = {"size": {"shortest_edge": 32}, "crop_size": {"height": 32, "width": 32}}
+# family: (model class, config, image processor class, processor settings) — every image-classification family
+VISION = {
+    "deit": ("DeiTForImageClassification", "DeiTConfig", _VIT, "DeiTImageProcessor",
+             {**_SQUARE, "crop_size": {"height": 32, "width": 32}}),
+    "beit": ("BeitForImageClassification", "BeitConfig", {**_VIT, "use_relative_position_bias": True,
+                                                           "use_mean_pooling": True}, "BeitImageProcessor",
+             {**_SQUARE, "crop_size": {"height": 32, "width": 32}}),
+    "data2vec-vision": ("Data2VecVisionForImageClassification", "Data2VecVisionConfig", _VIT, "BeitImageProcessor",
+                        {**_SQUARE, "crop_size": {"height": 32, "width": 32}}),
+    "convnext": ("ConvNextForImageClassification", "ConvNextConfig",
+                 {"hidden_sizes": [8, 16], "depths": [1, 1], "num_stages": 2, "patch_size": 2},
+                 "ConvNextImageProcessor", {"size": {"shortest_edge": 32}}),
+    "convnextv2": ("ConvNextV2ForImageClassification", "ConvNextV2Config",
+                   {"hidden_sizes": [8, 16], "depths": [1, 1], "num_stages": 2, "patch_size": 2},
+                   "ConvNextImageProcessor", {"size": {"shortest_edge": 32}}),
+    "resnet": ("ResNetForImageClassification", "ResNetConfig",
+               {"embedding_size": 8, "hidden_sizes": [8, 16], "depths": [1, 1], "layer_type": "basic"},
+               "ConvNextImageProcessor", {"size": {"shortest_edge": 32}}),
+    "mobilenet_v2": ("MobileNetV2ForImageClassification", "MobileNetV2Config", {"depth_multiplier": 0.35},
+                     "MobileNetV2ImageProcessor", _CROP),
+    "bit": ("BitForImageClassification", "BitConfig",
+            {"embedding_size": 8, "hidden_sizes": [16], "depths": [1], "num_groups": 4}, "BitImageProcessor", _CROP),
+    "cvt": ("CvtForImageClassification", "CvtConfig",
+            {"patch_sizes": [7, 3], "patch_stride": [4, 2], "patch_padding": [2, 1], "embed_dim": [16, 24],
+             "num_heads": [1, 3], "depth": [1, 1], "mlp_ratio": [2.0, 2.0], "attention_drop_rate": [0.0, 0.0],
+             "drop_rate": [0.0, 0.0], "drop_path_rate": [0.0, 0.0], "qkv_bias": [True, False],
+             "cls_token": [False, True], "qkv_projection_method": ["dw_bn", "dw_bn"], "kernel_qkv": [3, 3],
+             "padding_kv": [1, 1], "stride_kv": [2, 2], "padding_q": [1, 1], "stride_q": [1, 1]},
+            "ConvNextImageProcessor",
+            {"size": {"shortest_edge": 32}}),
+    "dinat": ("DinatForImageClassification", "DinatConfig",
+              {"embed_dim": 8, "depths": [1, 1], "num_heads": [2, 4], "kernel_size": 3, "dilations": [[1], [1]]},
+              "ViTImageProcessor", _SQUARE),
+}
+
+
+@pytest.mark.parametrize("family", list(VISION))
+def test_image_classification_batch_invariant_every_family(family, tmp_path):
+    """Image processors give every image the same size, so images of any size share a batch;
+    what could still differ is a kernel that mixes examples (batch statistics) — none must."""
+    from PIL import Image
+
+    model_class, config_class, config, processor_class, settings = VISION[family]
+    labels = {0: "circle", 1: "square", 2: "star"}
+    torch.manual_seed(0)
+    config = getattr(polymodal, config_class)(**config, id2label=labels, label2id={v: k for k, v in labels.items()})
+    getattr(polymodal, model_class)(config).eval().save_pretrained(tmp_path)
+    getattr(polymodal, processor_class)(**settings).save_pretrained(tmp_path)
+    rng = np.random.default_rng(1)
+    images = [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+              for h, w in [(40, 50), (64, 32), (30, 30), (40, 50)]]
+    pipe = polymodal.pipeline("image-classification", model=str(tmp_path))
+    assert_batch_invariant(pipe, images, batch_size=3, top_k=3)
