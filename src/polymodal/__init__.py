@@ -98,6 +98,7 @@ _OTHER_NAMES: dict[str, str] = {
     "DataCollatorForLanguageModeling": "polymodal.train.collators",  # text encoders (issue 14)
     "DataCollatorForMultipleChoice": "polymodal.train.collators",  # text encoders (issue 14)
     "DataCollatorForWholeWordMask": "polymodal.train.collators",  # text encoders (issue 14)
+    "DataCollatorForSeq2Seq": "polymodal.train.collators",  # encoder-decoders (issue 16)
     "set_seed": "polymodal.train.trainer",
     # Trainer API (issue 10 part A): state, callbacks, integrations, trainer utils.
     "TrainerState": "polymodal.train.state",

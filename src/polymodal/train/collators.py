@@ -197,6 +197,7 @@ class DataCollatorForLanguageModeling:
 # Its DataCollatorForLanguageModeling (Transformers' full option set: whole_word_mask,
 # mask_replace_prob, random_replace_prob, per-worker seeds; same draws as Transformers) is the
 # exported one; it does the mlm=False labels the same way as the class above.
+from .seq2seq_collator import DataCollatorForSeq2Seq  # noqa: E402,F401  (issue 16)
 from .text_collators import (  # noqa: E402,F401
     DataCollatorForLanguageModeling,  # noqa: F811
     DataCollatorForMultipleChoice,

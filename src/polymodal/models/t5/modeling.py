@@ -338,6 +338,10 @@ class T5ForConditionalGeneration(GenerationMixin, T5Model):
     def get_output_embeddings(self) -> nn.Linear:
         return self.lm_head
 
+    def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Labels shifted right behind the decoder start token (DataCollatorForSeq2Seq(model=...) calls it)."""
+        return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
+
     @model_forward
     def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, decoder_attention_mask=None,
                 encoder_outputs=None, past_key_values=None, inputs_embeds=None, decoder_inputs_embeds=None,
