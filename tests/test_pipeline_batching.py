@@ -234,3 +234,35 @@ def test_image_classification_batch_invariant_every_family(family, tmp_path):
               for h, w in [(40, 50), (64, 32), (30, 30), (40, 50)]]
     pipe = polymodal.pipeline("image-classification", model=str(tmp_path))
     assert_batch_invariant(pipe, images, batch_size=3, top_k=3)
+
+
+_TEXT_SIZES = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37}
+# family: (tokenizer files, tokenizer class, model class prefix, config overrides) — encoders and decoder heads
+TEXT_FAMILIES = {
+    "roberta": ("roberta", "RobertaTokenizer", "Roberta", {}),
+    "data2vec-text": ("roberta", "RobertaTokenizer", "Data2VecText", {}),
+    "distilbert": ("bert", "BertTokenizer", "DistilBert", {"dim": 32, "n_layers": 2, "n_heads": 4, "hidden_dim": 37}),
+    "xlm-roberta": ("xlm-roberta", "XLMRobertaTokenizer", "XLMRoberta", {}),
+    "gpt2": ("roberta", "RobertaTokenizer", "GPT2", {"n_embd": 32, "n_layer": 2, "n_head": 4}),
+    "llama": ("roberta", "RobertaTokenizer", "Llama", {"num_key_value_heads": 2}),
+}
+
+
+@pytest.mark.parametrize("family", list(TEXT_FAMILIES))
+def test_text_classification_batch_invariant_every_family(family, tmp_path):
+    """Right padding with an attention mask: encoders mask it, decoder heads read the last real token."""
+    from tokenizer_helpers import WRITERS
+
+    files, tokenizer_class, prefix, overrides = TEXT_FAMILIES[family]
+    WRITERS[files](tmp_path)
+    tokenizer = getattr(transformers, tokenizer_class).from_pretrained(str(tmp_path))
+    labels = {0: "neg", 1: "neu", 2: "pos"}
+    config = getattr(transformers, f"{prefix}Config")(
+        **({} if family == "distilbert" else _TEXT_SIZES), **overrides, vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id, id2label=labels, label2id={v: k for k, v in labels.items()})
+    torch.manual_seed(0)
+    getattr(transformers, f"{prefix}ForSequenceClassification")(config).eval().save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    pipe = polymodal.pipeline("text-classification", model=str(tmp_path))
+    texts = ["the cat sat on the mat today", "hello", "a b c d e f g", "hello there", "x y"]
+    assert_batch_invariant(pipe, texts, batch_size=3, top_k=None)
