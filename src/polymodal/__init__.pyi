@@ -191,6 +191,16 @@ from .models.codegen.configuration import CodeGenConfig as CodeGenConfig
 from .models.codegen.modeling import CodeGenForCausalLM as CodeGenForCausalLM
 from .models.codegen.modeling import CodeGenModel as CodeGenModel
 from .models.codegen.modeling import CodeGenPreTrainedModel as CodeGenPreTrainedModel
+from .models.convbert.configuration import ConvBertConfig as ConvBertConfig
+from .models.convbert.modeling import ConvBertForMaskedLM as ConvBertForMaskedLM
+from .models.convbert.modeling import ConvBertForMultipleChoice as ConvBertForMultipleChoice
+from .models.convbert.modeling import ConvBertForQuestionAnswering as ConvBertForQuestionAnswering
+from .models.convbert.modeling import ConvBertForSequenceClassification as ConvBertForSequenceClassification
+from .models.convbert.modeling import ConvBertForTokenClassification as ConvBertForTokenClassification
+from .models.convbert.modeling import ConvBertModel as ConvBertModel
+from .models.convbert.modeling import ConvBertPreTrainedModel as ConvBertPreTrainedModel
+from .models.convbert.tokenization import ConvBertTokenizer as ConvBertTokenizer
+from .models.convbert.tokenization import ConvBertTokenizerFast as ConvBertTokenizerFast
 from .models.convnext.configuration import ConvNextConfig as ConvNextConfig
 from .models.convnext.image_processing import ConvNextImageProcessor as ConvNextImageProcessor
 from .models.convnext.image_processing import ConvNextImageProcessorFast as ConvNextImageProcessorFast

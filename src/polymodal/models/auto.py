@@ -210,6 +210,16 @@ CLASS_MODULES: dict[str, str] = {
     "DebertaV2Config": "polymodal.models.deberta_v2.configuration",
     "DebertaV2Tokenizer": "polymodal.models.deberta_v2.tokenization",
     "DebertaV2TokenizerFast": "polymodal.models.deberta_v2.tokenization",
+    "ConvBertModel": "polymodal.models.convbert.modeling",
+    "ConvBertPreTrainedModel": "polymodal.models.convbert.modeling",
+    "ConvBertForMaskedLM": "polymodal.models.convbert.modeling",
+    "ConvBertForSequenceClassification": "polymodal.models.convbert.modeling",
+    "ConvBertForTokenClassification": "polymodal.models.convbert.modeling",
+    "ConvBertForQuestionAnswering": "polymodal.models.convbert.modeling",
+    "ConvBertForMultipleChoice": "polymodal.models.convbert.modeling",
+    "ConvBertConfig": "polymodal.models.convbert.configuration",
+    "ConvBertTokenizer": "polymodal.models.convbert.tokenization",
+    "ConvBertTokenizerFast": "polymodal.models.convbert.tokenization",
     # --- end text encoders ---
     # --- vision backbones / image classification (issue 15) ---
     "ViTConfig": "polymodal.models.vit.configuration",
@@ -385,6 +395,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "deberta": {k: v for k, v in _text_encoder_roles("Deberta", "DebertaTokenizer").items()
                 if k != "multiple_choice"},  # Transformers has no DebertaForMultipleChoice
     "deberta-v2": _text_encoder_roles("DebertaV2", "DebertaV2Tokenizer"),
+    "convbert": _text_encoder_roles("ConvBert", "ConvBertTokenizer"),
     # --- end text encoders ---
     "clip": {
         "config": "CLIPConfig",
