@@ -43,6 +43,22 @@ def test_fused_linear_equals_plain(gelu):
     torch.testing.assert_close(fast, plain, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("gelu", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fused_residual_equals_plain(gelu, dtype):
+    torch.manual_seed(0)
+    layer, x = nn.Linear(24, 40).to(dtype), torch.randn(3, 7, 24, dtype=dtype)
+    residual = torch.randn(3, 7, 40, dtype=dtype)
+    with torch.no_grad():
+        fast = linear(layer, x, gelu=gelu, residual=residual)
+        with cpu_fast_paths(False):
+            plain = linear(layer, x, gelu=gelu, residual=residual)
+        broadcast = linear(layer, x, residual=residual[:1])  # not the output's shape: a plain add
+    tol = 1e-5 if dtype == torch.float32 else 0.07  # bf16: the fused add rounds once, the plain one twice
+    torch.testing.assert_close(fast, plain, atol=tol, rtol=tol)
+    torch.testing.assert_close(broadcast, linear(layer, x) + residual[:1], atol=tol, rtol=tol)
+
+
 @pytest.mark.parametrize("stable,norm", VARIANTS, ids=VARIANT_IDS)
 def test_wav2vec2_both_paths(stable, norm):
     torch.manual_seed(0)

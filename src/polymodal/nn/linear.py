@@ -17,15 +17,28 @@ from .fastpath import use_cpu_fast_path
 _FUSED_LINEAR = getattr(torch.ops.mkldnn, "_linear_pointwise", None) if torch.backends.mkldnn.is_available() else None
 
 
-def linear(layer: nn.Linear, x: torch.Tensor, gelu: bool = False) -> torch.Tensor:
-    """``layer(x)``, then exact (erf) GELU when ``gelu``; fused through oneDNN on CPU inference."""
+def linear(layer: nn.Linear, x: torch.Tensor, gelu: bool = False,
+           residual: torch.Tensor | None = None) -> torch.Tensor:
+    """``layer(x)``, then exact (erf) GELU when ``gelu``, then ``+ residual`` when given; fused
+    through oneDNN on CPU inference (the residual add as the GEMM's post-op: one pass less over
+    the activations, the same float32 sums)."""
     # A quantised Linear (torch.ao, or polymodal's int8) is not an nn.Linear: it is called as is.
     if _FUSED_LINEAR is not None and isinstance(layer, nn.Linear) and use_cpu_fast_path(x, layer.weight):
-        return _FUSED_LINEAR(x, layer.weight, layer.bias, "gelu" if gelu else "none", [], "none" if gelu else "")
-    if gelu and getattr(layer, "fuses_gelu", False):  # an int8 layer applies GELU in its own kernel
-        return layer(x, gelu=True)
-    x = layer(x)
-    return F.gelu(x) if gelu else x
+        if residual is not None and not gelu and _fusable_residual(residual, x, layer):
+            return _FUSED_LINEAR.binary(x, residual, layer.weight, layer.bias, "add")
+        out = _FUSED_LINEAR(x, layer.weight, layer.bias, "gelu" if gelu else "none", [], "none" if gelu else "")
+    elif gelu and getattr(layer, "fuses_gelu", False):  # an int8 layer applies GELU in its own kernel
+        out = layer(x, gelu=True)
+    else:
+        out = layer(x)
+        out = F.gelu(out) if gelu else out
+    return out if residual is None else out + residual
+
+
+def _fusable_residual(residual: torch.Tensor, x: torch.Tensor, layer: nn.Linear) -> bool:
+    """oneDNN's sum post-op needs the residual in the output's exact shape and dtype."""
+    return (residual.dtype == x.dtype and residual.device == x.device
+            and residual.shape == (*x.shape[:-1], layer.out_features))
 
 
 def linears(x: torch.Tensor, *layers: nn.Module) -> tuple[torch.Tensor, ...]:

@@ -164,14 +164,23 @@ class ViTSelfAttention(nn.Module):
         return merge_heads(out), weights  # (B, T, H*D)
 
 
+def dense_dropout_add(dense: nn.Linear, dropout: nn.Dropout, x: torch.Tensor, residual: torch.Tensor | None):
+    """``dropout(dense(x)) + residual``; with dropout off the add runs inside the GEMM (nn.linear)."""
+    if dropout.training and dropout.p > 0:
+        out = dropout(linear(dense, x))
+        return out if residual is None else out + residual
+    return linear(dense, x, residual=residual)
+
+
 class ViTSelfOutput(nn.Module):
     def __init__(self, config):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(linear(self.dense, x))
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        # Transformers adds the attention's residual in the layer; taking it here lets it fuse.
+        return dense_dropout_add(self.dense, self.dropout, x, residual)
 
 
 class ViTAttention(nn.Module):
@@ -180,9 +189,10 @@ class ViTAttention(nn.Module):
         self.attention = ViTSelfAttention(config)
         self.output = ViTSelfOutput(config)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool,
+                residual: torch.Tensor | None = None):
         out, weights = self.attention(x, mask, output_attentions)
-        return self.output(out), weights
+        return self.output(out, residual), weights
 
 
 class ViTIntermediate(nn.Module):
@@ -204,8 +214,8 @@ class ViTOutput(nn.Module):
         self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(linear(self.dense, x))
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        return dense_dropout_add(self.dense, self.dropout, x, residual)  # Transformers' ViTOutput adds it too
 
 
 class ViTLayer(nn.Module):
@@ -220,10 +230,8 @@ class ViTLayer(nn.Module):
         self.layernorm_after = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False):
-        h, weights = self.attention(self.layernorm_before(x), mask, output_attentions)
-        x = x + h
-        x = x + self.output(self.intermediate(self.layernorm_after(x)))
-        return x, weights
+        x, weights = self.attention(self.layernorm_before(x), mask, output_attentions, residual=x)
+        return self.output(self.intermediate(self.layernorm_after(x)), residual=x), weights
 
 
 class ViTEncoder(nn.Module):
