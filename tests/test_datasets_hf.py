@@ -222,3 +222,26 @@ def test_undeclared_columns_keep_their_types_through_to_hf(table):
     back = ours.to_hf()
     assert back.features["idx"] == theirs.features["idx"] == datasets.Value("int64")
     assert back.features["text"] == datasets.Value("string") and back["idx"] == theirs["idx"]
+
+
+def test_image_pipelines_read_what_an_image_dataset_yields(image_table, tmp_path):
+    import polymodal
+    from polymodal.pipelines.zero_shot_image_classification import _load
+
+    ours, _ = image_table
+    folder = tmp_path / "vit"
+    config = polymodal.ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=4, intermediate_size=37,
+                                 image_size=32, patch_size=8, id2label={0: "a", 1: "b"}, label2id={"a": 0, "b": 1})
+    polymodal.ViTForImageClassification(config).eval().save_pretrained(folder)
+    polymodal.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    pipe = polymodal.pipeline("image-classification", model=str(folder))
+    paths = ours._columns["image"][:3]
+    expected = pipe(paths)
+    hf = datasets.Dataset.from_dict({"image": paths}).cast_column("image", datasets.Image())
+    raw = hf.cast_column("image", datasets.Image(decode=False))  # {"bytes", "path"} cells
+    assert list(pipe(KeyDataset(hf, "image"))) == expected
+    assert list(pipe(KeyDataset(raw, "image"))) == expected
+    assert list(pipe(KeyDataset(from_hf(hf), "image"))) == expected
+    assert list(pipe(raw)) == expected  # whole rows: their "image"
+    cell = raw[0]["image"]
+    assert _load(cell, 0).size == _load(paths[0], 0).size == _load({"image": cell}, 0).size

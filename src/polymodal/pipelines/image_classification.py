@@ -16,7 +16,7 @@ import PIL.Image
 import torch
 
 from ..core.errors import InvalidInputError
-from ..vision.image_input import check_array, open_image
+from ..vision.image_input import check_array, image_from_cell, open_image
 from .base import Pipeline, check_batch_size, chunks
 
 DEFAULT_BATCH_SIZE = 8
@@ -110,8 +110,7 @@ def _top_k(top_k, num_labels: int) -> int:
 
 def load_pipeline_image(value, index: int | None = None):
     """Files, bytes and PIL images → RGB PIL image (EXIF applied); arrays are checked and kept."""
-    if isinstance(value, dict) and "image" in value:  # a dataset row
-        value = value["image"]
+    value = image_from_cell(value)  # a dataset row, or datasets' undecoded {"bytes", "path"}
     if isinstance(value, (str, os.PathLike, bytes, bytearray, PIL.Image.Image)):
         return open_image(value, index)
     if isinstance(value, (np.ndarray, torch.Tensor)):

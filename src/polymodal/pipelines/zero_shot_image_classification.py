@@ -135,9 +135,13 @@ def _hypotheses(labels: list[str], template: str) -> list[str]:
 
 def _load(image, index: int | None):
     """Paths and PIL images as Transformers loads them (EXIF-rotated RGB); arrays as they are."""
+    from ..vision.image_input import image_from_cell, open_image
     from ..vision.image_io import load_image
 
     where = f"image {index}" if index is not None else "the image"
+    image = image_from_cell(image)  # a dataset row, or datasets' undecoded {"bytes", "path"}
+    if isinstance(image, (bytes, bytearray)):
+        return open_image(image, index)
     if isinstance(image, (str, os.PathLike, PIL.Image.Image)):
         return load_image(image)
     if isinstance(image, (np.ndarray, torch.Tensor)):
@@ -145,4 +149,5 @@ def _load(image, index: int | None):
             raise InvalidInputError(f"{where} is {describe(image)}; expected one image of shape (H, W), "
                                     "(H, W, C) or (C, H, W). Pass a list for several images.")
         return image
-    raise InvalidInputError(f"Cannot read {where} from {describe(image)}; pass a file path, PIL image or array.")
+    raise InvalidInputError(f"Cannot read {where} from {describe(image)}; pass a file path, bytes, PIL image or "
+                            "array.")

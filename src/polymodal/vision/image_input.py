@@ -34,6 +34,16 @@ def where(index: int | None, value=None) -> str:
     return (f"image {index}" if index is not None else "the image") + name
 
 
+def image_from_cell(value):
+    """What a dataset holds for an image, as a path, bytes or PIL image: a row ``{"image": …}``
+    gives its image; ``datasets``' undecoded ``Image`` cell ``{"bytes", "path"}`` its bytes (or path)."""
+    if isinstance(value, dict) and "image" in value:
+        value = value["image"]
+    if isinstance(value, dict) and ("bytes" in value or "path" in value):
+        value = value.get("bytes") if value.get("bytes") is not None else value.get("path")
+    return value
+
+
 def open_image(value, index: int | None = None, max_pixels: int | None = -1) -> PIL.Image.Image:
     """A path, ``bytes``, ``data:image/…;base64,`` URI or PIL image → an RGB PIL image."""
     cap = MAX_IMAGE_PIXELS if max_pixels == -1 else max_pixels
