@@ -73,6 +73,20 @@ def test_text_classification_matches(folders, name):
     close(ours([pair, pair], top_k=None), oracle([pair, pair], top_k=None))
 
 
+def test_key_pair_dataset_streams_like_transformers(folders):
+    import datasets
+    from transformers.pipelines.pt_utils import KeyPairDataset as TheirKeyPairDataset
+
+    from polymodal.pipelines.pt_utils import KeyDataset, KeyPairDataset
+
+    ours, oracle = both("text-classification", folders["nli"])
+    table = datasets.Dataset.from_dict({"premise": TEXTS[:3], "hypothesis": TEXTS[1:4], "text": TEXTS[:3]})
+    got = list(ours(KeyPairDataset(table, "premise", "hypothesis"), batch_size=2, top_k=None))
+    close(got, list(oracle(TheirKeyPairDataset(table, "premise", "hypothesis"), batch_size=2, top_k=None)))
+    close(got, ours([{"text": p, "text_pair": h} for p, h in zip(TEXTS[:3], TEXTS[1:4])], top_k=None))
+    close(list(ours(KeyDataset(table, "text"))), ours(TEXTS[:3]))
+
+
 def test_text_classification_batch_invariant_and_alias(folders):
     pipe = polymodal.pipeline("sentiment-analysis", model=str(folders["cls-bert"]))
     assert_batch_invariant(pipe, TEXTS, batch_size=3, top_k=None)
