@@ -135,6 +135,11 @@ from .models.bert.modeling import RobertaModel as RobertaModel
 from .models.bert.modeling import XLMRobertaModel as XLMRobertaModel
 from .models.bert.tokenization import BertTokenizer as BertTokenizer
 from .models.bert.tokenization import BertTokenizerFast as BertTokenizerFast
+from .models.biogpt.configuration import BioGptConfig as BioGptConfig
+from .models.biogpt.modeling import BioGptForCausalLM as BioGptForCausalLM
+from .models.biogpt.modeling import BioGptForSequenceClassification as BioGptForSequenceClassification
+from .models.biogpt.modeling import BioGptModel as BioGptModel
+from .models.biogpt.modeling import BioGptPreTrainedModel as BioGptPreTrainedModel
 from .models.bit.configuration import BitConfig as BitConfig
 from .models.bit.image_processing import BitImageProcessor as BitImageProcessor
 from .models.bit.image_processing import BitImageProcessorFast as BitImageProcessorFast

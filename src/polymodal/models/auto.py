@@ -314,6 +314,11 @@ CLASS_MODULES: dict[str, str] = {
     "CodeGenModel": "polymodal.models.codegen.modeling",
     "CodeGenPreTrainedModel": "polymodal.models.codegen.modeling",
     "CodeGenForCausalLM": "polymodal.models.codegen.modeling",
+    "BioGptConfig": "polymodal.models.biogpt.configuration",
+    "BioGptModel": "polymodal.models.biogpt.modeling",
+    "BioGptPreTrainedModel": "polymodal.models.biogpt.modeling",
+    "BioGptForCausalLM": "polymodal.models.biogpt.modeling",
+    "BioGptForSequenceClassification": "polymodal.models.biogpt.modeling",
     # --- end decoder language models ---
 }
 
@@ -494,6 +499,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
               "sequence_classification": "BloomForSequenceClassification", "tokenizer": "GPT2Tokenizer"},
     "codegen": {"config": "CodeGenConfig", "model": "CodeGenModel", "causal_lm": "CodeGenForCausalLM",
                 "tokenizer": "GPT2Tokenizer"},
+    "biogpt": {"config": "BioGptConfig", "model": "BioGptModel", "causal_lm": "BioGptForCausalLM",
+               "sequence_classification": "BioGptForSequenceClassification"},
     # --- end decoder language models ---
 }
 

@@ -104,37 +104,40 @@ class TiedLMHeadMixin:
 
     Checkpoints of tied models store the matrix once (under the embedding's name); loading
     re-ties the head instead of reporting it missing, and saving writes it once again.
-    Subclasses name the embedding with ``_input_embeddings_path`` (e.g. ``"transformer.wte"``).
+    Subclasses name the embedding with ``_input_embeddings_path`` (e.g. ``"transformer.wte"``), and
+    the head with ``_output_embeddings_name`` where it is not ``lm_head`` (BioGPT's
+    ``output_projection``).
     """
 
     _input_embeddings_path = ""
+    _output_embeddings_name = "lm_head"
 
     def get_input_embeddings(self):
         return self.get_submodule(self._input_embeddings_path)
 
     def get_output_embeddings(self):
-        return self.lm_head
+        return getattr(self, self._output_embeddings_name)
 
     def set_output_embeddings(self, new_embeddings) -> None:
-        self.lm_head = new_embeddings
+        setattr(self, self._output_embeddings_name, new_embeddings)
 
     def _tied(self) -> bool:
         return bool(getattr(self.config, "tie_word_embeddings", True))
 
     def tie_weights(self) -> None:
         if self._tied():
-            self.lm_head.weight = self.get_input_embeddings().weight
+            self.get_output_embeddings().weight = self.get_input_embeddings().weight
 
     def _load_weights(self, state_dict, dtype, ignore_mismatched):
         report = super()._load_weights(state_dict, dtype, ignore_mismatched)
         if self._tied():
             self.tie_weights()
             for key in ("missing_keys", "head_keys"):
-                report[key] = [k for k in report[key] if k != "lm_head.weight"]
+                report[key] = [k for k in report[key] if k != f"{self._output_embeddings_name}.weight"]
         return report
 
     def _state_dict_for_saving(self, state_dict):
         state_dict = super()._state_dict_for_saving(state_dict)
         if self._tied():
-            state_dict.pop("lm_head.weight", None)
+            state_dict.pop(f"{self._output_embeddings_name}.weight", None)
         return state_dict
