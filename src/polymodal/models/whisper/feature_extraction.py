@@ -102,6 +102,8 @@ class WhisperFeatureExtractor(SequenceFeatureExtractor):
             # The same draw as Transformers (one randn over the batch), so a seeded run matches.
             x = x + self.dither * torch.randn(x.shape, dtype=x.dtype, device=x.device)
         x = x[:, : self._samples_to_transform(x.shape[1], content_length)]
+        # dsp's framing and power spectrum, not dsp.spectrogram_torch whole: Whisper drops the last
+        # frame, scales per clip (_whisper_scale) and skips frames that only see the zero padding.
         window = torch.hann_window(self.n_fft, device=x.device)
         frames = frame_signal_torch(x, self.n_fft, self.hop_length, center=True)[:, :num_frames]  # (B, T', n_fft)
         power = power_spectrum_torch(frames * window, self.n_fft)  # (B, T', bins)
