@@ -216,6 +216,10 @@ from .models.convnextv2.configuration import ConvNextV2Config as ConvNextV2Confi
 from .models.convnextv2.modeling import ConvNextV2ForImageClassification as ConvNextV2ForImageClassification
 from .models.convnextv2.modeling import ConvNextV2Model as ConvNextV2Model
 from .models.convnextv2.modeling import ConvNextV2PreTrainedModel as ConvNextV2PreTrainedModel
+from .models.ctrl.configuration import CTRLConfig as CTRLConfig
+from .models.ctrl.modeling import CTRLLMHeadModel as CTRLLMHeadModel
+from .models.ctrl.modeling import CTRLModel as CTRLModel
+from .models.ctrl.modeling import CTRLPreTrainedModel as CTRLPreTrainedModel
 from .models.cvt.configuration import CvtConfig as CvtConfig
 from .models.cvt.modeling import CvtForImageClassification as CvtForImageClassification
 from .models.cvt.modeling import CvtModel as CvtModel

@@ -319,6 +319,10 @@ CLASS_MODULES: dict[str, str] = {
     "BioGptPreTrainedModel": "polymodal.models.biogpt.modeling",
     "BioGptForCausalLM": "polymodal.models.biogpt.modeling",
     "BioGptForSequenceClassification": "polymodal.models.biogpt.modeling",
+    "CTRLConfig": "polymodal.models.ctrl.configuration",
+    "CTRLModel": "polymodal.models.ctrl.modeling",
+    "CTRLPreTrainedModel": "polymodal.models.ctrl.modeling",
+    "CTRLLMHeadModel": "polymodal.models.ctrl.modeling",
     # --- end decoder language models ---
 }
 
@@ -501,6 +505,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
                 "tokenizer": "GPT2Tokenizer"},
     "biogpt": {"config": "BioGptConfig", "model": "BioGptModel", "causal_lm": "BioGptForCausalLM",
                "sequence_classification": "BioGptForSequenceClassification"},
+    "ctrl": {"config": "CTRLConfig", "model": "CTRLModel", "causal_lm": "CTRLLMHeadModel"},
     # --- end decoder language models ---
 }
 
