@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..core.errors import InvalidInputError
 from .service import HTTPError, Service
 
 logger = logging.getLogger("polymodal.serve")
@@ -101,6 +102,8 @@ async def _answer(request: Request, svc: Service) -> Response:
     deadline = time.monotonic() + svc.config.timeout_s
     body = await _read_body(request, svc)
     future = await svc.predict(body, _content_type(request), list(request.query_params.multi_items()), deadline)
+    if getattr(future, "stream", None) is not None:
+        return _stream_response(future, svc, deadline)
     waiter = asyncio.ensure_future(svc.result(future, deadline))
     watcher = asyncio.ensure_future(_disconnected(request))
     try:
@@ -113,6 +116,23 @@ async def _answer(request: Request, svc: Service) -> Response:
     finally:
         watcher.cancel()
         waiter.cancel()
+
+
+def _stream_response(future, svc: Service, deadline: float) -> Response:
+    """Server-sent events for a streaming text-generation request (see streaming.py)."""
+    from fastapi.responses import StreamingResponse
+
+    from .streaming import events
+
+    def describe(exc: Exception) -> str:
+        if isinstance(exc, InvalidInputError):
+            return str(exc)
+        logger.error("streamed generation failed", exc_info=exc, extra={"event": "error"})
+        return "Internal server error; see the server log."
+
+    frames = events(future.stream, future, max(deadline - time.monotonic(), 0.001), describe)
+    return StreamingResponse(frames, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 async def _disconnected(request: Request) -> None:

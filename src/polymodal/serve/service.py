@@ -101,10 +101,16 @@ class Service:
             raise HTTPError(exc.status, str(exc)) from None
         except InvalidInputError as exc:
             raise HTTPError(400, str(exc)) from None
+        stream = None
+        if params.get("stream") and getattr(self.adapter, "streams", False):  # tokens over SSE (streaming.py)
+            from .streaming import TokenStream
+
+            item = stream = TokenStream(item, loop)
         try:
             future = self.batcher.submit(item, params, deadline)
         except QueueFull:
             raise HTTPError(503, "The server is busy (request queue full); retry shortly.", self._retry()) from None
+        future.stream = stream  # the app answers a streaming request with server-sent events
         return future
 
     async def result(self, future, deadline: float):

@@ -283,6 +283,44 @@ register_adapter(TaskAdapter("feature-extraction", "text"))
 register_adapter(QuestionAnsweringAdapter("question-answering", "text", {
     "question": _text("question"), "top_k": positive_int("top_k"),
     "handle_impossible_answer": choice("handle_impossible_answer", (False, True))}, ("question",)))
+# --- text generation (issue 13), streamed over server-sent events with stream=true (serving: issue 11) ---
+class TextGenerationAdapter(TaskAdapter):
+    """Prompts batched into one left-padded generate(); a streaming request runs alone with its streamer."""
+
+    streams = True
+
+    def check_parameters(self, params) -> dict:
+        checked = super().check_parameters(params)
+        if checked.get("stream") and (checked.get("num_beams", 1) > 1 or checked.get("num_return_sequences", 1) > 1):
+            raise ParameterError("Parameter stream=true streams one sequence: it cannot be combined with num_beams > 1 "
+                                 "or num_return_sequences > 1.")
+        return checked
+
+    def predict(self, pipe, items: list, params: dict) -> list:
+        from .streaming import ClientGone
+
+        params = dict(params)
+        if not params.pop("stream", False):
+            return list(pipe(items, batch_size=len(items), **params))
+        results = []
+        for item in items:  # each with its own streamer (one sequence per streamer)
+            try:
+                results.append(pipe(item.text, streamer=item.streamer(pipe.tokenizer), **params))
+            except ClientGone:
+                results.append(None)
+        return results
+
+
+register_adapter(TextGenerationAdapter("text-generation", "text", {
+    "max_new_tokens": positive_int("max_new_tokens", 4096), "do_sample": choice("do_sample", (False, True)),
+    "temperature": positive_float("temperature", 100.0), "top_k": positive_int("top_k", 100_000),
+    "top_p": positive_float("top_p", 1.0), "num_beams": positive_int("num_beams", 16),
+    "num_return_sequences": positive_int("num_return_sequences", 16),
+    "repetition_penalty": positive_float("repetition_penalty", 100.0),
+    "return_full_text": choice("return_full_text", (True, False)), "stream": choice("stream", (False, True))}))
+# --- end text generation ---
+
+
 _TEXT_HEADS = (("ForQuestionAnswering", "question-answering"), ("ForTokenClassification", "token-classification"),
                ("ForMaskedLM", "fill-mask"), ("ForSequenceClassification", "text-classification"))
 
@@ -321,6 +359,8 @@ def infer_task(model_dir) -> str:
     text_task = _text_task(config, architectures)  # NLP pipelines (issue 14)
     if text_task is not None:
         return text_task
+    if any(name.endswith(("ForCausalLM", "LMHeadModel")) for name in architectures):  # issue 13
+        return "text-generation"
     for name in architectures:
         if name.endswith("ForCTC") or (model_type == "whisper" and name.endswith("ForConditionalGeneration")):
             return "automatic-speech-recognition"
