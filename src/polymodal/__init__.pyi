@@ -135,6 +135,7 @@ from .models.bert.modeling import RobertaModel as RobertaModel
 from .models.bert.modeling import XLMRobertaModel as XLMRobertaModel
 from .models.bert.tokenization import BertTokenizer as BertTokenizer
 from .models.bert.tokenization import BertTokenizerFast as BertTokenizerFast
+from .models.bert_japanese.tokenization import BertJapaneseTokenizer as BertJapaneseTokenizer
 from .models.biogpt.configuration import BioGptConfig as BioGptConfig
 from .models.biogpt.modeling import BioGptForCausalLM as BioGptForCausalLM
 from .models.biogpt.modeling import BioGptForSequenceClassification as BioGptForSequenceClassification
