@@ -265,6 +265,10 @@ from .models.deberta_v2.modeling import DebertaV2Model as DebertaV2Model
 from .models.deberta_v2.modeling import DebertaV2PreTrainedModel as DebertaV2PreTrainedModel
 from .models.deberta_v2.tokenization import DebertaV2Tokenizer as DebertaV2Tokenizer
 from .models.deberta_v2.tokenization import DebertaV2TokenizerFast as DebertaV2TokenizerFast
+from .models.decision_transformer.configuration import DecisionTransformerConfig as DecisionTransformerConfig
+from .models.decision_transformer.modeling import DecisionTransformerGPT2Model as DecisionTransformerGPT2Model
+from .models.decision_transformer.modeling import DecisionTransformerModel as DecisionTransformerModel
+    DecisionTransformerPreTrainedModel as DecisionTransformerPreTrainedModel,
 from .models.deit.configuration import DeiTConfig as DeiTConfig
 from .models.deit.image_processing import DeiTImageProcessor as DeiTImageProcessor
 from .models.deit.image_processing import DeiTImageProcessorFast as DeiTImageProcessorFast

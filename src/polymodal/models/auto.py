@@ -324,6 +324,10 @@ CLASS_MODULES: dict[str, str] = {
     "CTRLModel": "polymodal.models.ctrl.modeling",
     "CTRLPreTrainedModel": "polymodal.models.ctrl.modeling",
     "CTRLLMHeadModel": "polymodal.models.ctrl.modeling",
+    "DecisionTransformerConfig": "polymodal.models.decision_transformer.configuration",
+    "DecisionTransformerModel": "polymodal.models.decision_transformer.modeling",
+    "DecisionTransformerGPT2Model": "polymodal.models.decision_transformer.modeling",
+    "DecisionTransformerPreTrainedModel": "polymodal.models.decision_transformer.modeling",
     # --- end decoder language models ---
 }
 
@@ -507,6 +511,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "biogpt": {"config": "BioGptConfig", "model": "BioGptModel", "causal_lm": "BioGptForCausalLM",
                "sequence_classification": "BioGptForSequenceClassification"},
     "ctrl": {"config": "CTRLConfig", "model": "CTRLModel", "causal_lm": "CTRLLMHeadModel"},
+    "decision_transformer": {"config": "DecisionTransformerConfig", "model": "DecisionTransformerModel"},
     # --- end decoder language models ---
 }
 
