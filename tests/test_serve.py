@@ -501,3 +501,32 @@ def test_zero_shot_image_server(clip_dir, tmp_path):
         assert status == 413 and "200x100" in reply["error"]
     finally:
         running.close()
+
+
+def test_overload_is_refused_before_decoding_when_the_queue_would_outlast_the_deadline(clf_dir):
+    service = load_service(clf_dir, config=ServeConfig(max_batch_size=1, max_wait_ms=0, max_queue=8, timeout_s=3))
+    held = Held(service.pipeline, hold=True)
+    service.pipeline = held
+    running = Live(service)
+    replies = []
+    try:
+        first = threading.Thread(target=lambda: replies.append(running.request("POST", "/predict", wav(5))))
+        first.start()
+        assert held.entered.wait(10)
+        second = threading.Thread(target=lambda: replies.append(running.request("POST", "/predict", wav(6))))
+        second.start()
+        for _ in range(500):
+            if service.batcher.depth() == 1:
+                break
+            time.sleep(0.01)
+        service.batcher.seconds_per_item = 5.0  # one queued input of 5 s outlasts a 3 s deadline
+        service._parse = None  # refused before decoding: the decode step is never reached
+        start = time.perf_counter()
+        status, headers, reply = running.request("POST", "/predict", wav(7))
+        assert status == 503 and headers["retry-after"] == "1" and "deadline" in reply["error"]
+        assert time.perf_counter() - start < 0.5
+    finally:
+        held.release.set()
+        for thread in (first, second):
+            thread.join(30)
+        running.close()

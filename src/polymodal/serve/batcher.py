@@ -47,6 +47,9 @@ class Batcher:
         self.queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self.on_batch = on_batch or (lambda size: None)
         self.busy = False
+        # Seconds of model time per queued input (moving average over batches): the admission
+        # check refuses a request at once when the queue ahead of it would outlast its deadline.
+        self.seconds_per_item = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="polymodal-batcher", daemon=True)
         self._thread.start()
@@ -62,6 +65,13 @@ class Batcher:
 
     def depth(self) -> int:
         return self.queue.qsize()
+
+    def full(self) -> bool:
+        return self.queue.full()
+
+    def expected_wait(self) -> float:
+        """Seconds of model time queued ahead of a new request (an estimate; 0 when the queue is empty)."""
+        return self.depth() * self.seconds_per_item
 
     def idle(self) -> bool:
         return not self.busy and self.queue.empty()
@@ -106,8 +116,12 @@ class Batcher:
 
     def _predict(self, jobs: list[_Job]) -> None:
         self.on_batch(len(jobs))
+        start = time.monotonic()
         try:
             results = self.predict([job.item for job in jobs], jobs[0].params)
+            per_item = (time.monotonic() - start) / len(jobs)
+            self.seconds_per_item = per_item if not self.seconds_per_item else (
+                0.8 * self.seconds_per_item + 0.2 * per_item)
             if len(results) != len(jobs):
                 raise RuntimeError(f"predict returned {len(results)} results for {len(jobs)} inputs")
         except InvalidInputError as exc:

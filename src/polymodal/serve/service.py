@@ -91,6 +91,7 @@ class Service:
     async def predict(self, body: bytes, content_type: str, query: list[tuple[str, str]], deadline: float):
         if self.draining:
             raise HTTPError(503, "The server is shutting down; retry on another replica.", self._retry())
+        self._admit(deadline)  # before decoding: an overloaded server refuses in milliseconds
         loop = asyncio.get_running_loop()
         try:
             work = loop.run_in_executor(self.decodes, self._parse, body, content_type, query)
@@ -122,6 +123,14 @@ class Service:
                             "the server is overloaded or the input is very long.") from None
         except InvalidInputError as exc:
             raise HTTPError(400, str(exc)) from None
+
+    def _admit(self, deadline: float) -> None:
+        """503 at once when the queue is full or would not reach this request before its deadline."""
+        if self.batcher.full():
+            raise HTTPError(503, "The server is busy (request queue full); retry shortly.", self._retry())
+        if self.batcher.expected_wait() > deadline - time.monotonic():
+            raise HTTPError(503, "The server is busy (the queue ahead would outlast this request's deadline); retry "
+                            "shortly.", self._retry())
 
     def _retry(self) -> dict:
         return {"Retry-After": str(self.config.retry_after_s)}
