@@ -152,6 +152,8 @@ from .models.bloom.modeling import BloomForCausalLM as BloomForCausalLM
 from .models.bloom.modeling import BloomForSequenceClassification as BloomForSequenceClassification
 from .models.bloom.modeling import BloomModel as BloomModel
 from .models.bloom.modeling import BloomPreTrainedModel as BloomPreTrainedModel
+from .models.bloom.tokenization import BloomTokenizer as BloomTokenizer
+from .models.bloom.tokenization import BloomTokenizerFast as BloomTokenizerFast
 from .models.camembert.configuration import CamembertConfig as CamembertConfig
 from .models.camembert.modeling import CamembertForMaskedLM as CamembertForMaskedLM
 from .models.camembert.modeling import CamembertForMultipleChoice as CamembertForMultipleChoice
@@ -197,6 +199,8 @@ from .models.codegen.configuration import CodeGenConfig as CodeGenConfig
 from .models.codegen.modeling import CodeGenForCausalLM as CodeGenForCausalLM
 from .models.codegen.modeling import CodeGenModel as CodeGenModel
 from .models.codegen.modeling import CodeGenPreTrainedModel as CodeGenPreTrainedModel
+from .models.codegen.tokenization import CodeGenTokenizer as CodeGenTokenizer
+from .models.codegen.tokenization import CodeGenTokenizerFast as CodeGenTokenizerFast
 from .models.convbert.configuration import ConvBertConfig as ConvBertConfig
 from .models.convbert.modeling import ConvBertForMaskedLM as ConvBertForMaskedLM
 from .models.convbert.modeling import ConvBertForMultipleChoice as ConvBertForMultipleChoice
