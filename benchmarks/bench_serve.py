@@ -24,6 +24,7 @@ import io
 import json
 import multiprocessing as mp
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -221,9 +222,13 @@ def main() -> None:
     parser.add_argument("--overload", type=float, nargs="*", default=[2.0, 5.0])
     parser.add_argument("--timeout-s", type=float, default=10.0, help="the server's per-request deadline")
     parser.add_argument("--ray", action="store_true", help="also 2 Ray Serve replicas")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="OMP threads of the server")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="OMP threads of the server (1 on a machine whose cores are shared: spinning OpenMP "
+                        "threads on busy cores cost 20x here)")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
+    # A terminated benchmark still stops its server (the finally blocks run on SystemExit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     import polymodal
 
