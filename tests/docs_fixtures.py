@@ -311,3 +311,25 @@ def gpt2_lm(path: str = "path/to/gpt2", n_positions: int = 128) -> Path:
                                      n_head=4, bos_token_id=0, eos_token_id=0)
     transformers.GPT2LMHeadModel(config).save_pretrained(folder)
     return folder
+
+
+# --- encoder-decoders (issue 16) ---
+def whisper_model(path: str = "path/to/whisper-tiny") -> Path:
+    """A tiny random multilingual Whisper folder: model, generation config, tokenizer, feature extractor."""
+    from whisper_helpers import write_tiny_whisper
+
+    return write_tiny_whisper(Path(path))
+
+
+def t5_model(path: str = "path/to/t5-small") -> Path:
+    """A tiny random T5ForConditionalGeneration with a SentencePiece tokenizer and T5's task prefixes."""
+    from seq2seq_helpers import write_tiny_t5_lm
+
+    return write_tiny_t5_lm(Path(path))
+
+
+def bart_model(path: str = "path/to/bart-base") -> Path:
+    """A tiny random BartForConditionalGeneration with a byte-level BPE tokenizer."""
+    from seq2seq_helpers import write_tiny_bart_lm
+
+    return write_tiny_bart_lm(Path(path))
