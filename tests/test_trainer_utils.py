@@ -75,6 +75,32 @@ def test_compute_loss_func(init_dir, tmp_path):
     assert seen == [torch.Size([4]), torch.Size([4])]
 
 
+
+def test_compute_loss_with_the_trainer_page_signature(init_dir, tmp_path):
+    """The Trainer page's weighted-loss subclass overrides compute_loss(model, inputs, return_outputs)
+    (no num_items_in_batch): it trains and evaluates unchanged."""
+    from torch import nn
+
+    calls = []
+
+    class CustomTrainer(polymodal.Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False):
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            logits = outputs.get("logits")
+            weight = torch.arange(1.0, self.model.config.num_labels + 1, device=model.device)
+            loss = nn.CrossEntropyLoss(weight=weight)(logits.view(-1, self.model.config.num_labels), labels.view(-1))
+            calls.append(return_outputs)
+            return (loss, outputs) if return_outputs else loss
+
+    model = polymodal.AutoModelForAudioClassification.from_pretrained(init_dir)
+    args = polymodal.TrainingArguments(output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=4,
+                                       save_strategy="no", report_to="none", disable_tqdm=True)
+    trainer = CustomTrainer(model=model, args=args, train_dataset=_data(), eval_dataset=_data())
+    assert np.isfinite(trainer.train().training_loss)
+    assert np.isfinite(trainer.evaluate()["eval_loss"])
+    assert len(calls) >= 3
+
 def test_metrics_reports_like_transformers(tmp_path, capsys):
     metrics = {"train_runtime": 3723.456, "train_loss": 0.123456789, "epoch": 2.0, "total_flos": 3 * 2**30,
                "train_samples_per_second": 12.3456, "step": 7}

@@ -8,6 +8,7 @@ Under ``torchrun`` it runs data-parallel (DDP) with no change to the script.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import re
@@ -260,13 +261,20 @@ class Trainer(CheckpointMixin, EvaluationMixin):
             raise ConfigError("The model returned no loss: does the dataset have a 'label'/'labels' column?")
         return (loss, outputs) if return_outputs else loss
 
+    def _loss_kwargs(self, num_items_in_batch) -> dict:
+        """``num_items_in_batch`` for ``compute_loss`` only if it takes it: subclasses written for
+        Transformers 4 (the Trainer page's example) override ``compute_loss(model, inputs, return_outputs)``."""
+        params = inspect.signature(self.compute_loss).parameters
+        takes = "num_items_in_batch" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        return {"num_items_in_batch": num_items_in_batch} if takes else {}
+
     def training_step(self, model, inputs, num_items_in_batch=None) -> torch.Tensor:
         """Forward and backward on one micro-batch; returns the detached loss divided by the number of
         micro-batches in this optimizer step (Transformers' signature, so subclasses can override it)."""
         model.train()
         with self._autocast():
             loss, self._last_outputs = self.compute_loss(model, self._to_device(inputs), return_outputs=True,
-                                                         num_items_in_batch=num_items_in_batch)
+                                                         **self._loss_kwargs(num_items_in_batch))
         if not torch.isfinite(loss):
             self.skipped_nonfinite += 1
             return torch.zeros((), device=loss.device)
