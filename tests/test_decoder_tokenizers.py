@@ -75,3 +75,34 @@ def test_opt_style_gpt2_tokenizer_with_bos(byte_level_dir, tmp_path):
     ours = AutoTokenizer.from_pretrained(tmp_path)
     _same(hf, ours, padding=True)
     assert ours("Hello")["input_ids"][0] == ours.bos_token_id
+
+
+def test_biogpt_moses_bpe_tokenizer(tmp_path):
+    sacremoses = pytest.importorskip("sacremoses")
+    from polymodal.models.biogpt.tokenization import BioGptTokenizer
+
+    moses = sacremoses.MosesTokenizer(lang="en")
+    corpus = [" ".join(moses.tokenize(t, aggressive_dash_splits=True, escape=True)) for t in CORPUS + [
+        "Aspirin inhibits COX-1 & COX-2 (cyclo-oxygenase) in 95% of patients' samples [n=12]."] * 5]
+    tok = Tokenizer(models.BPE(end_of_word_suffix="</w>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, end_of_word_suffix="</w>",
+                                                        special_tokens=["<s>", "<pad>", "</s>", "<unk>"]))
+    model = json.loads(tok.to_str())["model"]
+    (tmp_path / "vocab.json").write_text(json.dumps(model["vocab"]))
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+    (tmp_path / "merges.txt").write_text("".join(f"{m} {100 - i % 50}\n" for i, m in enumerate(merges)))
+    hf = transformers.BioGptTokenizer(str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt"))
+    hf.save_pretrained(tmp_path / "hf")
+    ours = AutoTokenizer.from_pretrained(tmp_path / "hf")
+    assert isinstance(ours, BioGptTokenizer)
+    texts = TEXTS + ["Aspirin inhibits COX-1 & COX-2 (cyclo-oxygenase) in 95% of patients' samples [n=12]."]
+    a, b = hf(texts, padding=True), ours(texts, padding=True)
+    assert a["input_ids"] == b["input_ids"] and a["attention_mask"] == b["attention_mask"]
+    for ids in a["input_ids"]:
+        for skip in (True, False):
+            assert ours.decode(ids, skip_special_tokens=skip) == hf.decode(ids, skip_special_tokens=skip)
+    assert ours("one", "two")["input_ids"] == hf("one", "two")["input_ids"]
+    ours.save_pretrained(tmp_path / "pm")
+    back = transformers.BioGptTokenizer.from_pretrained(tmp_path / "pm")
+    assert back(texts)["input_ids"] == hf(texts)["input_ids"]

@@ -141,6 +141,7 @@ from .models.biogpt.modeling import BioGptForCausalLM as BioGptForCausalLM
 from .models.biogpt.modeling import BioGptForSequenceClassification as BioGptForSequenceClassification
 from .models.biogpt.modeling import BioGptModel as BioGptModel
 from .models.biogpt.modeling import BioGptPreTrainedModel as BioGptPreTrainedModel
+from .models.biogpt.tokenization import BioGptTokenizer as BioGptTokenizer
 from .models.bit.configuration import BitConfig as BitConfig
 from .models.bit.image_processing import BitImageProcessor as BitImageProcessor
 from .models.bit.image_processing import BitImageProcessorFast as BitImageProcessorFast

@@ -324,6 +324,7 @@ CLASS_MODULES: dict[str, str] = {
     "BioGptPreTrainedModel": "polymodal.models.biogpt.modeling",
     "BioGptForCausalLM": "polymodal.models.biogpt.modeling",
     "BioGptForSequenceClassification": "polymodal.models.biogpt.modeling",
+    "BioGptTokenizer": "polymodal.models.biogpt.tokenization",
     "CTRLConfig": "polymodal.models.ctrl.configuration",
     "CTRLModel": "polymodal.models.ctrl.modeling",
     "CTRLPreTrainedModel": "polymodal.models.ctrl.modeling",
@@ -513,7 +514,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "codegen": {"config": "CodeGenConfig", "model": "CodeGenModel", "causal_lm": "CodeGenForCausalLM",
                 "tokenizer": "CodeGenTokenizer"},
     "biogpt": {"config": "BioGptConfig", "model": "BioGptModel", "causal_lm": "BioGptForCausalLM",
-               "sequence_classification": "BioGptForSequenceClassification"},
+               "sequence_classification": "BioGptForSequenceClassification", "tokenizer": "BioGptTokenizer"},
     "ctrl": {"config": "CTRLConfig", "model": "CTRLModel", "causal_lm": "CTRLLMHeadModel"},
     "decision_transformer": {"config": "DecisionTransformerConfig", "model": "DecisionTransformerModel"},
     # --- end decoder language models ---
