@@ -164,6 +164,13 @@ from .models.camembert.modeling import CamembertForTokenClassification as Camemb
 from .models.camembert.modeling import CamembertModel as CamembertModel
 from .models.camembert.tokenization import CamembertTokenizer as CamembertTokenizer
 from .models.camembert.tokenization import CamembertTokenizerFast as CamembertTokenizerFast
+from .models.canine.configuration import CanineConfig as CanineConfig
+from .models.canine.modeling import CanineForMultipleChoice as CanineForMultipleChoice
+from .models.canine.modeling import CanineForQuestionAnswering as CanineForQuestionAnswering
+from .models.canine.modeling import CanineForSequenceClassification as CanineForSequenceClassification
+from .models.canine.modeling import CanineForTokenClassification as CanineForTokenClassification
+from .models.canine.modeling import CanineModel as CanineModel
+from .models.canine.modeling import CaninePreTrainedModel as CaninePreTrainedModel
 from .models.chinese_clip.configuration import ChineseCLIPConfig as ChineseCLIPConfig
 from .models.chinese_clip.configuration import ChineseCLIPTextConfig as ChineseCLIPTextConfig
 from .models.chinese_clip.configuration import ChineseCLIPVisionConfig as ChineseCLIPVisionConfig

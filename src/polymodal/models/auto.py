@@ -221,6 +221,13 @@ CLASS_MODULES: dict[str, str] = {
     "ConvBertTokenizer": "polymodal.models.convbert.tokenization",
     "ConvBertTokenizerFast": "polymodal.models.convbert.tokenization",
     "BertJapaneseTokenizer": "polymodal.models.bert_japanese.tokenization",
+    "CanineModel": "polymodal.models.canine.modeling",
+    "CaninePreTrainedModel": "polymodal.models.canine.modeling",
+    "CanineForSequenceClassification": "polymodal.models.canine.modeling",
+    "CanineForTokenClassification": "polymodal.models.canine.modeling",
+    "CanineForQuestionAnswering": "polymodal.models.canine.modeling",
+    "CanineForMultipleChoice": "polymodal.models.canine.modeling",
+    "CanineConfig": "polymodal.models.canine.configuration",
     # --- end text encoders ---
     # --- vision backbones / image classification (issue 15) ---
     "ViTConfig": "polymodal.models.vit.configuration",
@@ -416,6 +423,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "deberta-v2": _text_encoder_roles("DebertaV2", "DebertaV2Tokenizer"),
     "convbert": _text_encoder_roles("ConvBert", "ConvBertTokenizer"),
     # --- end text encoders ---
+    "canine": {k: v for k, v in _text_encoder_roles("Canine", "CanineTokenizer").items()
+               if k != "masked_lm"},  # CANINE has no masked-LM head in Transformers
     "clip": {
         "config": "CLIPConfig",
         "model": "CLIPModel",
