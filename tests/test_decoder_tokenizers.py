@@ -106,3 +106,28 @@ def test_biogpt_moses_bpe_tokenizer(tmp_path):
     ours.save_pretrained(tmp_path / "pm")
     back = transformers.BioGptTokenizer.from_pretrained(tmp_path / "pm")
     assert back(texts)["input_ids"] == hf(texts)["input_ids"]
+
+
+def test_ctrl_subword_bpe_tokenizer(tmp_path):
+    from polymodal.models.ctrl.tokenization import CTRLTokenizer
+
+    tok = Tokenizer(models.BPE(end_of_word_suffix="</w>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.train_from_iterator(CORPUS, trainers.BpeTrainer(vocab_size=300, end_of_word_suffix="</w>",
+                                                        special_tokens=["<unk>"]))
+    model = json.loads(tok.to_str())["model"]
+    vocab = {(t[:-4] if t.endswith("</w>") else t + "@@") if t != "<unk>" else t: i for t, i in model["vocab"].items()}
+    (tmp_path / "vocab.json").write_text(json.dumps(vocab))
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+    (tmp_path / "merges.txt").write_text("#version: 0.2\n" + "".join(m + "\n" for m in merges))
+    hf = transformers.CTRLTokenizer(str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt"))
+    hf.save_pretrained(tmp_path / "hf")
+    ours = AutoTokenizer.from_pretrained(tmp_path / "hf")
+    assert isinstance(ours, CTRLTokenizer)
+    texts = ["Links Hello world, this is a tiny model.\nOnce  upon", "The quick fox jumps! émigré", "x"]
+    a, b = hf(texts), ours(texts)
+    assert dict(a) == dict(b)
+    for ids in a["input_ids"]:
+        assert ours.decode(ids) == hf.decode(ids)
+    ours.save_pretrained(tmp_path / "pm")
+    assert transformers.CTRLTokenizer.from_pretrained(tmp_path / "pm")(texts)["input_ids"] == a["input_ids"]

@@ -233,6 +233,7 @@ from .models.ctrl.configuration import CTRLConfig as CTRLConfig
 from .models.ctrl.modeling import CTRLLMHeadModel as CTRLLMHeadModel
 from .models.ctrl.modeling import CTRLModel as CTRLModel
 from .models.ctrl.modeling import CTRLPreTrainedModel as CTRLPreTrainedModel
+from .models.ctrl.tokenization import CTRLTokenizer as CTRLTokenizer
 from .models.cvt.configuration import CvtConfig as CvtConfig
 from .models.cvt.modeling import CvtForImageClassification as CvtForImageClassification
 from .models.cvt.modeling import CvtModel as CvtModel

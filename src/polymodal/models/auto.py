@@ -336,6 +336,7 @@ CLASS_MODULES: dict[str, str] = {
     "CTRLModel": "polymodal.models.ctrl.modeling",
     "CTRLPreTrainedModel": "polymodal.models.ctrl.modeling",
     "CTRLLMHeadModel": "polymodal.models.ctrl.modeling",
+    "CTRLTokenizer": "polymodal.models.ctrl.tokenization",
     "DecisionTransformerConfig": "polymodal.models.decision_transformer.configuration",
     "DecisionTransformerModel": "polymodal.models.decision_transformer.modeling",
     "DecisionTransformerGPT2Model": "polymodal.models.decision_transformer.modeling",
@@ -524,7 +525,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
                 "tokenizer": "CodeGenTokenizer"},
     "biogpt": {"config": "BioGptConfig", "model": "BioGptModel", "causal_lm": "BioGptForCausalLM",
                "sequence_classification": "BioGptForSequenceClassification", "tokenizer": "BioGptTokenizer"},
-    "ctrl": {"config": "CTRLConfig", "model": "CTRLModel", "causal_lm": "CTRLLMHeadModel"},
+    "ctrl": {"config": "CTRLConfig", "model": "CTRLModel", "causal_lm": "CTRLLMHeadModel", "tokenizer": "CTRLTokenizer"},
     "decision_transformer": {"config": "DecisionTransformerConfig", "model": "DecisionTransformerModel"},
     # --- end decoder language models ---
 }
