@@ -131,3 +131,40 @@ def test_bad_config_and_input(tmp_path):
         ours(input_ids=torch.ones(1, 65, dtype=torch.long))
     with pytest.raises(InvalidInputError, match="downsampling_rate"):
         ours(input_ids=torch.ones(1, 2, dtype=torch.long))
+
+
+# --------------------------------------------------------------------------- tokenizer: code points
+TEXTS = ["hello wörld 🍕!", "東京は日本の首都です。", "", "a \ue003 b", "  spaces\tand\nlines  ", "Ångström " * 12]
+PAIRS = ["q?", "文", "z", "pair text here", "", "y" * 30]
+
+
+def test_tokenizer_code_points_match_transformers(tmp_path):
+    oracle, ours = transformers.CanineTokenizer(), polymodal.CanineTokenizer()
+    for options in (dict(), dict(padding=True, return_tensors="pt"), dict(padding="max_length", max_length=24,
+                                                                           truncation=True),
+                    dict(truncation="only_second", max_length=160)):
+        a, b = ours(TEXTS, PAIRS, **options), oracle(TEXTS, PAIRS, **options)
+        assert sorted(a.keys()) == sorted(b.keys())
+        for key in b.keys():
+            assert (a[key] == b[key]).all() if options.get("return_tensors") else a[key] == b[key], key
+    for text in TEXTS:
+        assert ours.tokenize(text) == oracle.tokenize(text)
+    ids = oracle(TEXTS, padding=True)["input_ids"]
+    for skip in (False, True):
+        assert ours.batch_decode(ids, skip_special_tokens=skip) == oracle.batch_decode(ids, skip_special_tokens=skip)
+    ours.save_pretrained(tmp_path)
+    back = polymodal.AutoTokenizer.from_pretrained(tmp_path)
+    assert back(TEXTS)["input_ids"] == oracle(TEXTS)["input_ids"]
+
+
+def test_tokenizer_windows_and_offsets():
+    ours = polymodal.CanineTokenizer()
+    question, context = "Où?", "Le café est dans la rue. " * 4
+    enc = ours(question, context, truncation="only_second", max_length=32, stride=8, return_overflowing_tokens=True,
+               return_offsets_mapping=True)
+    assert len(enc["input_ids"]) > 1
+    for row in range(len(enc["input_ids"])):
+        for token_id, (start, end), seq in zip(enc["input_ids"][row], enc["offset_mapping"][row],
+                                               enc.sequence_ids(row), strict=True):
+            if seq is not None:
+                assert token_id == ord((question, context)[seq][start])

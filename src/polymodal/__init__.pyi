@@ -171,6 +171,7 @@ from .models.canine.modeling import CanineForSequenceClassification as CanineFor
 from .models.canine.modeling import CanineForTokenClassification as CanineForTokenClassification
 from .models.canine.modeling import CanineModel as CanineModel
 from .models.canine.modeling import CaninePreTrainedModel as CaninePreTrainedModel
+from .models.canine.tokenization import CanineTokenizer as CanineTokenizer
 from .models.chinese_clip.configuration import ChineseCLIPConfig as ChineseCLIPConfig
 from .models.chinese_clip.configuration import ChineseCLIPTextConfig as ChineseCLIPTextConfig
 from .models.chinese_clip.configuration import ChineseCLIPVisionConfig as ChineseCLIPVisionConfig

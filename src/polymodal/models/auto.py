@@ -228,6 +228,7 @@ CLASS_MODULES: dict[str, str] = {
     "CanineForQuestionAnswering": "polymodal.models.canine.modeling",
     "CanineForMultipleChoice": "polymodal.models.canine.modeling",
     "CanineConfig": "polymodal.models.canine.configuration",
+    "CanineTokenizer": "polymodal.models.canine.tokenization",
     # --- end text encoders ---
     # --- vision backbones / image classification (issue 15) ---
     "ViTConfig": "polymodal.models.vit.configuration",
