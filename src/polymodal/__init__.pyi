@@ -282,7 +282,9 @@ from .models.deberta_v2.tokenization import DebertaV2TokenizerFast as DebertaV2T
 from .models.decision_transformer.configuration import DecisionTransformerConfig as DecisionTransformerConfig
 from .models.decision_transformer.modeling import DecisionTransformerGPT2Model as DecisionTransformerGPT2Model
 from .models.decision_transformer.modeling import DecisionTransformerModel as DecisionTransformerModel
+from .models.decision_transformer.modeling import (
     DecisionTransformerPreTrainedModel as DecisionTransformerPreTrainedModel,
+)
 from .models.deit.configuration import DeiTConfig as DeiTConfig
 from .models.deit.image_processing import DeiTImageProcessor as DeiTImageProcessor
 from .models.deit.image_processing import DeiTImageProcessorFast as DeiTImageProcessorFast
