@@ -248,3 +248,35 @@ def test_cli_transcribe_uses_batch_size(tmp_path, capsys, monkeypatch):
     assert main(["transcribe", folder, *files, "--batch-size", "3"]) == 0
     assert capsys.readouterr().out == one_by_one
     assert max(sizes) > 1  # the two equal-length clips shared a batch
+
+
+# ----------------------------------------------------------------------------- no task / pipeline_class
+def test_no_task_reads_it_from_the_model(clf_dir, clf):
+    clip = _audio(3000)
+    pipe = polymodal.pipeline(model=clf_dir)  # pipelines.md: pipeline(model=…) with no task
+    assert pipe.task == "audio-classification" and pipe(clip) == clf(clip)
+    loaded = polymodal.AutoModelForAudioClassification.from_pretrained(clf_dir)
+    assert polymodal.pipeline(model=loaded, feature_extractor=clf_dir).task == "audio-classification"
+    with pytest.raises(ConfigError, match="needs a task, a model"):
+        polymodal.pipeline()
+
+
+def test_no_task_and_a_config_that_does_not_say(tmp_path):
+    (tmp_path / "config.json").write_text('{"architectures": ["BertModel"], "model_type": "bert"}')
+    with pytest.raises(ConfigError, match="feature-extraction"):  # the message lists the tasks to choose from
+        polymodal.pipeline(model=str(tmp_path))
+
+
+def test_pipeline_class_builds_the_subclass(clf_dir, clf):
+    from polymodal.pipelines.audio_classification import AudioClassificationPipeline
+
+    class Percent(AudioClassificationPipeline):  # the pipelines page's "subclass the pipeline"
+        def __call__(self, inputs, **kwargs):
+            return [{**r, "score": r["score"] * 100} for r in super().__call__(inputs, **kwargs)]
+
+    pipe = polymodal.pipeline(model=clf_dir, pipeline_class=Percent)
+    clip = _audio(3000)
+    assert isinstance(pipe, Percent)
+    assert pipe(clip) == [{**r, "score": r["score"] * 100} for r in clf(clip)]
+    with pytest.raises(ConfigError, match="Pipeline subclass"):
+        polymodal.pipeline("audio-classification", model=clf_dir, pipeline_class=dict)

@@ -84,14 +84,17 @@ def _load_part(part: str, source):
     return loader.from_pretrained(source)
 
 
-def pipeline(task: str, model=None, config=None, feature_extractor=None, tokenizer=None, image_processor=None,
+def pipeline(task: str | None = None, model=None, config=None, feature_extractor=None, tokenizer=None, image_processor=None,
              processor=None, device=None, torch_dtype=None, dtype=None, batch_size: int | None = None,
              model_kwargs: dict | None = None, backend: str = "torch", **kwargs):
     """Build the pipeline for ``task`` from a checkpoint folder (or already-loaded parts).
 
     ``backend="onnxruntime"``: the forward pass on ONNX Runtime, exported on first use and cached
-    beside the checkpoint (``polymodal.export.ort_model``).
+    beside the checkpoint (``polymodal.export.ort_model``). No ``task``: the model's config says it
+    (``pipelines.task_inference``). ``pipeline_class=``: a subclass of the task's pipeline to build.
     """
+    if task is None:
+        task = _task_of_model(model)
     if backend != "torch":  # serving (issue 11)
         from ..export.ort_model import onnxruntime_pipeline
 
@@ -114,15 +117,23 @@ def pipeline(task: str, model=None, config=None, feature_extractor=None, tokeniz
     from .base import _check_init_kwargs
 
     pipeline_cls = getattr(importlib.import_module(f"{__name__}.{module}"), class_name)
+    custom_cls = kwargs.pop("pipeline_class", None)
+    if custom_cls is not None:
+        from .base import Pipeline
+
+        if not (isinstance(custom_cls, type) and issubclass(custom_cls, Pipeline)):
+            raise ConfigError(f"pipeline_class={custom_cls!r} must be a Pipeline subclass (e.g. of {class_name}).")
+        pipeline_cls = custom_cls
     _check_init_kwargs(pipeline_cls, {**kwargs, **{k: v for k, v in (model_kwargs or {}).items() if k == "device_map"}})
     if model is None:
         return _pipeline_from_default(task, config=config, feature_extractor=feature_extractor, tokenizer=tokenizer,
                                       image_processor=image_processor, processor=processor, device=device,
                                       torch_dtype=torch_dtype, dtype=dtype, batch_size=batch_size,
-                                      model_kwargs=model_kwargs, **kwargs)
+                                      model_kwargs=model_kwargs, pipeline_class=custom_cls, **kwargs)
     source = model if isinstance(model, (str, os.PathLike)) else getattr(getattr(model, "config", None), "name_or_path", None)
     model = _load_model(task, role, model, torch_dtype or dtype, model_kwargs or {})
-    if task == "automatic-speech-recognition" and getattr(model.config, "is_encoder_decoder", False):  # issue 16
+    if task == "automatic-speech-recognition" and getattr(model.config, "is_encoder_decoder", False) \
+            and custom_cls is None:  # issue 16
         from .speech_seq2seq import SpeechSeq2SeqPipeline as pipeline_cls
     given = {"feature_extractor": feature_extractor, "tokenizer": tokenizer, "image_processor": image_processor}
     if processor is not None:
@@ -136,6 +147,23 @@ def pipeline(task: str, model=None, config=None, feature_extractor=None, tokeniz
                 raise ConfigError(f"pipeline('{task}') needs {part}=… when the model is not loaded from a folder.")
             given[part] = _load_part(part, source)
     return pipeline_cls(model=model, processor=processor, device=device, batch_size=batch_size, **given, **kwargs)
+
+
+def _task_of_model(model) -> str:
+    from .task_inference import infer_task, task_from_config
+
+    if model is None:
+        raise ConfigError("pipeline() needs a task, a model, or both, e.g. pipeline('audio-classification') or "
+                          "pipeline(model='path/to/checkpoint').")
+    if isinstance(model, (str, os.PathLike)):
+        return infer_task(model, TASKS)
+    config = getattr(model, "config", None)
+    task = task_from_config({"architectures": [type(model).__name__],
+                             "model_type": getattr(config, "model_type", "")}) if config is not None else None
+    if task is None:
+        raise ConfigError(f"Cannot tell which task a {type(model).__name__} runs; pass the task, e.g. "
+                          f"pipeline('<task>', model=model) with one of {sorted(TASKS)}.")
+    return task
 
 
 def _pipeline_from_default(task: str, **arguments):

@@ -321,20 +321,6 @@ register_adapter(TextGenerationAdapter("text-generation", "text", {
 # --- end text generation ---
 
 
-_TEXT_HEADS = (("ForQuestionAnswering", "question-answering"), ("ForTokenClassification", "token-classification"),
-               ("ForMaskedLM", "fill-mask"), ("ForSequenceClassification", "text-classification"))
-
-
-def _text_task(config: dict, architectures: list) -> str | None:
-    """The NLP task of a text encoder's head (a model type with a masked-LM role is a text family)."""
-    from ..models.auto import MODEL_TYPES
-
-    if "masked_lm" not in MODEL_TYPES.get(str(config.get("model_type", "")), {}):
-        return None
-    for suffix, task in _TEXT_HEADS:
-        if any(name.endswith(suffix) for name in architectures):
-            return task
-    return None  # a bare encoder: serve it with task="feature-extraction"
 # --- end NLP pipelines ---
 
 
@@ -345,34 +331,8 @@ def adapter_for(task: str) -> TaskAdapter:
     return ADAPTERS[task]
 
 
-_ZERO_SHOT_IMAGE_TYPES = ("clip", "altclip", "align", "chinese_clip", "siglip", "x_clip")
-
-
 def infer_task(model_dir) -> str:
-    """The pipeline task for a checkpoint folder, from its config's architectures (or model_type)."""
-    from ..core.config import read_json
-    from ..core.hub import resolve_file
+    """The task to serve for a checkpoint folder, from its config: the rule pipeline() uses too."""
+    from ..pipelines.task_inference import infer_task as infer
 
-    config = read_json(resolve_file(model_dir, "config.json"))
-    architectures = config.get("architectures") or []
-    model_type = str(config.get("model_type", ""))
-    text_task = _text_task(config, architectures)  # NLP pipelines (issue 14)
-    if text_task is not None:
-        return text_task
-    if any(name.endswith(("ForCausalLM", "LMHeadModel")) for name in architectures):  # issue 13
-        return "text-generation"
-    for name in architectures:
-        if name.endswith("ForCTC") or (model_type == "whisper" and name.endswith("ForConditionalGeneration")):
-            return "automatic-speech-recognition"
-        if name.endswith(("ForSequenceClassification", "ForAudioClassification")):
-            return "audio-classification"
-        if name.endswith(("ForImageClassification", "ForImageClassificationWithTeacher")):  # issue 15
-            return "image-classification"
-    if model_type == "clap" or any(name.startswith("Clap") for name in architectures):
-        return "zero-shot-audio-classification"
-    if model_type in _ZERO_SHOT_IMAGE_TYPES:
-        return "zero-shot-image-classification"
-    raise ConfigError(
-        f"Cannot tell which task to serve for '{model_dir}' (architectures {architectures or 'missing'}, model_type "
-        f"{model_type or 'missing'}); pass task=… (one of {sorted(ADAPTERS)})."
-    )
+    return infer(model_dir, tasks=ADAPTERS)
