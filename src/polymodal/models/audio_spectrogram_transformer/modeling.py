@@ -20,6 +20,7 @@ from ...core.errors import InvalidInputError
 from ...core.modeling import PreTrainedModel
 from ...core.outputs import BaseModelOutputWithPooling, SequenceClassifierOutput, model_forward
 from ...nn.classification_loss import classification_loss
+from ...nn.init import init_dense_and_norm
 from ..vit.modeling import ViTEncoder, token_mask
 from .configuration import ASTConfig
 
@@ -66,14 +67,9 @@ class ASTPreTrainedModel(PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """Transformers' initialisation (only reached for fresh models and newly added heads)."""
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, ASTEmbeddings):
+        if init_dense_and_norm(module, self.config.initializer_range):
+            return
+        if isinstance(module, ASTEmbeddings):
             nn.init.zeros_(module.cls_token)
             nn.init.zeros_(module.distillation_token)
             nn.init.zeros_(module.position_embeddings)

@@ -26,6 +26,7 @@ from ...nn.attention import attention, merge_heads, prefer_eager, split_heads
 from ...nn.checkpointing import run_layer
 from ...nn.classification_loss import classification_loss
 from ...nn.drop_path import DropPath
+from ...nn.init import init_dense_and_norm
 from ...nn.linear import linear
 from ..vit.modeling import (
     ViTIntermediate,
@@ -214,15 +215,9 @@ class BeitPreTrainedModel(PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, BeitRelativePositionBias):
+        if init_dense_and_norm(module, self.config.initializer_range):
+            return
+        if isinstance(module, BeitRelativePositionBias):
             nn.init.zeros_(module.relative_position_bias_table)
         elif isinstance(module, BeitLayer) and module.lambda_1 is not None:
             nn.init.constant_(module.lambda_1, self.config.layer_scale_init_value)

@@ -16,6 +16,7 @@ from ...core.vision_outputs import BaseModelOutputWithPoolingAndNoAttention, Ima
 from ...nn.activations import get_activation
 from ...nn.classification_loss import classification_loss
 from ...nn.drop_path import DropPath
+from ...nn.init import init_dense_and_norm
 from ...nn.linear import linear
 from ..resnet.modeling import check_pixels
 from .configuration import ConvNextConfig
@@ -126,13 +127,7 @@ class ConvNextPreTrainedModel(PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_dense_and_norm(module, self.config.initializer_range)
         if getattr(module, "layer_scale_parameter", None) is not None:
             nn.init.constant_(module.layer_scale_parameter, self.config.layer_scale_init_value)
         if isinstance(getattr(module, "grn", None), nn.Module):

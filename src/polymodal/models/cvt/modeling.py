@@ -21,6 +21,7 @@ from ...core.vision_outputs import ImageClassifierOutputWithNoAttention
 from ...nn.attention import attention, merge_heads, split_heads
 from ...nn.classification_loss import classification_loss
 from ...nn.drop_path import DropPath
+from ...nn.init import init_dense_and_norm
 from ..resnet.modeling import check_pixels
 from .configuration import CvtConfig
 
@@ -224,14 +225,9 @@ class CvtPreTrainedModel(PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.trunc_normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, (nn.LayerNorm, nn.BatchNorm2d)):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, CvtStage) and module.with_cls_token:
+        if init_dense_and_norm(module, std, truncated=True, norms=(nn.LayerNorm, nn.BatchNorm2d)):
+            return
+        if isinstance(module, CvtStage) and module.with_cls_token:
             nn.init.trunc_normal_(module.cls_token, mean=0.0, std=std)
 
 

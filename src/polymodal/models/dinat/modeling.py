@@ -17,6 +17,7 @@ from ...core.outputs import ModelOutput, model_forward, output_dataclass
 from ...nn.activations import get_activation
 from ...nn.classification_loss import classification_loss
 from ...nn.drop_path import DropPath
+from ...nn.init import init_dense_and_norm
 from ..resnet.modeling import check_pixels
 from .configuration import DinatConfig
 from .neighborhood_attention import neighborhood_context, neighborhood_scores
@@ -217,13 +218,7 @@ class DinatPreTrainedModel(PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_dense_and_norm(module, self.config.initializer_range)
 
 
 class DinatModel(DinatPreTrainedModel):

@@ -17,6 +17,7 @@ from ...core.outputs import model_forward
 from ...core.vision_outputs import BaseModelOutputWithPoolingAndNoAttention, ImageClassifierOutputWithNoAttention
 from ...nn.activations import get_activation
 from ...nn.classification_loss import classification_loss
+from ...nn.init import init_dense_and_norm
 from ..resnet.modeling import check_pixels
 from .configuration import MobileNetV2Config
 
@@ -107,13 +108,7 @@ class MobileNetV2PreTrainedModel(PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_dense_and_norm(module, self.config.initializer_range, norms=(nn.BatchNorm2d,))
 
 
 class MobileNetV2Model(MobileNetV2PreTrainedModel):

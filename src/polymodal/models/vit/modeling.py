@@ -28,6 +28,7 @@ from ...nn.attention import (
 )
 from ...nn.checkpointing import run_layers
 from ...nn.classification_loss import classification_loss
+from ...nn.init import init_dense_and_norm
 from ...nn.linear import linear, linears
 from .configuration import ViTConfig, pair
 
@@ -286,13 +287,7 @@ class ViTPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         """Transformers' initialisation (only reached for fresh models and newly added heads)."""
         std = self.config.initializer_range
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            nn.init.trunc_normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_dense_and_norm(module, std, truncated=True)
         for name in ("cls_token", "position_embeddings", "distillation_token"):
             value = getattr(module, name, None)
             if isinstance(value, nn.Parameter) and name in module._parameters:
