@@ -101,6 +101,8 @@ def test_corrupt_file_names_it(clf_dir):
 def test_pipeline_factory_errors(clf_dir, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ConfigError, match="Unknown task"):
+        polymodal.pipeline("audio-dancing", model=str(clf_dir))
+    with pytest.raises(ConfigError, match="no seq2seq lm class"):  # a real task the checkpoint cannot do
         polymodal.pipeline("translation", model=str(clf_dir))
     with pytest.raises(HubUnavailableError, match="model="):  # the task's default id needs the hub
         polymodal.pipeline("audio-classification")
