@@ -1,0 +1,1 @@
+"""Blenderbot (issue 16): BART's blocks, pre-norm, final layer norms, positions without offset."""
