@@ -424,9 +424,9 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
                 if k != "multiple_choice"},  # Transformers has no DebertaForMultipleChoice
     "deberta-v2": _text_encoder_roles("DebertaV2", "DebertaV2Tokenizer"),
     "convbert": _text_encoder_roles("ConvBert", "ConvBertTokenizer"),
-    # --- end text encoders ---
     "canine": {k: v for k, v in _text_encoder_roles("Canine", "CanineTokenizer").items()
                if k != "masked_lm"},  # CANINE has no masked-LM head in Transformers
+    # --- end text encoders ---
     "clip": {
         "config": "CLIPConfig",
         "model": "CLIPModel",
