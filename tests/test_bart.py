@@ -118,3 +118,21 @@ def test_generate_token_exact(family, kwargs):
     ids, mask, _ = _batch(ours.config.pad_token_id)
     assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs),
                        theirs.generate(ids, attention_mask=mask, **kwargs))
+
+
+def test_auto_classes_pick_blenderbot(tmp_path):
+    import polymodal
+
+    config = transformers.BlenderbotConfig(vocab_size=99, d_model=16, encoder_layers=1, decoder_layers=1,
+                                           encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=32,
+                                           decoder_ffn_dim=32, max_position_embeddings=64)
+    torch.manual_seed(0)
+    theirs = transformers.BlenderbotForConditionalGeneration(config).eval()
+    theirs.save_pretrained(tmp_path)
+    ours = polymodal.AutoModelForSeq2SeqLM.from_pretrained(tmp_path).eval()
+    assert isinstance(ours, BlenderbotForConditionalGeneration)
+    assert isinstance(polymodal.AutoModel.from_pretrained(tmp_path), BlenderbotModel)
+    ids = torch.randint(3, 99, (2, 7))
+    with torch.no_grad():
+        expected = theirs(input_ids=ids, decoder_input_ids=ids[:, :5]).logits
+        assert torch.allclose(ours(input_ids=ids, decoder_input_ids=ids[:, :5]).logits, expected, atol=1e-5)

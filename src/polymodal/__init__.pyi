@@ -148,6 +148,9 @@ from .models.bit.image_processing import BitImageProcessorFast as BitImageProces
 from .models.bit.modeling import BitForImageClassification as BitForImageClassification
 from .models.bit.modeling import BitModel as BitModel
 from .models.bit.modeling import BitPreTrainedModel as BitPreTrainedModel
+from .models.blenderbot.configuration import BlenderbotConfig as BlenderbotConfig
+from .models.blenderbot.modeling import BlenderbotForConditionalGeneration as BlenderbotForConditionalGeneration
+from .models.blenderbot.modeling import BlenderbotModel as BlenderbotModel
 from .models.bloom.configuration import BloomConfig as BloomConfig
 from .models.bloom.modeling import BloomForCausalLM as BloomForCausalLM
 from .models.bloom.modeling import BloomForSequenceClassification as BloomForSequenceClassification

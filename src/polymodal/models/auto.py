@@ -54,6 +54,9 @@ CLASS_MODULES: dict[str, str] = {
     "T5Tokenizer": "polymodal.models.t5.tokenization",
     "T5TokenizerFast": "polymodal.models.t5.tokenization",
     "ByT5Tokenizer": "polymodal.models.t5.tokenization",
+    "BlenderbotConfig": "polymodal.models.blenderbot.configuration",
+    "BlenderbotModel": "polymodal.models.blenderbot.modeling",
+    "BlenderbotForConditionalGeneration": "polymodal.models.blenderbot.modeling",
     "BartTokenizer": "polymodal.models.bart.tokenization",
     "BartTokenizerFast": "polymodal.models.bart.tokenization",
     "WhisperTokenizer": "polymodal.models.whisper.tokenization",
@@ -398,6 +401,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     },
     "bart": {"config": "BartConfig", "model": "BartModel", "seq2seq_lm": "BartForConditionalGeneration",  # issue 16
              "tokenizer": "BartTokenizer"},
+    "blenderbot": {"config": "BlenderbotConfig", "model": "BlenderbotModel",  # issue 16 (tokenizer.json loads generically)
+                   "seq2seq_lm": "BlenderbotForConditionalGeneration"},
     "t5": {"config": "T5Config", "model": "T5Model", "seq2seq_lm": "T5ForConditionalGeneration",  # issue 16
            "tokenizer": "T5Tokenizer"},
     "audio-spectrogram-transformer": {
