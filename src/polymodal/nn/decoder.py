@@ -54,6 +54,16 @@ def embed_inputs(embedding, input_ids, inputs_embeds):
     return embedding(input_ids)
 
 
+def run_block(model, block, *inputs, cache=None, output_attentions=False):
+    """``block(*inputs, cache, output_attentions)``, through activation checkpointing when the model
+    trains with ``gradient_checkpointing`` (no cache then: checkpointed steps are recomputed)."""
+    if model.gradient_checkpointing and model.training and torch.is_grad_enabled():
+        from torch.utils.checkpoint import checkpoint
+
+        return checkpoint(block, *inputs, None, output_attentions, use_reentrant=False)
+    return block(*inputs, cache, output_attentions)
+
+
 def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
     """Mean next-token cross-entropy: position ``t`` predicts ``labels[t + 1]`` (computed in fp32)."""
     shift_logits = logits[:, :-1, :].float()

@@ -23,6 +23,7 @@ from ...nn.decoder import (
     decoder_attention_mask,
     embed_inputs,
     pool_last_token,
+    run_block,
     sequence_classification_loss,
 )
 from ..outputs_decoder import (
@@ -148,7 +149,7 @@ class BloomModel(BloomPreTrainedModel):
         for block in self.h:
             if all_hidden is not None:
                 all_hidden.append(hidden)
-            hidden, weights = _run_block(self, block, hidden, bias, cache, output_attentions)
+            hidden, weights = run_block(self, block, hidden, bias, cache=cache, output_attentions=output_attentions)
             if all_attn is not None:
                 all_attn.append(weights)
         hidden = self.ln_f(hidden)
@@ -170,12 +171,6 @@ def _attention_bias(attention_mask, batch, keys, length, past, num_heads, hidden
     return bias if mask is None else bias + mask
 
 
-def _run_block(model, block, hidden, bias, cache, output_attentions):
-    if model.gradient_checkpointing and model.training and torch.is_grad_enabled():
-        from torch.utils.checkpoint import checkpoint
-
-        return checkpoint(block, hidden, bias, None, output_attentions, use_reentrant=False)
-    return block(hidden, bias, cache, output_attentions)
 
 
 class BloomForCausalLM(GenerationMixin, TiedLMHeadMixin, BloomPreTrainedModel):

@@ -19,7 +19,7 @@ from ...generation import GenerationMixin
 from ...generation.cache import ensure_cache
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads
-from ...nn.decoder import causal_lm_loss, decoder_attention_mask, embed_inputs
+from ...nn.decoder import causal_lm_loss, decoder_attention_mask, embed_inputs, run_block
 from ..outputs_decoder import BaseModelOutputWithPast, CausalLMOutputWithPast
 from .configuration import MP_NUM, CodeGenConfig
 
@@ -181,7 +181,7 @@ class CodeGenModel(CodeGenPreTrainedModel):
         for block in self.h:
             if all_hidden is not None:
                 all_hidden.append(hidden)
-            hidden, weights = _run_block(self, block, hidden, position_ids, mask, cache, output_attentions)
+            hidden, weights = run_block(self, block, hidden, position_ids, mask, cache=cache, output_attentions=output_attentions)
             if all_attn is not None:
                 all_attn.append(weights)
         hidden = self.ln_f(hidden)
@@ -194,12 +194,6 @@ class CodeGenModel(CodeGenPreTrainedModel):
         )
 
 
-def _run_block(model, block, hidden, position_ids, mask, cache, output_attentions):
-    if model.gradient_checkpointing and model.training and torch.is_grad_enabled():
-        from torch.utils.checkpoint import checkpoint
-
-        return checkpoint(block, hidden, position_ids, mask, None, output_attentions, use_reentrant=False)
-    return block(hidden, position_ids, mask, cache, output_attentions)
 
 
 class CodeGenForCausalLM(GenerationMixin, CodeGenPreTrainedModel):

@@ -19,7 +19,7 @@ from ...core.outputs import model_forward
 from ...generation import GenerationMixin
 from ...generation.cache import ensure_cache
 from ...nn.attention import attention, merge_heads, split_heads
-from ...nn.decoder import TiedLMHeadMixin, causal_lm_loss, decoder_attention_mask, embed_inputs
+from ...nn.decoder import TiedLMHeadMixin, causal_lm_loss, decoder_attention_mask, embed_inputs, run_block
 from ..outputs_decoder import BaseModelOutputWithPast, CausalLMOutputWithPast
 from .configuration import CTRLConfig
 
@@ -142,7 +142,7 @@ class CTRLModel(CTRLPreTrainedModel):
         for block in self.h:
             if all_hidden is not None:
                 all_hidden.append(hidden)
-            hidden, weights = _run_block(self, block, hidden, mask, cache, output_attentions)
+            hidden, weights = run_block(self, block, hidden, mask, cache=cache, output_attentions=output_attentions)
             if all_attn is not None:
                 all_attn.append(weights)
         hidden = self.layernorm(hidden)
@@ -155,12 +155,6 @@ class CTRLModel(CTRLPreTrainedModel):
         )
 
 
-def _run_block(model, block, hidden, mask, cache, output_attentions):
-    if model.gradient_checkpointing and model.training and torch.is_grad_enabled():
-        from torch.utils.checkpoint import checkpoint
-
-        return checkpoint(block, hidden, mask, None, output_attentions, use_reentrant=False)
-    return block(hidden, mask, cache, output_attentions)
 
 
 class CTRLLMHeadModel(GenerationMixin, TiedLMHeadMixin, CTRLPreTrainedModel):

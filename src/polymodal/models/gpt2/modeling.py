@@ -23,6 +23,7 @@ from ...nn.decoder import (
     decoder_attention_mask,
     embed_inputs,
     pool_last_token,
+    run_block,
     sequence_classification_loss,
 )
 from ..outputs_decoder import (
@@ -173,7 +174,7 @@ class GPT2Model(GPT2PreTrainedModel):
         for block in self.h:
             if all_hidden is not None:
                 all_hidden.append(hidden)
-            hidden, weights = _run_block(self, block, hidden, mask, past_key_values, output_attentions)
+            hidden, weights = run_block(self, block, hidden, mask, cache=past_key_values, output_attentions=output_attentions)
             if all_attn is not None:
                 all_attn.append(weights)
         hidden = self.ln_f(hidden)
@@ -195,12 +196,6 @@ def _check_positions(position_ids, limit: int) -> None:
         )
 
 
-def _run_block(model, block, hidden, mask, cache, output_attentions):
-    if model.gradient_checkpointing and model.training and torch.is_grad_enabled():
-        from torch.utils.checkpoint import checkpoint
-
-        return checkpoint(block, hidden, mask, None, output_attentions, use_reentrant=False)
-    return block(hidden, mask, cache, output_attentions)
 
 
 class GPT2LMHeadModel(GenerationMixin, TiedLMHeadMixin, GPT2PreTrainedModel):
