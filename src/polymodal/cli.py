@@ -352,7 +352,8 @@ def cmd_serve(args) -> int:
     if args.ray:
         from .serve.ray import serve_on_ray
 
-        serve_on_ray(args.model_dir, replicas=args.replicas, **options)
+        serve_on_ray(args.model_dir, replicas=args.replicas, max_replicas=args.max_replicas,
+                     target_ongoing_requests=args.target_ongoing_requests, **options)
         return 0
     serve(args.model_dir, max_connections=args.max_connections, header_timeout_s=args.header_timeout_s,
           drain_timeout_s=args.drain_timeout_s, **options)
@@ -446,6 +447,10 @@ def _serve_parser(sub) -> None:
                    help="inference backend (onnxruntime: exported on first use, cached beside the checkpoint)")
     p.add_argument("--ray", action="store_true", help="deploy on Ray Serve instead of one uvicorn process")
     p.add_argument("--replicas", type=_positive_int, default=1, help="Ray Serve replicas (with --ray; default 1)")
+    p.add_argument("--max-replicas", type=_positive_int, default=None,
+                   help="with --ray: autoscale between --replicas and this many replicas")
+    p.add_argument("--target-ongoing-requests", type=_positive_float, default=None,
+                   help="with --max-replicas: requests per replica before Ray adds one (Ray's default if unset)")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda:0 (default cpu)")
     p.set_defaults(func=cmd_serve)
 

@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 
+from ..core.errors import ConfigError
 from .app import create_app
 from .service import ServeConfig, load_service
 
@@ -23,8 +24,6 @@ def _check_ray():
         import ray  # noqa: F401
         from ray import serve  # noqa: F401
     except ImportError:
-        from ..core.errors import ConfigError
-
         raise ConfigError("Ray is not installed; pip install 'polymodal[ray]' to serve on Ray.") from None
 
 
@@ -54,11 +53,36 @@ def deployment(model_dir, replicas: int = 1, task: str | None = None, config: Se
     return serve.deployment(PolymodalDeployment, **options).bind(os.fspath(model_dir), task, config, device, backend)
 
 
+def autoscaling_config(replicas: int, max_replicas: int | None, target_ongoing_requests: float | None = None):
+    """Ray Serve's ``autoscaling_config`` for ``--replicas N --max-replicas M`` (None: a fixed count).
+
+    ``target_ongoing_requests`` is how many requests a replica should hold before Ray adds one;
+    by default the batcher's size, so a replica scales out once its batches are full.
+    """
+    if max_replicas is None:
+        if target_ongoing_requests is not None:
+            raise ConfigError("target_ongoing_requests only applies with max_replicas (autoscaling).")
+        return None
+    if max_replicas < replicas:
+        raise ConfigError(f"max_replicas={max_replicas} is below replicas={replicas} (the minimum when autoscaling).")
+    config = {"min_replicas": replicas, "max_replicas": max_replicas, "initial_replicas": replicas}
+    if target_ongoing_requests is not None:
+        if not target_ongoing_requests > 0:
+            raise ConfigError(f"target_ongoing_requests must be > 0, got {target_ongoing_requests}.")
+        config["target_ongoing_requests"] = target_ongoing_requests
+    return config
+
+
 def serve_on_ray(model_dir, replicas: int = 1, task: str | None = None, host: str = "127.0.0.1", port: int = 8000,
                  max_batch_size: int = 8, max_wait_ms: float = 10, max_request_bytes: int = 10 * 2**20,
                  max_queue: int = 64, device=None, timeout_s: float = 60.0, backend: str = "torch",
-                 num_cpus: float = 1.0, **limits) -> None:
-    """Deploy on Ray Serve (a local cluster, or ``RAY_ADDRESS``) and block until SIGTERM / Ctrl-C."""
+                 num_cpus: float = 1.0, max_replicas: int | None = None,
+                 target_ongoing_requests: float | None = None, **limits) -> None:
+    """Deploy on Ray Serve (a local cluster, or ``RAY_ADDRESS``) and block until SIGTERM / Ctrl-C.
+
+    ``max_replicas`` turns on Ray Serve autoscaling between ``replicas`` and ``max_replicas``
+    (see :func:`autoscaling_config`); without it the deployment has exactly ``replicas``.
+    """
     _check_ray()
     import ray
     from ray import serve
@@ -69,9 +93,11 @@ def serve_on_ray(model_dir, replicas: int = 1, task: str | None = None, host: st
                          timeout_s=timeout_s, limits=Limits(max_request_bytes=max_request_bytes, **limits))
     ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
     serve.start(http_options={"host": host, "port": port})
-    serve.run(deployment(model_dir, replicas, task, config, device, backend, num_cpus), name="polymodal",
-              route_prefix="/")
-    print(f"serving {model_dir} on Ray Serve with {replicas} replica(s) at http://{host}:{port}", flush=True)
+    scaling = autoscaling_config(replicas, max_replicas, target_ongoing_requests)
+    serve.run(deployment(model_dir, replicas, task, config, device, backend, num_cpus, autoscaling_config=scaling),
+              name="polymodal", route_prefix="/")
+    count = f"{replicas}-{max_replicas} autoscaled" if scaling else str(replicas)
+    print(f"serving {model_dir} on Ray Serve with {count} replica(s) at http://{host}:{port}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
