@@ -49,3 +49,22 @@ def test_generation_left_padded_is_token_exact(pair, kwargs):
     hf, pm, _ = pair
     ids, mask = padded_batch(99)
     assert_same_generation(hf, pm, ids, mask, **kwargs)
+
+
+@pytest.mark.parametrize("problem_type", ["single_label_classification", "multi_label_classification"])
+def test_sequence_classification_matches_transformers(tmp_path, problem_type):
+    from polymodal import AutoModelForSequenceClassification
+    from polymodal.models.ctrl import CTRLForSequenceClassification
+
+    torch.manual_seed(0)
+    hf = transformers.CTRLForSequenceClassification(tiny_config(num_labels=3, problem_type=problem_type)).eval()
+    hf.save_pretrained(tmp_path)
+    pm = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()
+    assert isinstance(pm, CTRLForSequenceClassification)
+    ids, mask = padded_batch(99, lengths=(7, 4, 5))
+    labels = torch.tensor([0, 2, 1]) if problem_type.startswith("single") else torch.eye(3)[[0, 2, 1]]
+    with torch.no_grad():
+        theirs = hf(input_ids=ids, attention_mask=mask, labels=labels)
+        ours = pm(input_ids=ids, attention_mask=mask, labels=labels)
+    torch.testing.assert_close(ours.logits, theirs.logits, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours.loss, theirs.loss, atol=1e-5, rtol=1e-5)

@@ -234,6 +234,7 @@ from .models.convnextv2.modeling import ConvNextV2ForImageClassification as Conv
 from .models.convnextv2.modeling import ConvNextV2Model as ConvNextV2Model
 from .models.convnextv2.modeling import ConvNextV2PreTrainedModel as ConvNextV2PreTrainedModel
 from .models.ctrl.configuration import CTRLConfig as CTRLConfig
+from .models.ctrl.modeling import CTRLForSequenceClassification as CTRLForSequenceClassification
 from .models.ctrl.modeling import CTRLLMHeadModel as CTRLLMHeadModel
 from .models.ctrl.modeling import CTRLModel as CTRLModel
 from .models.ctrl.modeling import CTRLPreTrainedModel as CTRLPreTrainedModel

@@ -340,6 +340,7 @@ CLASS_MODULES: dict[str, str] = {
     "CTRLModel": "polymodal.models.ctrl.modeling",
     "CTRLPreTrainedModel": "polymodal.models.ctrl.modeling",
     "CTRLLMHeadModel": "polymodal.models.ctrl.modeling",
+    "CTRLForSequenceClassification": "polymodal.models.ctrl.modeling",
     "CTRLTokenizer": "polymodal.models.ctrl.tokenization",
     "DecisionTransformerConfig": "polymodal.models.decision_transformer.configuration",
     "DecisionTransformerModel": "polymodal.models.decision_transformer.modeling",
@@ -531,7 +532,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
                 "tokenizer": "CodeGenTokenizer"},
     "biogpt": {"config": "BioGptConfig", "model": "BioGptModel", "causal_lm": "BioGptForCausalLM",
                "sequence_classification": "BioGptForSequenceClassification", "tokenizer": "BioGptTokenizer"},
-    "ctrl": {"config": "CTRLConfig", "model": "CTRLModel", "causal_lm": "CTRLLMHeadModel", "tokenizer": "CTRLTokenizer"},
+    "ctrl": {"config": "CTRLConfig", "model": "CTRLModel", "causal_lm": "CTRLLMHeadModel", "tokenizer": "CTRLTokenizer",
+             "sequence_classification": "CTRLForSequenceClassification"},
     "decision_transformer": {"config": "DecisionTransformerConfig", "model": "DecisionTransformerModel"},
     # --- end decoder language models ---
 }

@@ -1,6 +1,6 @@
 """CTRL (Salesforce): a conditional transformer language model steered by control codes."""
 
 from .configuration import CTRLConfig
-from .modeling import CTRLLMHeadModel, CTRLModel, CTRLPreTrainedModel
+from .modeling import CTRLForSequenceClassification, CTRLLMHeadModel, CTRLModel, CTRLPreTrainedModel
 
-__all__ = ["CTRLConfig", "CTRLModel", "CTRLLMHeadModel", "CTRLPreTrainedModel"]
+__all__ = ["CTRLConfig", "CTRLModel", "CTRLLMHeadModel", "CTRLForSequenceClassification", "CTRLPreTrainedModel"]

@@ -15,11 +15,19 @@ from torch import nn
 
 from ...core.errors import InvalidInputError
 from ...core.modeling import PreTrainedModel
-from ...core.outputs import model_forward
+from ...core.outputs import SequenceClassifierOutput, model_forward
 from ...generation import GenerationMixin
 from ...generation.cache import ensure_cache
 from ...nn.attention import attention, merge_heads, split_heads
-from ...nn.decoder import TiedLMHeadMixin, causal_lm_loss, decoder_attention_mask, embed_inputs, run_block
+from ...nn.decoder import (
+    TiedLMHeadMixin,
+    causal_lm_loss,
+    decoder_attention_mask,
+    embed_inputs,
+    pool_last_token,
+    run_block,
+    sequence_classification_loss,
+)
 from ..outputs_decoder import BaseModelOutputWithPast, CausalLMOutputWithPast
 from .configuration import CTRLConfig
 
@@ -193,3 +201,37 @@ class CTRLLMHeadModel(GenerationMixin, TiedLMHeadMixin, CTRLPreTrainedModel):
             logits=logits, past_key_values=out.past_key_values,
             hidden_states=out.hidden_states, attentions=out.attentions,
         )
+
+
+class CTRLForSequenceClassification(CTRLPreTrainedModel):
+    """CTRL with a bias-free classifier read at each row's last non-padding token (as GPT-2's)."""
+
+    def __init__(self, config: CTRLConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.transformer = CTRLModel(config)
+        self.classifier = nn.Linear(config.n_embd, config.num_labels, bias=False)
+        self.post_init()
+
+    @model_forward
+    def forward(
+        self,
+        input_ids=None,
+        past_key_values=None,
+        attention_mask=None,
+        token_type_ids=None,
+        position_ids=None,
+        inputs_embeds=None,
+        labels=None,
+        use_cache=None,
+        output_attentions=None,
+        output_hidden_states=None,
+        return_dict=None,
+        **kwargs,
+    ):
+        out = self.transformer(input_ids, past_key_values, attention_mask, token_type_ids, position_ids,
+                               inputs_embeds, use_cache, output_attentions, output_hidden_states, return_dict=True)
+        pooled = pool_last_token(self.classifier(out.last_hidden_state), input_ids, self.config.pad_token_id)
+        loss = sequence_classification_loss(self.config, pooled, labels) if labels is not None else None
+        return SequenceClassifierOutput(loss=loss, logits=pooled, hidden_states=out.hidden_states,
+                                        attentions=out.attentions)
