@@ -57,3 +57,22 @@ def test_sequence_classification(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(pm(ids, attention_mask=mask).logits, hf(ids, attention_mask=mask).logits,
                                    atol=1e-5, rtol=1e-4)
+
+
+def test_token_classification_matches_transformers(tmp_path):
+    from polymodal import AutoModelForTokenClassification
+    from polymodal.models.biogpt import BioGptForTokenClassification
+
+    torch.manual_seed(0)
+    hf = transformers.BioGptForTokenClassification(tiny_config(num_labels=4)).eval()
+    hf.save_pretrained(tmp_path)
+    pm = AutoModelForTokenClassification.from_pretrained(tmp_path).eval()
+    assert isinstance(pm, BioGptForTokenClassification)
+    ids, mask = padded_batch(99, lengths=(7, 4, 5))
+    labels = torch.randint(0, 4, ids.shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        theirs = hf(input_ids=ids, attention_mask=mask, labels=labels)
+        ours = pm(input_ids=ids, attention_mask=mask, labels=labels)
+    keep = mask.bool()
+    torch.testing.assert_close(ours.logits[keep], theirs.logits[keep], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours.loss, theirs.loss, atol=1e-5, rtol=1e-5)

@@ -139,6 +139,7 @@ from .models.bert_japanese.tokenization import BertJapaneseTokenizer as BertJapa
 from .models.biogpt.configuration import BioGptConfig as BioGptConfig
 from .models.biogpt.modeling import BioGptForCausalLM as BioGptForCausalLM
 from .models.biogpt.modeling import BioGptForSequenceClassification as BioGptForSequenceClassification
+from .models.biogpt.modeling import BioGptForTokenClassification as BioGptForTokenClassification
 from .models.biogpt.modeling import BioGptModel as BioGptModel
 from .models.biogpt.modeling import BioGptPreTrainedModel as BioGptPreTrainedModel
 from .models.biogpt.tokenization import BioGptTokenizer as BioGptTokenizer

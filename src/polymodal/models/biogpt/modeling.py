@@ -15,6 +15,7 @@ from torch import nn
 from ...core.errors import InvalidInputError
 from ...core.modeling import PreTrainedModel
 from ...core.outputs import model_forward
+from ...core.text_outputs import TokenClassifierOutput
 from ...generation import GenerationMixin
 from ...generation.cache import ensure_cache
 from ...nn.activations import get_activation
@@ -245,3 +246,44 @@ class BioGptForSequenceClassification(BioGptPreTrainedModel):
             logits=pooled, past_key_values=out.past_key_values,
             hidden_states=out.hidden_states, attentions=out.attentions,
         )
+
+
+class BioGptForTokenClassification(BioGptPreTrainedModel):
+    """A linear tagger over BioGPT's hidden states; the loss counts only attended positions."""
+
+    def __init__(self, config: BioGptConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.biogpt = BioGptModel(config)
+        dropout = getattr(config, "classifier_dropout", None)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob if dropout is None else dropout)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    @model_forward
+    def forward(
+        self,
+        input_ids=None,
+        token_type_ids=None,
+        attention_mask=None,
+        past_key_values=None,
+        inputs_embeds=None,
+        labels=None,
+        use_cache=None,
+        position_ids=None,
+        output_attentions=None,
+        output_hidden_states=None,
+        return_dict=None,
+        **kwargs,
+    ):
+        out = self.biogpt(input_ids, attention_mask, inputs_embeds, past_key_values, use_cache, position_ids,
+                          output_attentions, output_hidden_states, return_dict=True)
+        logits = self.classifier(self.dropout(out.last_hidden_state))
+        loss = None
+        if labels is not None:
+            labels = labels.reshape(-1)
+            if attention_mask is not None:  # padded positions never count, whatever their label says
+                labels = labels.masked_fill(attention_mask.reshape(-1) != 1, -100)
+            loss = nn.functional.cross_entropy(logits.reshape(-1, self.num_labels), labels)
+        return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
+                                     attentions=out.attentions)
