@@ -76,3 +76,21 @@ def test_token_classification_matches_transformers(tmp_path):
     keep = mask.bool()
     torch.testing.assert_close(ours.logits[keep], theirs.logits[keep], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(ours.loss, theirs.loss, atol=1e-5, rtol=1e-5)
+
+
+def test_token_classification_labels_out_of_range_are_named(tmp_path):
+    from polymodal.core.errors import InvalidInputError
+    from polymodal.models.biogpt import BioGptForTokenClassification
+
+    model = BioGptForTokenClassification(polymodal_config(num_labels=3)).eval()
+    ids = torch.randint(3, 99, (1, 5))
+    with pytest.raises(InvalidInputError, match="outside"):
+        model(input_ids=ids, labels=torch.tensor([[0, 1, 2, 3, 0]]))
+    with pytest.raises(InvalidInputError, match="one label per token"):
+        model(input_ids=ids, labels=torch.tensor([0, 1]))
+
+
+def polymodal_config(**overrides):
+    from polymodal.models.biogpt import BioGptConfig
+
+    return BioGptConfig(**tiny_config(**overrides).to_dict())

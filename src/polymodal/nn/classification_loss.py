@@ -49,3 +49,17 @@ def _check_class_ids(labels: torch.Tensor, num_labels: int) -> None:
             f"be in [0, {num_labels - 1}] (or -100 to ignore). Load with num_labels=N (and "
             "ignore_mismatched_sizes=True) for another label count."
         )
+
+def token_loss(logits: torch.Tensor, labels: torch.Tensor, num_classes: int, what: str) -> torch.Tensor:
+    """Cross-entropy over every position (``-100`` ignored), after checking the ids are in range."""
+    if labels.shape != logits.shape[:-1]:
+        raise InvalidInputError(
+            f"labels must have shape {tuple(logits.shape[:-1])} (one {what} per token), got {tuple(labels.shape)}."
+        )
+    labels = labels.to(logits.device).long()
+    bad = labels[(labels != -100) & ((labels < 0) | (labels >= num_classes))]
+    if bad.numel():
+        raise InvalidInputError(
+            f"labels contain {what} {int(bad[0])}, outside [0, {num_classes - 1}]; use -100 for positions to ignore."
+        )
+    return F.cross_entropy(logits.reshape(-1, num_classes), labels.reshape(-1), ignore_index=-100)

@@ -26,7 +26,7 @@ from ...core.text_outputs import (
     TokenClassifierOutput,
 )
 from ...nn.activations import get_activation
-from ...nn.classification_loss import classification_loss
+from ...nn.classification_loss import classification_loss, token_loss  # noqa: F401 (token_loss: re-exported)
 from .modeling import BertModel, BertPreTrainedModel
 
 
@@ -34,19 +34,6 @@ def classifier_dropout(config) -> float:
     return config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
 
 
-def token_loss(logits: torch.Tensor, labels: torch.Tensor, num_classes: int, what: str) -> torch.Tensor:
-    """Cross-entropy over every position (``-100`` ignored), after checking the ids are in range."""
-    if labels.shape != logits.shape[:-1]:
-        raise InvalidInputError(
-            f"labels must have shape {tuple(logits.shape[:-1])} (one {what} per token), got {tuple(labels.shape)}."
-        )
-    labels = labels.to(logits.device).long()
-    bad = labels[(labels != -100) & ((labels < 0) | (labels >= num_classes))]
-    if bad.numel():
-        raise InvalidInputError(
-            f"labels contain {what} {int(bad[0])}, outside [0, {num_classes - 1}]; use -100 for positions to ignore."
-        )
-    return F.cross_entropy(logits.reshape(-1, num_classes), labels.reshape(-1), ignore_index=-100)
 
 
 class BertHeadModel(BertPreTrainedModel):

@@ -20,6 +20,7 @@ from ...generation import GenerationMixin
 from ...generation.cache import ensure_cache
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, split_heads
+from ...nn.classification_loss import token_loss
 from ...nn.decoder import (
     TiedLMHeadMixin,
     causal_lm_loss,
@@ -281,9 +282,8 @@ class BioGptForTokenClassification(BioGptPreTrainedModel):
         logits = self.classifier(self.dropout(out.last_hidden_state))
         loss = None
         if labels is not None:
-            labels = labels.reshape(-1)
-            if attention_mask is not None:  # padded positions never count, whatever their label says
-                labels = labels.masked_fill(attention_mask.reshape(-1) != 1, -100)
-            loss = nn.functional.cross_entropy(logits.reshape(-1, self.num_labels), labels)
+            if attention_mask is not None and attention_mask.shape == labels.shape:
+                labels = labels.masked_fill(attention_mask != 1, -100)  # padded positions never count
+            loss = token_loss(logits, labels, self.num_labels, "label")
         return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=out.hidden_states,
                                      attentions=out.attentions)
