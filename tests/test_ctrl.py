@@ -68,3 +68,14 @@ def test_sequence_classification_matches_transformers(tmp_path, problem_type):
         ours = pm(input_ids=ids, attention_mask=mask, labels=labels)
     torch.testing.assert_close(ours.logits, theirs.logits, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(ours.loss, theirs.loss, atol=1e-5, rtol=1e-5)
+
+
+def test_sequence_classification_batch_without_pad_token_is_a_clear_error():
+    from polymodal.core.errors import InvalidInputError
+    from polymodal.models.ctrl import CTRLConfig, CTRLForSequenceClassification
+
+    config = CTRLConfig(**tiny_config(num_labels=2).to_dict())
+    config.pad_token_id = None
+    model = CTRLForSequenceClassification(config).eval()
+    with pytest.raises(InvalidInputError, match="pad_token_id"):
+        model(input_ids=torch.randint(3, 99, (2, 5)))
