@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import interleaved_times, medians, paired_ratios, print_table
+from harness import interleaved_times, medians, paired_ratios, print_table, status_mb
 
 # Self time of these ops is "matrix maths"; everything else in a step is overhead.
 MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::matmul", "aten::linear",
@@ -127,17 +127,11 @@ def memory_child(folder: str, library: str, prompt: int, new: int) -> None:
         model = transformers.AutoModelForCausalLM.from_pretrained(folder).eval()
     ids, mask = prompts(model.config.vocab_size, 8, prompt, padded=True)
     gen_call(model, ids, mask, 2)()  # lazy imports and kernel set-up happen outside the measurement
-    before = _status_mb("VmRSS")
+    before = status_mb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM (peak RSS) to the current RSS
     gen_call(model, ids, mask, new)()
-    print(json.dumps({"before": before, "after": _status_mb("VmHWM")}))
+    print(json.dumps({"before": before, "after": status_mb("VmHWM")}))
 
-
-def _status_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024  # kB
-    raise RuntimeError(f"/proc/self/status has no {field}")
 
 
 def measure_memory(folder: Path, prompt: int, new: int, threads: int) -> dict:

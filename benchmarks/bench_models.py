@@ -37,6 +37,7 @@ import warnings
 from pathlib import Path
 
 from harness import interleaved_medians as interleaved
+from harness import status_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src" / "polymodal" / "datasets" / "data" / "sample_speech.wav"
@@ -121,12 +122,6 @@ def make_trainer(lib: str, folder: Path):
 
 
 # --------------------------------------------------------------------------- subprocess workers
-def _status_mb(key: str) -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith(key):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
 
 def worker_memory(lib: str, case: str, dtype: str, folder: Path, threads: int) -> dict:
     import gc
@@ -152,9 +147,9 @@ def worker_memory(lib: str, case: str, dtype: str, folder: Path, threads: int) -
         sum(float(p.float().sum()) for p in model.parameters())  # page every weight in
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-    before = _status_mb("VmRSS")
+    before = status_mb("VmRSS")
     run()
-    return {"peak_delta_mb": _status_mb("VmHWM") - before}
+    return {"peak_delta_mb": status_mb("VmHWM") - before}
 
 
 STARTUP_CHILD = """

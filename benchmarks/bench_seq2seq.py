@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import interleaved_times, medians, paired_ratios, print_table
+from harness import interleaved_times, medians, paired_ratios, peak_rss_mb, print_table
 
 WHISPER = {"tiny": dict(d_model=384, encoder_layers=4, decoder_layers=4, encoder_attention_heads=6,
                         decoder_attention_heads=6, encoder_ffn_dim=1536, decoder_ffn_dim=1536),
@@ -118,15 +118,13 @@ def case_call(side: str, case: str, root: Path, new: int):
 
 
 def memory_child(side: str, case: str, root: str, new: int) -> None:
-    import resource
-
     import torch
 
     torch.set_num_threads(2)
     call = case_call(side, case, Path(root), new)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mb()
     call()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    after = peak_rss_mb()
     print(json.dumps({"peak_mb": after, "growth_mb": after - before}))
 
 

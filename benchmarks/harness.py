@@ -11,6 +11,7 @@ from __future__ import annotations
 import resource
 import statistics
 import time
+from pathlib import Path
 from typing import Callable
 
 
@@ -46,9 +47,24 @@ def paired_ratios(times: dict[str, list[float]], baseline: str) -> dict[str, flo
     return {name: statistics.median(a / b for a, b in zip(values, base)) for name, values in times.items()}
 
 
+def status_mb(field: str) -> float:
+    """A memory field of /proc/self/status (VmRSS, VmHWM, ...) in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
 def peak_rss_mb() -> float:
-    """This process's peak resident set size so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak resident set size so far.
+
+    VmHWM, not ``ru_maxrss``: Linux folds the parent's peak into ``ru_maxrss`` across fork+exec,
+    so a child started by a big benchmark process would report the parent's peak.
+    """
+    try:
+        return status_mb("VmHWM")
+    except (OSError, RuntimeError):  # not Linux
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def print_table(rows: list[dict], columns: list[str]) -> None:
