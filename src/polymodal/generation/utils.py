@@ -127,6 +127,14 @@ class GenerationMixin:
         hook = getattr(self, "_reorder_cache", None)
         if hook is not None:
             return hook(cache, beam_idx)
+        if isinstance(cache, EncoderDecoderCache):
+            # Beam search only moves rows within a batch item's own beams, and those rows hold the
+            # same encoder output (it was repeated per beam), so their cross-attention keys/values
+            # are equal: only the self-attention history needs moving. Reordering the cross cache
+            # too (as Transformers does) copies layers x 2 x beams x heads x source x dim floats per
+            # step — 400 MB for T5-small on 8 x 512 tokens with 4 beams.
+            cache.self_attention_cache.reorder_cache(beam_idx)
+            return cache
         cache.reorder_cache(beam_idx)
         return cache
 
