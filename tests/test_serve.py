@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from pipeline_helpers import classifier_folder, ctc_folder
+from pipeline_helpers import ForwardPasses, classifier_folder, ctc_folder
 from serve_helpers import Held, Live, wav
 
 import polymodal
@@ -238,6 +238,12 @@ def test_full_queue_503_and_deadline_504(clf_dir):
             time.sleep(0.01)
         status, headers, reply = running.request("POST", "/predict", wav(7))
         assert status == 503 and headers["retry-after"] == "1" and "busy" in reply["error"]
+        assert headers["connection"] == "close"  # refused before the body was read: the connection goes with it
+        # The refusal does not wait for the upload: headers announcing 1 MB, no body sent, a 503 back.
+        with running.connect() as sock:
+            sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\n"
+                         b"Content-Length: 1000000\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 503")
         assert first.is_alive() and not replies  # refused while the queue was still full, not after it drained
         first.join(30)
         second.join(30)
@@ -344,6 +350,29 @@ def test_transcription_batched_and_long_audio(ctc_dir):
         assert status == 200 and reply == pipe(long, chunk_length_s=1, stride_length_s=0.2)
         status, _, reply = running.request("POST", "/predict?chunk_length_s=0", long)
         assert status == 400 and "chunk_length_s" in reply["error"]
+    finally:
+        running.close()
+
+
+def test_chunked_requests_share_forward_passes(ctc_dir):
+    """Issue 11: a batch of long-audio requests runs their chunks together (one pass here, not one
+    per request), and each reply equals its clip transcribed alone — over HTTP too."""
+    from polymodal.pipelines.base import audio_input
+    from polymodal.serve.tasks import adapter_for
+
+    pipe = polymodal.pipeline("automatic-speech-recognition", model=str(ctc_dir))
+    params = {"chunk_length_s": 0.5, "stride_length_s": 0.1}
+    bodies = [wav(60 + i, seconds=seconds) for i, seconds in enumerate((1.0, 0.7, 0.6))]  # 3 + 2 + 2 chunks
+    alone = [pipe(body, **params) for body in bodies]
+    clips = [audio_input(body, pipe.feature_extractor.sampling_rate, mono_mix=True) for body in bodies]
+    with ForwardPasses(pipe.model) as passes:
+        together = adapter_for("automatic-speech-recognition").predict(pipe, clips, params)
+    assert together == alone and passes.sizes == [7]
+    running = Live(load_service(ctc_dir, config=ServeConfig(max_batch_size=3, max_wait_ms=500)))
+    try:
+        query = "/predict?chunk_length_s=0.5&stride_length_s=0.1"
+        replies = _parallel(lambda i: running.request("POST", query, bodies[i]), 3)
+        assert [(status, reply) for status, _, reply in replies] == [(200, one) for one in alone]
     finally:
         running.close()
 

@@ -89,8 +89,6 @@ class Service:
     # ------------------------------------------------------------------ the request path
 
     async def predict(self, body: bytes, content_type: str, query: list[tuple[str, str]], deadline: float):
-        if self.draining:
-            raise HTTPError(503, "The server is shutting down; retry on another replica.", self._retry())
         self._admit(deadline)  # before decoding: an overloaded server refuses in milliseconds
         loop = asyncio.get_running_loop()
         try:
@@ -110,7 +108,7 @@ class Service:
         try:
             future = self.batcher.submit(item, params, deadline)
         except QueueFull:
-            raise HTTPError(503, "The server is busy (request queue full); retry shortly.", self._retry()) from None
+            raise HTTPError(503, "The server is busy (request queue full); retry shortly.", self.retry_headers()) from None
         future.stream = stream  # the app answers a streaming request with server-sent events
         return future
 
@@ -124,15 +122,23 @@ class Service:
         except InvalidInputError as exc:
             raise HTTPError(400, str(exc)) from None
 
+    def refusal(self, deadline: float) -> str | None:
+        """Why a new request must get a 503 now (None: admit it). Cheap: no body, no decoding."""
+        if self.draining:
+            return "The server is shutting down; retry on another replica."
+        if self.batcher.full():
+            return "The server is busy (request queue full); retry shortly."
+        if self.batcher.expected_wait() > deadline - time.monotonic():
+            return "The server is busy (the queue ahead would outlast this request's deadline); retry shortly."
+        return None
+
     def _admit(self, deadline: float) -> None:
         """503 at once when the queue is full or would not reach this request before its deadline."""
-        if self.batcher.full():
-            raise HTTPError(503, "The server is busy (request queue full); retry shortly.", self._retry())
-        if self.batcher.expected_wait() > deadline - time.monotonic():
-            raise HTTPError(503, "The server is busy (the queue ahead would outlast this request's deadline); retry "
-                            "shortly.", self._retry())
+        reason = self.refusal(deadline)
+        if reason is not None:
+            raise HTTPError(503, reason, self.retry_headers())
 
-    def _retry(self) -> dict:
+    def retry_headers(self) -> dict:
         return {"Retry-After": str(self.config.retry_after_s)}
 
     def _parse(self, body: bytes, content_type: str, query: list[tuple[str, str]]):
