@@ -83,7 +83,7 @@ def assert_same_result(got, expected, atol: float = 1e-5, where: str = "result")
         assert isinstance(got, (list, tuple)) and len(got) == len(expected), f"{where}: {got} vs {expected}"
         for k, (g, e) in enumerate(zip(got, expected)):
             assert_same_result(g, e, atol, f"{where}[{k}]")
-    elif isinstance(expected, float):
+    elif isinstance(expected, (float, np.floating)):  # Transformers' pipelines return np.float32 scores
         assert abs(got - expected) <= atol, f"{where}: {got} vs {expected}"
     elif isinstance(expected, np.ndarray):
         np.testing.assert_allclose(got, expected, atol=atol, err_msg=where)

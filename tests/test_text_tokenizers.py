@@ -36,33 +36,6 @@ CONTEXTS = [LONG_TEXT, "Le café est dans la rue, à côté de la gare. " * 6, J
 
 
 def _write(writer: str, folder):
-    if writer == "deberta-v2":  # DeBERTa-v3's layout: [PAD] [CLS] [SEP] [UNK]; [MASK] is an added token
-        import io
-
-        import sentencepiece as spm
-        from tokenizer_helpers import CORPUS
-
-        model = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter([s for s in CORPUS if s.strip()]), model_writer=model, vocab_size=300,
-            model_type="unigram", hard_vocab_limit=False, character_coverage=1.0, minloglevel=2, pad_id=0,
-            pad_piece="[PAD]", bos_id=1, bos_piece="[CLS]", eos_id=2, eos_piece="[SEP]", unk_id=3,
-            unk_piece="[UNK]")
-        (folder / "spm.model").write_bytes(model.getvalue())
-        return folder
-    if writer == "albert":  # ALBERT's layout: <pad> <unk> [CLS] [SEP] [MASK] first
-        import io
-
-        import sentencepiece as spm
-        from tokenizer_helpers import CORPUS
-
-        model = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter([s for s in CORPUS if s.strip()]), model_writer=model, vocab_size=300,
-            model_type="unigram", hard_vocab_limit=False, character_coverage=1.0, minloglevel=2, pad_id=0,
-            unk_id=1, bos_id=-1, eos_id=-1, control_symbols=["[CLS]", "[SEP]", "[MASK]"])
-        (folder / "spiece.model").write_bytes(model.getvalue())
-        return folder
     return WRITERS[writer](folder)
 
 

@@ -136,9 +136,35 @@ def write_xlm_roberta_files(folder) -> Path:
     return folder
 
 
+def _write_unigram(path: Path, **layout) -> Path:
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter([s for s in CORPUS if s.strip()]), model_writer=model, vocab_size=300,
+        model_type="unigram", hard_vocab_limit=False, character_coverage=1.0, minloglevel=2, **layout)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(model.getvalue())
+    return path.parent
+
+
+def write_albert_files(folder) -> Path:
+    """spiece.model laid out like ALBERT's: ``<pad> <unk> [CLS] [SEP] [MASK]`` first."""
+    return _write_unigram(Path(folder) / "spiece.model", pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
+                          control_symbols=["[CLS]", "[SEP]", "[MASK]"])
+
+
+def write_deberta_v2_files(folder) -> Path:
+    """spm.model laid out like DeBERTa-v3's: ``[PAD] [CLS] [SEP] [UNK]``; ``[MASK]`` is an added token."""
+    return _write_unigram(Path(folder) / "spm.model", pad_id=0, pad_piece="[PAD]", bos_id=1, bos_piece="[CLS]",
+                          eos_id=2, eos_piece="[SEP]", unk_id=3, unk_piece="[UNK]")
+
+
 WRITERS = {
     "clip": write_clip_files,
     "roberta": write_roberta_files,
     "bert": write_bert_files,
     "xlm-roberta": write_xlm_roberta_files,
+    "albert": write_albert_files,
+    "deberta-v2": write_deberta_v2_files,
 }

@@ -209,6 +209,14 @@ def chunks(items: list, size: int):
         yield items[start:start + size]
 
 
+def equal_length_groups(order: list[int], lengths: list[int], size: int) -> list[list[int]]:
+    """Indices of ``order`` in groups of at most ``size`` that share one length: batches that pad nothing."""
+    buckets: dict[int, list[int]] = {}
+    for i in order:
+        buckets.setdefault(lengths[i], []).append(i)
+    return [group for bucket in buckets.values() for group in chunks(bucket, size)]
+
+
 class PipelineIterator:
     """The results of a pipeline fed a generator or dataset, one per input, computed ``batch_size``
     inputs at a time as they are read. ``len()`` works when the source has a length."""
@@ -313,10 +321,7 @@ class Pipeline:
         if batch_size == 1 or len(items) == 1 or self.padding_is_exact():
             groups = list(chunks(order, batch_size))
         else:
-            buckets: dict[int, list[int]] = {}
-            for i in order:
-                buckets.setdefault(length(items[i]), []).append(i)
-            groups = [group for bucket in buckets.values() for group in chunks(bucket, batch_size)]
+            groups = equal_length_groups(order, [length(item) for item in items], batch_size)
         results: list = [None] * len(items)
         for group in groups:
             for i, result in zip(group, forward([items[i] for i in group])):

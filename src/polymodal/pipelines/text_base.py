@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from ..core.errors import InvalidInputError
-from .base import Pipeline, chunks, describe
+from .base import Pipeline, chunks, describe, equal_length_groups
 
 # Keywords the text pipelines pass on to the tokenizer (Transformers forwards them the same way).
 TOKENIZER_KEYWORDS = frozenset({"truncation", "max_length", "add_special_tokens", "padding", "stride"})
@@ -41,7 +41,22 @@ class TextPipeline(Pipeline):
     """Base of the text pipelines: exact padding, length-sorted batches, tensors on the model's device."""
 
     def padding_is_exact(self) -> bool:
-        return True  # the attention mask removes padding from every text model's maths
+        """True for text models, whose attention mask removes padding from all their maths; a family
+        whose layers mix positions before any mask applies (CANINE's downsampling convolution) sets
+        ``text_padding_is_exact = False`` and its batches then hold inputs of one token length."""
+        return bool(getattr(self.model, "text_padding_is_exact", True))
+
+    def token_count(self, item) -> int:
+        """Exact token count of a text, a ``(text, text_pair)`` tuple or a list of words (unpadded,
+        untruncated: equal counts here stay equal after any truncation)."""
+        if isinstance(item, tuple):
+            first, second = item
+            encoded = self.tokenizer(first, second) if second is not None else self.tokenizer(first)
+        elif isinstance(item, list):
+            encoded = self.tokenizer(item, is_split_into_words=True)
+        else:
+            encoded = self.tokenizer(item)
+        return len(encoded["input_ids"])
 
     def tokenize(self, texts, pairs=None, **kwargs):
         options = {"padding": True, "return_tensors": "pt", **kwargs}
@@ -52,11 +67,21 @@ class TextPipeline(Pipeline):
         return self._model_inputs({k: encoding[k] for k in names})
 
     def sorted_batches(self, items: list, batch_size: int, forward: Callable[[list], list],
-                       length: Callable[[Any], int]) -> list:
-        """``forward`` over batches of similar length; one result per item, in input order."""
-        order = sorted(range(len(items)), key=lambda i: length(items[i]))
+                       length: Callable[[Any], int], exact_length: Callable[[Any], int] | None = None) -> list:
+        """``forward`` over batches of similar length; one result per item, in input order.
+
+        ``length`` is a cheap estimate that only orders the items; when padding is not exact,
+        ``exact_length`` (default :meth:`token_count`) groups them by their real token count.
+        """
+        size = max(1, int(batch_size))
+        if self.padding_is_exact() or size == 1 or len(items) == 1:
+            order = sorted(range(len(items)), key=lambda i: length(items[i]))
+            groups = list(chunks(order, size))
+        else:  # no padding at all: one token length per batch
+            counts = [(exact_length or self.token_count)(item) for item in items]
+            groups = equal_length_groups(sorted(range(len(items)), key=counts.__getitem__), counts, size)
         results: list = [None] * len(items)
-        for group in chunks(order, max(1, int(batch_size))):
+        for group in groups:
             for i, result in zip(group, forward([items[i] for i in group]), strict=True):
                 results[i] = result
         return results

@@ -59,7 +59,7 @@ class TokenClassificationPipeline(TextPipeline):
             sentences = [_sentence(item, split, delimiter, None if first is None else first + i)
                          for i, item in enumerate(items)]
             return self.sorted_batches(sentences, size, lambda group: self._entities(group, strategy, ignore, stride),
-                                       lambda s: len(s[0]))
+                                       lambda s: len(s[0]), lambda s: self.token_count(s[0]))
 
         result = self.run(inputs, process, batch_size)
         return result[0] if single else result

@@ -184,6 +184,9 @@ class ConvProjection(nn.Module):
 class CaninePreTrainedModel(BertPreTrainedModel):
     config_class = CanineConfig
     base_model_prefix = "canine"
+    # Padded characters enter the strided downsampling convolution before any mask applies, so a
+    # padded row's outputs move (~1e-4 in logits, in Transformers too): pipelines batch equal lengths.
+    text_padding_is_exact = False
     _keys_to_ignore_on_load_unexpected = (r"position_ids$", r"^classifier\.", r"^qa_outputs\.")
 
 
@@ -260,6 +263,7 @@ class _Canine:
     base_model_class = CanineModel
     base_model_prefix = "canine"
     with_pooler = True  # every Transformers head builds the pooler, used or not: same checkpoints
+    text_padding_is_exact = CaninePreTrainedModel.text_padding_is_exact
     _keys_to_ignore_on_load_unexpected = (r"position_ids$",)
 
 
