@@ -148,6 +148,9 @@ class EncoderDecoderCache(Cache):
     def __init__(self, self_attention_cache: DynamicCache | None = None, cross_attention_cache: DynamicCache | None = None):
         self.self_attention_cache = self_attention_cache if self_attention_cache is not None else DynamicCache()
         self.cross_attention_cache = cross_attention_cache if cross_attention_cache is not None else DynamicCache()
+        # > 1 when generate() repeated each input's encoder output this many times (beams, samples):
+        # the cross-attention keys/values are then computed from one row per input and shared.
+        self.cross_group = 1
         self.is_updated: dict[int, bool] = {
             layer_idx: self.cross_attention_cache.get_seq_length(layer_idx) > 0
             for layer_idx in range(len(self.cross_attention_cache))

@@ -180,7 +180,10 @@ class GenerationMixin:
         expand = config.num_beams if config.num_beams > 1 else config.num_return_sequences
         input_ids, model_kwargs = _expand_inputs(input_ids, model_kwargs, expand)
         if config.use_cache and "past_key_values" not in model_kwargs:
-            model_kwargs["past_key_values"] = self._new_cache(config.max_length + embeds_len)
+            model_kwargs["past_key_values"] = cache = self._new_cache(config.max_length + embeds_len)
+            if (expand > 1 and getattr(self, "_shares_cross_attention_rows", False)
+                    and not (config.output_attentions or model_kwargs.get("output_attentions"))):
+                cache.cross_group = expand
         model_kwargs["use_cache"] = config.use_cache
         for flag in ("output_attentions", "output_hidden_states"):
             if getattr(config, flag):

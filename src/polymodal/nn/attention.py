@@ -26,6 +26,9 @@ def attention(
     ``mask`` is additive (0 where attended, a large negative number elsewhere), broadcastable
     to ``(B, H, Tq, Tk)``. Returns ``(output (B, H, Tq, D), weights or None)``.
     """
+    if key.shape[0] != query.shape[0]:
+        return _shared_keys_attention(query, key, value, mask, dropout=dropout, scale=scale,
+                                      output_attentions=output_attentions, eager=eager)
     if not (output_attentions or eager):
         out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout, scale=scale)
         return out, None
@@ -37,6 +40,31 @@ def attention(
     if dropout:
         weights = F.dropout(weights, p=dropout)
     return torch.matmul(weights, value), (weights if output_attentions else None)
+
+
+def _shared_keys_attention(query, key, value, mask, **options):
+    """Queries of ``B * g`` rows over keys/values of ``B`` rows, row ``i`` of the keys serving query
+    rows ``i*g … i*g+g-1`` (beam search's cross-attention: the beams of one input share its encoder
+    output, so their keys are computed and stored once).
+
+    The ``g`` query rows become ``g`` times as many query positions of one row, so one attention
+    call reads each key once; masks must not vary over query positions (cross-attention's do not).
+    """
+    rows, heads, length, dim = query.shape
+    group = rows // key.shape[0]
+    if rows != group * key.shape[0]:
+        raise ValueError(f"attention: {rows} query rows cannot share keys/values of {key.shape[0]} rows.")
+    if mask is not None and mask.shape[0] != 1:
+        if mask.shape[-2] != 1:  # a per-query-position mask cannot be folded; repeat the keys instead
+            return attention(query, key.repeat_interleave(group, 0), value.repeat_interleave(group, 0), mask,
+                             **options)
+        mask = mask[::group]
+    folded = query.view(key.shape[0], group, heads, length, dim).transpose(1, 2).reshape(
+        key.shape[0], heads, group * length, dim)
+    out, weights = attention(folded, key, value, mask, **options)
+    unfold = (lambda t: t.view(key.shape[0], heads, group, length, t.shape[-1]).transpose(1, 2)
+              .reshape(rows, heads, length, t.shape[-1]))
+    return unfold(out), (None if weights is None else unfold(weights))
 
 
 # Re-measured with torch 2.13 (issue 12, 2 threads, interleaved, same process): SDPA beats plain

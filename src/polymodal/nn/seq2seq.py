@@ -97,6 +97,9 @@ def cached_keys_values(project, hidden_states, encoder_states, cache, layer_idx:
     # Stored head-major (B, H, S, D) contiguous: every later step reads all S keys of each head, and
     # the strided view of the projection (heads interleaved per position) made SDPA ~35% slower per
     # step on Whisper's 1500 encoder frames.
+    group = getattr(cache, "cross_group", 1)
+    if group > 1:  # rows repeated by generate(): project one per input (attention() shares it)
+        encoder_states = encoder_states[::group]
     key, value = (t.contiguous() for t in project(encoder_states))
     key, value = cache.cross_attention_cache.update(key, value, layer_idx)
     cache.is_updated[layer_idx] = True

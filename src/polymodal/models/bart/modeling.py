@@ -53,6 +53,7 @@ class BartLearnedPositionalEmbedding(nn.Embedding):
 
 
 class BartPreTrainedModel(TiedWeightsMixin, PreTrainedModel):
+    _shares_cross_attention_rows = True  # beam search shares cross-attention keys across beams
     config_class = BartConfig
     base_model_prefix = "model"
     main_input_name = "input_ids"

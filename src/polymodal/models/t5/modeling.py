@@ -230,6 +230,7 @@ class T5Stack(nn.Module):
 
 
 class T5PreTrainedModel(TiedWeightsMixin, PreTrainedModel):
+    _shares_cross_attention_rows = True  # beam search shares cross-attention keys across beams
     config_class = T5Config
     base_model_prefix = "transformer"
     main_input_name = "input_ids"
