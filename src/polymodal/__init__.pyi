@@ -135,6 +135,10 @@ from .models.bert.modeling import RobertaModel as RobertaModel
 from .models.bert.modeling import XLMRobertaModel as XLMRobertaModel
 from .models.bert.tokenization import BertTokenizer as BertTokenizer
 from .models.bert.tokenization import BertTokenizerFast as BertTokenizerFast
+from .models.bert_generation.configuration import BertGenerationConfig as BertGenerationConfig
+from .models.bert_generation.modeling import BertGenerationDecoder as BertGenerationDecoder
+from .models.bert_generation.modeling import BertGenerationEncoder as BertGenerationEncoder
+from .models.bert_generation.tokenization import BertGenerationTokenizer as BertGenerationTokenizer
 from .models.bert_japanese.tokenization import BertJapaneseTokenizer as BertJapaneseTokenizer
 from .models.biogpt.configuration import BioGptConfig as BioGptConfig
 from .models.biogpt.modeling import BioGptForCausalLM as BioGptForCausalLM
@@ -152,6 +156,14 @@ from .models.bit.modeling import BitPreTrainedModel as BitPreTrainedModel
 from .models.blenderbot.configuration import BlenderbotConfig as BlenderbotConfig
 from .models.blenderbot.modeling import BlenderbotForConditionalGeneration as BlenderbotForConditionalGeneration
 from .models.blenderbot.modeling import BlenderbotModel as BlenderbotModel
+from .models.blenderbot.tokenization import BlenderbotTokenizer as BlenderbotTokenizer
+from .models.blenderbot.tokenization import BlenderbotTokenizerFast as BlenderbotTokenizerFast
+from .models.blenderbot_small.configuration import BlenderbotSmallConfig as BlenderbotSmallConfig
+from .models.blenderbot_small.modeling import (
+from .models.blenderbot_small.modeling import BlenderbotSmallForCausalLM as BlenderbotSmallForCausalLM
+from .models.blenderbot_small.modeling import BlenderbotSmallModel as BlenderbotSmallModel
+from .models.blenderbot_small.tokenization import BlenderbotSmallTokenizer as BlenderbotSmallTokenizer
+from .models.blenderbot_small.tokenization import BlenderbotSmallTokenizerFast as BlenderbotSmallTokenizerFast
 from .models.bloom.configuration import BloomConfig as BloomConfig
 from .models.bloom.modeling import BloomForCausalLM as BloomForCausalLM
 from .models.bloom.modeling import BloomForSequenceClassification as BloomForSequenceClassification
@@ -311,6 +323,8 @@ from .models.distilbert.modeling import DistilBertForTokenClassification as Dist
 from .models.distilbert.modeling import DistilBertModel as DistilBertModel
 from .models.distilbert.tokenization import DistilBertTokenizer as DistilBertTokenizer
 from .models.distilbert.tokenization import DistilBertTokenizerFast as DistilBertTokenizerFast
+from .models.encoder_decoder.configuration import EncoderDecoderConfig as EncoderDecoderConfig
+from .models.encoder_decoder.modeling import EncoderDecoderModel as EncoderDecoderModel
 from .models.gpt2.configuration import GPT2Config as GPT2Config
 from .models.gpt2.modeling import GPT2ForSequenceClassification as GPT2ForSequenceClassification
 from .models.gpt2.modeling import GPT2LMHeadModel as GPT2LMHeadModel

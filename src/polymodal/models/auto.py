@@ -57,6 +57,20 @@ CLASS_MODULES: dict[str, str] = {
     "BlenderbotConfig": "polymodal.models.blenderbot.configuration",
     "BlenderbotModel": "polymodal.models.blenderbot.modeling",
     "BlenderbotForConditionalGeneration": "polymodal.models.blenderbot.modeling",
+    "BlenderbotTokenizer": "polymodal.models.blenderbot.tokenization",
+    "BlenderbotTokenizerFast": "polymodal.models.blenderbot.tokenization",
+    "BlenderbotSmallConfig": "polymodal.models.blenderbot_small.configuration",
+    "BlenderbotSmallModel": "polymodal.models.blenderbot_small.modeling",
+    "BlenderbotSmallForConditionalGeneration": "polymodal.models.blenderbot_small.modeling",
+    "BlenderbotSmallForCausalLM": "polymodal.models.blenderbot_small.modeling",
+    "BlenderbotSmallTokenizer": "polymodal.models.blenderbot_small.tokenization",
+    "BlenderbotSmallTokenizerFast": "polymodal.models.blenderbot_small.tokenization",
+    "BertGenerationConfig": "polymodal.models.bert_generation.configuration",
+    "BertGenerationEncoder": "polymodal.models.bert_generation.modeling",
+    "BertGenerationDecoder": "polymodal.models.bert_generation.modeling",
+    "BertGenerationTokenizer": "polymodal.models.bert_generation.tokenization",
+    "EncoderDecoderConfig": "polymodal.models.encoder_decoder.configuration",
+    "EncoderDecoderModel": "polymodal.models.encoder_decoder.modeling",
     "BartTokenizer": "polymodal.models.bart.tokenization",
     "BartTokenizerFast": "polymodal.models.bart.tokenization",
     "WhisperTokenizer": "polymodal.models.whisper.tokenization",
@@ -403,8 +417,16 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     },
     "bart": {"config": "BartConfig", "model": "BartModel", "seq2seq_lm": "BartForConditionalGeneration",  # issue 16
              "tokenizer": "BartTokenizer"},
-    "blenderbot": {"config": "BlenderbotConfig", "model": "BlenderbotModel",  # issue 16 (tokenizer.json loads generically)
-                   "seq2seq_lm": "BlenderbotForConditionalGeneration"},
+    "blenderbot": {"config": "BlenderbotConfig", "model": "BlenderbotModel",  # issue 16
+                   "seq2seq_lm": "BlenderbotForConditionalGeneration", "tokenizer": "BlenderbotTokenizer"},
+    "blenderbot-small": {"config": "BlenderbotSmallConfig", "model": "BlenderbotSmallModel",  # issue 16
+                         "seq2seq_lm": "BlenderbotSmallForConditionalGeneration",
+                         "causal_lm": "BlenderbotSmallForCausalLM",
+                         "tokenizer": "BlenderbotSmallTokenizer"},
+    "bert-generation": {"config": "BertGenerationConfig", "model": "BertGenerationEncoder",  # issue 16
+                        "causal_lm": "BertGenerationDecoder", "tokenizer": "BertGenerationTokenizer"},
+    "encoder-decoder": {"config": "EncoderDecoderConfig", "model": "EncoderDecoderModel",  # issue 16
+                        "seq2seq_lm": "EncoderDecoderModel"},
     "t5": {"config": "T5Config", "model": "T5Model", "seq2seq_lm": "T5ForConditionalGeneration",  # issue 16
            "tokenizer": "T5Tokenizer"},
     "audio-spectrogram-transformer": {

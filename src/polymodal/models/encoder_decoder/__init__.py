@@ -1,0 +1,1 @@
+"""EncoderDecoderModel (issue 16): any encoder plus any decoder with cross-attention, one seq2seq model."""
