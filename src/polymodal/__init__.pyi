@@ -115,6 +115,9 @@ from .models.bart.modeling import BartForConditionalGeneration as BartForConditi
 from .models.bart.modeling import BartModel as BartModel
 from .models.bart.tokenization import BartTokenizer as BartTokenizer
 from .models.bart.tokenization import BartTokenizerFast as BartTokenizerFast
+from .models.barthez.tokenization import BarthezTokenizer as BarthezTokenizer
+from .models.barthez.tokenization import BarthezTokenizerFast as BarthezTokenizerFast
+from .models.bartpho.tokenization import BartphoTokenizer as BartphoTokenizer
 from .models.beit.configuration import BeitConfig as BeitConfig
 from .models.beit.image_processing import BeitImageProcessor as BeitImageProcessor
 from .models.beit.image_processing import BeitImageProcessorFast as BeitImageProcessorFast
@@ -140,6 +143,7 @@ from .models.bert_generation.modeling import BertGenerationDecoder as BertGenera
 from .models.bert_generation.modeling import BertGenerationEncoder as BertGenerationEncoder
 from .models.bert_generation.tokenization import BertGenerationTokenizer as BertGenerationTokenizer
 from .models.bert_japanese.tokenization import BertJapaneseTokenizer as BertJapaneseTokenizer
+from .models.bertweet.tokenization import BertweetTokenizer as BertweetTokenizer
 from .models.biogpt.configuration import BioGptConfig as BioGptConfig
 from .models.biogpt.modeling import BioGptForCausalLM as BioGptForCausalLM
 from .models.biogpt.modeling import BioGptForSequenceClassification as BioGptForSequenceClassification
@@ -246,6 +250,8 @@ from .models.convnextv2.configuration import ConvNextV2Config as ConvNextV2Confi
 from .models.convnextv2.modeling import ConvNextV2ForImageClassification as ConvNextV2ForImageClassification
 from .models.convnextv2.modeling import ConvNextV2Model as ConvNextV2Model
 from .models.convnextv2.modeling import ConvNextV2PreTrainedModel as ConvNextV2PreTrainedModel
+from .models.cpm.tokenization import CpmTokenizer as CpmTokenizer
+from .models.cpm.tokenization import CpmTokenizerFast as CpmTokenizerFast
 from .models.ctrl.configuration import CTRLConfig as CTRLConfig
 from .models.ctrl.modeling import CTRLForSequenceClassification as CTRLForSequenceClassification
 from .models.ctrl.modeling import CTRLLMHeadModel as CTRLLMHeadModel
@@ -349,6 +355,10 @@ from .models.logmel_cnn.configuration import LogMelClassifierConfig as LogMelCla
 from .models.logmel_cnn.modeling import (
     LogMelClassifierForSequenceClassification as LogMelClassifierForSequenceClassification,
 )
+from .models.mbart.configuration import MBartConfig as MBartConfig
+from .models.mbart.modeling import MBartForConditionalGeneration as MBartForConditionalGeneration
+from .models.mbart.modeling import MBartModel as MBartModel
+from .models.mbart.modeling import MBartPreTrainedModel as MBartPreTrainedModel
 from .models.mobilenet_v2.configuration import MobileNetV2Config as MobileNetV2Config
 from .models.mobilenet_v2.image_processing import MobileNetV2ImageProcessor as MobileNetV2ImageProcessor
 from .models.mobilenet_v2.image_processing import MobileNetV2ImageProcessorFast as MobileNetV2ImageProcessorFast

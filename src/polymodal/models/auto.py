@@ -361,6 +361,18 @@ CLASS_MODULES: dict[str, str] = {
     "DecisionTransformerModel": "polymodal.models.decision_transformer.modeling",
     "DecisionTransformerGPT2Model": "polymodal.models.decision_transformer.modeling",
     "DecisionTransformerPreTrainedModel": "polymodal.models.decision_transformer.modeling",
+    # --- remaining tokenizers (issues 13, 14, 16) and mBART ---
+    "BertweetTokenizer": "polymodal.models.bertweet.tokenization",
+    "CpmTokenizer": "polymodal.models.cpm.tokenization",
+    "CpmTokenizerFast": "polymodal.models.cpm.tokenization",
+    "BarthezTokenizer": "polymodal.models.barthez.tokenization",
+    "BarthezTokenizerFast": "polymodal.models.barthez.tokenization",
+    "BartphoTokenizer": "polymodal.models.bartpho.tokenization",
+    "MBartConfig": "polymodal.models.mbart.configuration",
+    "MBartModel": "polymodal.models.mbart.modeling",
+    "MBartPreTrainedModel": "polymodal.models.mbart.modeling",
+    "MBartForConditionalGeneration": "polymodal.models.mbart.modeling",
+    # --- end remaining tokenizers ---
     # --- end decoder language models ---
 }
 
@@ -559,6 +571,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "ctrl": {"config": "CTRLConfig", "model": "CTRLModel", "causal_lm": "CTRLLMHeadModel", "tokenizer": "CTRLTokenizer",
              "sequence_classification": "CTRLForSequenceClassification"},
     "decision_transformer": {"config": "DecisionTransformerConfig", "model": "DecisionTransformerModel"},
+    # mBART (BARThez, BARTpho checkpoints); their tokenizer_config.json names the tokenizer class
+    "mbart": {"config": "MBartConfig", "model": "MBartModel", "seq2seq_lm": "MBartForConditionalGeneration"},
     # --- end decoder language models ---
 }
 
