@@ -1,6 +1,6 @@
 """Issue 12's inference rows: fp32 vs Transformers and ONNX Runtime, int8 vs Transformers fp32.
 
-    python benchmarks/bench_cpu_limit.py [--repeats 5] [--threads 2] [--families wav2vec2 clip ast]
+    python benchmarks/bench_cpu_limit.py [--repeats 5] [--threads 2] [--families wav2vec2 clip ast] [--no-onnx]
 
 Per family, one checkpoint folder written by Transformers (seeded random weights) is loaded by
 both libraries; ONNX Runtime runs polymodal's ``export_onnx`` graph of the same weights; int8 is
@@ -58,7 +58,7 @@ def ort_session(model, inputs: dict, path: Path, threads: int):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def sides(family: str, folder: Path, inputs: dict, threads: int) -> dict:
+def sides(family: str, folder: Path, inputs: dict, threads: int, onnx: bool = True) -> dict:
     import transformers
 
     import polymodal
@@ -74,7 +74,7 @@ def sides(family: str, folder: Path, inputs: dict, threads: int) -> dict:
         "polymodal int8 dynamic": (lambda m: lambda: m(**inputs)[field])(quantize(ours)),
         "polymodal int8 static": (lambda m: lambda: m(**inputs)[field])(quantize(ours, calibration)),
     }
-    session = ort_session(ours, inputs, folder / "model.onnx", threads)
+    session = ort_session(ours, inputs, folder / "model.onnx", threads) if onnx else None
     if session is not None:
         names = [o.name for o in session.get_outputs()]
         feeds = {k: v.numpy() for k, v in inputs.items()}
@@ -82,10 +82,10 @@ def sides(family: str, folder: Path, inputs: dict, threads: int) -> dict:
     return runners
 
 
-def measure(family: str, root: Path, repeats: int, threads: int) -> list[dict]:
+def measure(family: str, root: Path, repeats: int, threads: int, onnx: bool = True) -> list[dict]:
     folder = checkpoint(family, root)
     inputs = FAMILIES[family][4](torch.Generator().manual_seed(0))
-    runners = sides(family, folder, inputs, threads)
+    runners = sides(family, folder, inputs, threads, onnx)
     with torch.inference_mode():
         reference = runners["Transformers fp32"]()
         cosines = {name: torch.nn.functional.cosine_similarity(fn().float(), reference, dim=-1).min().item()
@@ -102,13 +102,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "polymodal_bench_cpu_limit")
+    parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime side")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")
     print(f"torch {torch.__version__}, {args.threads} threads, load average {os.getloadavg()}")
     rows = []
     for family in args.families:
-        rows += measure(family, args.folder, args.repeats, args.threads)
+        rows += measure(family, args.folder, args.repeats, args.threads, not args.no_onnx)
     print_table(rows, list(rows[0]))
     print(f"load average after {os.getloadavg()}")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ from polymodal.cli import main
 from polymodal.core.errors import ConfigError, InvalidInputError
 from polymodal.export import Int8Conv1d, Int8Conv2d, Int8Linear, quantize
 from polymodal.export import int8 as int8_module
+from polymodal.export.quantizer import FORMAT_VERSION
 from polymodal.nn.linear import linears
 
 
@@ -224,3 +227,160 @@ def test_shared_input_projections_quantise_once(static):
         plain = [nn.Linear(32, 8) for _ in range(2)]
         for got, layer in zip(linears(x, *plain), plain):  # float layers: each on its own
             torch.testing.assert_close(got, layer(x), atol=1e-6, rtol=1e-6)
+
+
+# --- outlier channels (a trained model's activations) --------------------------------------
+
+@contextlib.contextmanager
+def per_tensor_only():
+    """The behaviour before outlier splitting: one uint8 range per tensor."""
+    saved, int8_module.OUTLIER_RATIO = int8_module.OUTLIER_RATIO, math.inf
+    try:
+        yield
+    finally:
+        int8_module.OUTLIER_RATIO = saved
+
+
+OUTLIERS = [3, 17, 40, 51]
+
+
+def conv_then_layer_norm():
+    """What broke int8 on a trained wav2vec2: a conv whose input has a few channels ×40 (they feed
+    a few output channels of their own), then a layer norm over channels whose weights even the
+    channels out again — so the small channels' int8 error comes back at full size."""
+    torch.manual_seed(0)
+    x = nn.functional.gelu(torch.randn(2, 64, 100))  # (B, C, T) as the conv stack has it
+    x[:, OUTLIERS] *= 40
+    conv = nn.Conv1d(64, 64, 2, stride=2)
+    with torch.no_grad():
+        mask = torch.zeros(64, 64, 1, dtype=torch.bool)
+        mask[4:, OUTLIERS] = True  # outlier inputs reach output channels 0-3 only
+        conv.weight.masked_fill_(mask, 0.0)
+    norm = nn.LayerNorm(64)
+    with torch.no_grad():
+        norm.weight[:4] = 1 / 40
+    return x, conv, norm
+
+
+def layer_norm_error(quantized, conv, norm, x) -> float:
+    with torch.no_grad():
+        ref = norm(conv(x).transpose(1, 2))
+        got = norm(quantized(x).transpose(1, 2))
+    return rel_error(got, ref)
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_outlier_channels_survive_conv_then_layer_norm(static):
+    x, conv, norm = conv_then_layer_norm()
+    frames_first = x.transpose(1, 2).contiguous().transpose(1, 2)  # wav2vec2's fast-path memory
+
+    def int8_conv():
+        q = Int8Conv1d.from_float(conv, static=static)
+        if static:  # calibrated per channel, as quantize() does
+            q.set_input_range(x.amin(dim=(0, 2)), x.amax(dim=(0, 2)))
+        return q
+
+    q = int8_conv()
+    if static:
+        assert q.input_outliers.nonzero().flatten().tolist() == OUTLIERS
+    for inputs in (x, frames_first):
+        assert layer_norm_error(q, conv, norm, inputs) < 0.05
+        fast, slow = both_kernels(q, inputs)
+        torch.testing.assert_close(fast, slow, atol=1e-4, rtol=1e-4)  # same maths in the fallback
+    with per_tensor_only():  # one range per tensor: the small channels are crushed
+        assert layer_norm_error(int8_conv(), conv, norm, x) > 0.15
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_int8_linear_outliers_with_gelu_and_shared_input(static):
+    torch.manual_seed(0)
+    x = torch.randn(3, 7, 64)
+    x[..., OUTLIERS] *= 40
+    floats = [nn.Linear(64, 48) for _ in range(3)]
+    layers = [Int8Linear.from_float(layer, static=static) for layer in floats]
+    if static:
+        for layer in layers:
+            layer.set_input_range(x.flatten(0, 1).amin(0), x.flatten(0, 1).amax(0))
+    with torch.no_grad():
+        ref = floats[0](x)
+        fast, slow = both_kernels(layers[0], x)
+        torch.testing.assert_close(fast, slow, atol=1e-3, rtol=1e-4)
+        error = rel_error(fast, ref)
+        assert error < 0.01
+        torch.testing.assert_close(layers[0](x, gelu=True), nn.functional.gelu(fast), atol=1e-4, rtol=1e-4)
+        for got, layer in zip(linears(x, *layers), layers):  # quantised once, outliers found once
+            torch.testing.assert_close(got, layer(x), atol=0, rtol=0)
+        with per_tensor_only():
+            assert rel_error(Int8Linear.from_float(floats[0])(x), ref) > 3 * error
+
+
+def test_no_outliers_in_ordinary_activations():
+    torch.manual_seed(0)
+    low, high = int8_module.channel_ranges(torch.randn(500, 64), -1)
+    assert int8_module.find_outliers(low, high) is None  # random / well-normalised: one range
+    peak = torch.ones(64)
+    peak[:20] = 100.0  # many "outliers": only the largest 1/16 of the channels go to float
+    assert int8_module.find_outliers(-peak, peak).numel() == 4
+    assert int8_module.find_outliers(-peak[:8], peak[:8]) is None  # too few channels to split
+
+
+def wav2vec2_with_outliers():
+    """A tiny wav2vec2 whose last conv reads two channels ×40 (a trained conv stack's shape)."""
+    model = tiny_wav2vec2()
+    with torch.no_grad():
+        norm = model.wav2vec2.feature_extractor.conv_layers[1].layer_norm  # before the GELU
+        norm.weight[:2], norm.bias[:2] = 40.0, 40.0
+    return model
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_wav2vec2_with_outlier_channels(static):
+    model, x = wav2vec2_with_outliers(), padded_batch((4000, 2500, 3200))[0]
+    quantized = quantize(model, calibration_data=[x] if static else None)
+    with torch.no_grad():
+        ref = model(x).logits
+        features = model.wav2vec2.feature_extractor(x)
+        torch.testing.assert_close(quantized.wav2vec2.feature_extractor(x), features, atol=0.05 * features.abs().max(),
+                                   rtol=0)
+        assert nn.functional.cosine_similarity(quantized(x).logits, ref, dim=-1).min() > 0.99
+
+
+def test_format_2_round_trip_keeps_outliers(tmp_path):
+    model, x = wav2vec2_with_outliers(), padded_batch((4000, 2500, 3200))[0]
+    quantized = quantize(model, calibration_data=[x])
+    config = quantized.config.quantization_config
+    assert config["format_version"] == FORMAT_VERSION == 2
+    last_conv = "wav2vec2.feature_extractor.conv_layers.2.conv"
+    assert quantized.get_submodule(last_conv).input_outliers.nonzero().flatten().tolist() == [0, 1]
+    quantized.save_pretrained(tmp_path)
+    with safe_open(str(tmp_path / "model.safetensors"), "pt") as f:
+        saved = f.get_tensor(last_conv + ".input_outliers")
+    assert saved.dtype == torch.bool and saved.sum() == 2
+    loaded = type(model).from_pretrained(tmp_path)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x).logits, quantized(x).logits, atol=0, rtol=0)
+
+
+def test_format_1_checkpoints_still_load(tmp_path):
+    """Written before outlier splitting: no format_version, no input_outliers tensors."""
+    from safetensors.torch import load_file, save_file
+
+    model, x = tiny_wav2vec2(), padded_batch((4000, 2500, 3200))[0]
+    with per_tensor_only():
+        quantized = quantize(model, calibration_data=[x])
+    quantized.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["quantization_config"]["format_version"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    tensors = load_file(str(tmp_path / "model.safetensors"))
+    save_file({k: v for k, v in tensors.items() if not k.endswith("input_outliers")},
+              str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
+    loaded = type(model).from_pretrained(tmp_path)
+    assert not hasattr(loaded.wav2vec2.feature_projection.projection, "input_outliers")
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x).logits, quantized(x).logits, atol=0, rtol=0)
+
+    config["quantization_config"]["format_version"] = FORMAT_VERSION + 1
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="format_version.*upgrade polymodal"):
+        type(model).from_pretrained(tmp_path)

@@ -6,17 +6,28 @@ The kernels (``torch.ops.onednn.qlinear_pointwise`` / ``qconv_pointwise``, the o
 inductor quantiser lowers to) accumulate in int32 and write float32 with the bias (and GELU)
 applied, so a layer is a drop-in replacement for ``nn.Linear`` / ``nn.Conv1d`` / ``nn.Conv2d``.
 
+Outlier channels. A trained network often has a few input channels far larger than the rest (a
+trained wav2vec2's conv stack: a few up to ~40, most below 1). One uint8 scale per tensor is then
+set by those few and the others get a level or two — crushed, and a layer norm over channels
+further on scales their error back up (31% top-1 agreement on a trained wav2vec2). As in
+LLM.int8() (Dettmers et al., 2022), such channels leave the int8 product: a channel whose |max|
+exceeds ``OUTLIER_RATIO`` × the median channel's is an outlier, the others are quantised with a
+scale that fits *them*, and the outliers' share is added in float (their few columns of the
+dequantised weight: a thin GEMM). Dynamic layers find outliers on every call; static layers keep
+the set found at calibration (``input_outliers``, a bool per input channel).
+
 State-dict keys are the float layer's (``weight`` now int8, ``bias``) plus ``weight_scale`` and,
-when static, ``input_scale`` / ``input_zero_point``; all are plain tensors, so a quantised model
-saves to safetensors. The weight is packed into oneDNN's blocked layout on first use (not a
-re-quantisation: the int8 numbers are the saved ones) and re-packed if the weight is replaced.
-Where the oneDNN ops are missing (another device, a torch without them) the same integer maths
-runs as float matmuls on dequantised tensors.
+when static, ``input_scale`` / ``input_zero_point`` / ``input_outliers``; all are plain tensors,
+so a quantised model saves to safetensors. The weight is packed into oneDNN's blocked layout on
+first use (not a re-quantisation: the int8 numbers are the saved ones) and re-packed if the
+weight is replaced. Where the oneDNN ops are missing (another device, a torch without them) the
+same integer maths runs as float matmuls on dequantised tensors.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +37,15 @@ from ..core.errors import InvalidInputError
 
 _ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.onednn, "qlinear_pointwise")
 _QMAX = 127  # symmetric int8 weights: [-127, 127] keeps the scale exact for ±max
+
+# A channel is an outlier when its |max| exceeds this many times the median channel's: the other
+# channels then keep at least 255 / 8 ≈ 32 uint8 levels each (a random-weight or well-normalised
+# layer has max / median ≈ 1.5–3 and never trips it).
+OUTLIER_RATIO = 8.0
+# At most this share of the channels runs in float (the thin float GEMM stays ~1% of the layer).
+MAX_OUTLIER_FRACTION = 1 / 16
+# Fewer input channels than this (a patch embedding's RGB or mel input): one range, no split.
+MIN_OUTLIER_CHANNELS = 16
 
 
 def weight_to_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,6 +66,36 @@ def range_to_qparams(low: float, high: float) -> tuple[float, int]:
     return scale, min(max(zero_point, 0), 255)
 
 
+def channel_ranges(x: torch.Tensor, axis: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel (min, max) of ``x`` over every dimension but ``axis``: two (C,) tensors."""
+    axis %= x.dim()
+    if axis == x.dim() - 1 and x.is_contiguous():  # channels last: one pass over (N, C) rows
+        return torch.aminmax(x.reshape(-1, x.shape[-1]), dim=0)
+    dims = tuple(d for d in range(x.dim()) if d != axis)
+    return x.amin(dim=dims), x.amax(dim=dims)
+
+
+def find_outliers(low: torch.Tensor, high: torch.Tensor) -> torch.Tensor | None:
+    """Sorted indices of the outlier channels given per-channel ranges (see the module doc), or None."""
+    channels = low.numel()
+    if channels < MIN_OUTLIER_CHANNELS:
+        return None
+    peak = torch.maximum(high, -low).float()  # (C,)
+    count = int((peak > OUTLIER_RATIO * peak.median()).sum())
+    if count == 0:
+        return None
+    keep = min(count, max(1, int(channels * MAX_OUTLIER_FRACTION)))
+    return peak.topk(keep).indices.sort().values
+
+
+def split_qparams(low: torch.Tensor, high: torch.Tensor, outliers: torch.Tensor | None) -> tuple[float, int]:
+    """uint8 parameters covering every channel's range except the outliers'."""
+    if outliers is not None:
+        low, high = low.clone(), high.clone()
+        low[outliers], high[outliers] = 0.0, 0.0
+    return range_to_qparams(float(low.min()), float(high.max()))
+
+
 def _quantize_u8(x: torch.Tensor, scale: float, zero_point: int) -> torch.Tensor:
     """float → uint8 ``clamp(round(x / scale) + zero_point, 0, 255)`` of a contiguous ``x``."""
     with warnings.catch_warnings():
@@ -58,22 +108,61 @@ def _quantize_u8(x: torch.Tensor, scale: float, zero_point: int) -> torch.Tensor
 
 
 def input_range_qparams(x: torch.Tensor) -> tuple[float, int]:
-    """Dynamic mode: uint8 parameters covering this tensor's own range."""
+    """uint8 parameters covering this tensor's own range (one range, no outlier split)."""
     low, high = torch.aminmax(x)
     return range_to_qparams(float(low), float(high))
 
 
-def quantize_input(x: torch.Tensor, static_qparams: tuple[float, int] | None) -> tuple[torch.Tensor, float, int]:
-    """(uint8 x, scale, zero point) of ``x`` (contiguous result): static parameters, or x's own range."""
+class InputQParams(NamedTuple):
+    """How an input is quantised: per-tensor uint8 scale and zero point, outlier channels kept float."""
+
+    scale: float
+    zero_point: int
+    outliers: torch.Tensor | None = None  # channel indices, sorted
+
+    def key(self) -> tuple:
+        return self.scale, self.zero_point, None if self.outliers is None else tuple(self.outliers.tolist())
+
+
+def measure_qparams(x: torch.Tensor, axis: int) -> InputQParams:
+    """Dynamic mode: parameters from ``x``'s own per-channel ranges, outliers split off."""
+    if x.shape[axis] < MIN_OUTLIER_CHANNELS:
+        return InputQParams(*input_range_qparams(x))
+    low, high = channel_ranges(x, axis)
+    outliers = find_outliers(low, high)
+    return InputQParams(*split_qparams(low, high, outliers), outliers)
+
+
+class QuantizedInput(NamedTuple):
+    values: torch.Tensor  # uint8, the float input's shape; outlier channels hold the zero point
+    qparams: InputQParams
+    source: torch.Tensor  # the contiguous float32 input (the outlier channels are read from it)
+    axis: int
+
+
+def quantize_input(x: torch.Tensor, static_qparams: InputQParams | None, axis: int = -1) -> QuantizedInput:
+    """uint8 copy of ``x`` (contiguous) with the static parameters, or parameters measured on ``x``."""
     flat = x.float().contiguous()
-    scale, zero_point = static_qparams or input_range_qparams(flat)
-    return _quantize_u8(flat, scale, zero_point), scale, zero_point
+    qparams = static_qparams or measure_qparams(flat, axis)
+    values = _quantize_u8(flat, qparams.scale, qparams.zero_point)
+    if qparams.outliers is not None:  # the zero point stands for 0.0: these channels add nothing in int8
+        values.index_fill_(axis, qparams.outliers, qparams.zero_point)
+    return QuantizedInput(values, qparams, flat, axis)
+
+
+def fake_quantize(x: torch.Tensor, qparams: InputQParams, axis: int) -> torch.Tensor:
+    """The input the int8 kernel sees plus the float outliers, as floats (the fallback's maths)."""
+    scale, zero_point, outliers = qparams
+    out = (torch.round(x / scale) + zero_point).clamp_(0, 255).sub_(zero_point).mul_(scale)
+    if outliers is not None:
+        out.index_copy_(axis, outliers, x.index_select(axis, outliers))
+    return out
 
 
 class _Int8Layer(nn.Module):
     """Shared state of the int8 layers: int8 weight, its scales, the input's quantisation."""
 
-    def _init_buffers(self, weight_shape: tuple[int, ...], bias: bool, static: bool) -> None:
+    def _init_buffers(self, weight_shape: tuple[int, ...], bias: bool, static: bool, outliers: bool = True) -> None:
         self.register_buffer("weight", torch.zeros(weight_shape, dtype=torch.int8))
         self.register_buffer("weight_scale", torch.ones(weight_shape[0]))
         self.bias = nn.Parameter(torch.zeros(weight_shape[0]), requires_grad=False) if bias else None
@@ -81,6 +170,8 @@ class _Int8Layer(nn.Module):
         if static:
             self.register_buffer("input_scale", torch.ones(()))
             self.register_buffer("input_zero_point", torch.zeros((), dtype=torch.int32))
+            if outliers:  # absent in format-1 checkpoints (written before outlier channels were split)
+                self.register_buffer("input_outliers", torch.zeros(weight_shape[1], dtype=torch.bool))
         self._packed, self._packed_key = None, None
 
     def _load_float(self, layer: nn.Module) -> None:
@@ -90,14 +181,31 @@ class _Int8Layer(nn.Module):
         if self.bias is not None:
             self.bias.data.copy_(layer.bias.detach().float())
 
-    def set_input_range(self, low: float, high: float) -> None:
-        """Static mode: fix the input's uint8 scale and zero point from a calibrated range."""
-        scale, zero_point = range_to_qparams(low, high)
+    def set_input_range(self, low, high) -> None:
+        """Static mode: fix the input's quantisation from a calibrated range — floats (one range),
+        or per-input-channel tensors of shape (C,), from which outlier channels are split off."""
+        if isinstance(low, torch.Tensor) and low.dim() == 1:
+            outliers = find_outliers(low, high) if hasattr(self, "input_outliers") else None
+            scale, zero_point = split_qparams(low, high, outliers)
+        else:
+            outliers = None
+            scale, zero_point = range_to_qparams(float(low), float(high))
         self.input_scale.fill_(scale)
         self.input_zero_point.fill_(zero_point)
+        if hasattr(self, "input_outliers"):
+            self.input_outliers.zero_()
+            if outliers is not None:
+                self.input_outliers[outliers] = True
 
-    def _static_qparams(self) -> tuple[float, int] | None:
-        return (float(self.input_scale), int(self.input_zero_point)) if self.static else None
+    def _static_qparams(self) -> InputQParams | None:
+        if not self.static:
+            return None
+        mask = getattr(self, "input_outliers", None)
+        key = None if mask is None else (mask.data_ptr(), mask._version)
+        if getattr(self, "_outliers_key", None) != key or key is None:  # re-read after a load_state_dict
+            self._outliers = mask.nonzero().flatten() if mask is not None and bool(mask.any()) else None
+            self._outliers_key = key
+        return InputQParams(float(self.input_scale), int(self.input_zero_point), self._outliers)
 
     def _packed_weight(self, pack) -> torch.Tensor:
         key = (self.weight.data_ptr(), self.weight._version)
@@ -113,13 +221,10 @@ class _Int8Layer(nn.Module):
             raise InvalidInputError("An int8 polymodal model cannot be traced for ONNX; export the float model.")
         return _ONEDNN and x.device.type == "cpu"
 
-    def _dequantized_weight(self) -> torch.Tensor:
-        return self.weight.float() * self.weight_scale.view(-1, *[1] * (self.weight.dim() - 1))
-
-    @staticmethod
-    def _fake_quantize(x: torch.Tensor, scale: float, zero_point: int) -> torch.Tensor:
-        """The input the int8 kernel sees, as floats (the fallback's exact equivalent)."""
-        return (torch.round(x / scale) + zero_point).clamp_(0, 255).sub_(zero_point).mul_(scale)
+    def _dequantized_weight(self, channels: torch.Tensor | None = None) -> torch.Tensor:
+        """Float weight (only the given input channels' slices when ``channels`` is given)."""
+        weight = self.weight if channels is None else self.weight.index_select(1, channels)
+        return weight.float() * self.weight_scale.view(-1, *[1] * (self.weight.dim() - 1))
 
 
 class Int8Linear(_Int8Layer):
@@ -127,10 +232,11 @@ class Int8Linear(_Int8Layer):
 
     fuses_gelu = True  # nn.linear.linear(layer, x, gelu=True) passes GELU to the kernel
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, static: bool = False):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, static: bool = False,
+                 outliers: bool = True):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self._init_buffers((out_features, in_features), bias, static)
+        self._init_buffers((out_features, in_features), bias, static, outliers)
 
     @classmethod
     def from_float(cls, layer: nn.Linear, static: bool = False) -> Int8Linear:
@@ -142,17 +248,24 @@ class Int8Linear(_Int8Layer):
         shape = (*x.shape[:-1], self.out_features)
         if not self._use_onednn(x):
             x2 = x.reshape(-1, self.in_features).float()  # (N, in)
-            scale, zero_point = self._static_qparams() or input_range_qparams(x2)
-            out = F.linear(self._fake_quantize(x2, scale, zero_point), self._dequantized_weight(), self.bias)
+            qparams = self._static_qparams() or measure_qparams(x2, -1)
+            out = F.linear(fake_quantize(x2, qparams, -1), self._dequantized_weight(), self.bias)
             return (F.gelu(out) if gelu else out).reshape(shape).to(x.dtype)
         return self._int8_forward(quantize_input(x, self._static_qparams()), gelu).view(shape).to(x.dtype)
 
-    def _int8_forward(self, quantized: tuple[torch.Tensor, float, int], gelu: bool = False) -> torch.Tensor:
-        qx, scale, zero_point = quantized
+    def _int8_forward(self, quantized: QuantizedInput, gelu: bool = False) -> torch.Tensor:
+        """(N, out) float32 from a quantised input; GELU in the kernel unless outliers are added after."""
+        qx, (scale, zero_point, outliers), source, _ = quantized
+        fused = "gelu" if gelu and outliers is None else "none"
         packed = self._packed_weight(lambda: torch.ops.onednn.qlinear_prepack(self.weight, None))
-        return torch.ops.onednn.qlinear_pointwise(
+        out = torch.ops.onednn.qlinear_pointwise(
             qx.view(-1, self.in_features), scale, zero_point, packed, self.weight_scale, self._zero_points(),
-            self.bias, 1.0, 0, torch.float32, "gelu" if gelu else "none", [], "none" if gelu else "")
+            self.bias, 1.0, 0, torch.float32, fused, [], "none" if fused == "gelu" else "")
+        if outliers is None:
+            return out
+        # The outlier channels' share in float: (N, k) @ (k, out), k a few channels.
+        out.addmm_(source.view(-1, self.in_features).index_select(1, outliers), self._dequantized_weight(outliers).t())
+        return torch.ops.aten.gelu_(out) if gelu else out
 
     @staticmethod
     def forward_shared(x: torch.Tensor, layers) -> tuple[torch.Tensor, ...] | None:
@@ -161,10 +274,10 @@ class Int8Linear(_Int8Layer):
         first = layers[0]
         if not all(isinstance(layer, Int8Linear) for layer in layers) or not first._use_onednn(x):
             return None
-        qparams = {layer._static_qparams() for layer in layers}
-        if len(qparams) != 1:
+        qparams = [layer._static_qparams() for layer in layers]
+        if len({None if q is None else q.key() for q in qparams}) != 1:
             return None
-        quantized = quantize_input(x, qparams.pop())
+        quantized = quantize_input(x, qparams[0])  # dynamic: measured once, outliers found once
         return tuple(layer._int8_forward(quantized).view(*x.shape[:-1], layer.out_features).to(x.dtype)
                      for layer in layers)
 
@@ -179,13 +292,13 @@ class _Int8Conv(_Int8Layer):
     dims = 0
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding, dilation,
-                 bias: bool = True, static: bool = False):
+                 bias: bool = True, static: bool = False, outliers: bool = True):
         super().__init__()
         as_tuple = (lambda v: (v,) * self.dims if isinstance(v, int) else tuple(v))
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = as_tuple(kernel_size), as_tuple(stride)
         self.padding, self.dilation = as_tuple(padding), as_tuple(dilation)
-        self._init_buffers((out_channels, in_channels, *self.kernel_size), bias, static)
+        self._init_buffers((out_channels, in_channels, *self.kernel_size), bias, static, outliers)
 
     @classmethod
     def from_float(cls, layer: nn.Module, static: bool = False) -> _Int8Conv:
@@ -197,24 +310,31 @@ class _Int8Conv(_Int8Layer):
     def _conv_args(self) -> tuple[list[int], list[int], list[int], int]:
         return list(self.stride), list(self.padding), list(self.dilation), 1
 
+    def _float_conv(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        conv = F.conv1d if self.dims == 1 else F.conv2d
+        return conv(x, weight, bias, *self._conv_args())
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self._use_onednn(x):
-            scale, zero_point = self._static_qparams() or input_range_qparams(x.float())
-            conv = F.conv1d if self.dims == 1 else F.conv2d
-            out = conv(self._fake_quantize(x.float(), scale, zero_point), self._dequantized_weight(), self.bias,
-                       *self._conv_args())
-            return out.to(x.dtype)
+            xf = x.float()
+            qparams = self._static_qparams() or measure_qparams(xf, 1)
+            return self._float_conv(fake_quantize(xf, qparams, 1), self._dequantized_weight(), self.bias).to(x.dtype)
         # Quantise channels-last memory as it lies (wav2vec2's frames-first conv stack): a
         # contiguous copy of the transposed view would cost as much as the int8 conv itself.
         channels_last = x.movedim(1, -1)
-        source = channels_last if channels_last.is_contiguous() else x
-        qx, scale, zero_point = quantize_input(source, self._static_qparams())
-        qx = qx.movedim(-1, 1) if source is channels_last else qx
+        last = channels_last.is_contiguous()
+        quantized = quantize_input(channels_last if last else x, self._static_qparams(), -1 if last else 1)
+        qx, (scale, zero_point, outliers), source, axis = quantized
+        qx = qx.movedim(-1, 1) if last else qx
         args = self._conv_args()
         packed = self._packed_weight(lambda: torch.ops.onednn.qconv_prepack(
             self.weight, self.weight_scale, scale, zero_point, *args, None))
         out = torch.ops.onednn.qconv_pointwise(qx, scale, zero_point, packed, self.weight_scale, self._zero_points(),
                                                self.bias, *args, 1.0, 0, torch.float32, "none", [], "")
+        if outliers is not None:  # the outlier channels' share: a float conv over k input channels
+            picked = source.index_select(axis, outliers)
+            out.add_(self._float_conv(picked.movedim(-1, 1) if last else picked, self._dequantized_weight(outliers),
+                                      None))
         return out.to(x.dtype)
 
     def extra_repr(self) -> str:

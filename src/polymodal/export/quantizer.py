@@ -18,10 +18,13 @@ from torch import nn
 
 from ..core.errors import ConfigError, InvalidInputError
 from ..nn.fastpath import cpu_fast_paths
-from .int8 import INT8_CLASSES, Int8Linear, _Int8Layer
+from .int8 import INT8_CLASSES, MAX_OUTLIER_FRACTION, OUTLIER_RATIO, Int8Linear, _Int8Layer, channel_ranges
 
 QUANT_METHOD = "polymodal-int8"
 SCHEMES = ("dynamic", "static")
+# 1: per-tensor activations. 2: outlier input channels kept float (static layers save the set as
+# ``input_outliers``). Format-1 checkpoints still load: their static layers have no outlier set.
+FORMAT_VERSION = 2
 # Layers with fewer inputs per output than this stay float: a wav2vec2 first conv reads 10 raw
 # samples, where 8-bit input steps are audible noise, and costs little in float.
 MIN_FAN_IN = 32
@@ -83,19 +86,20 @@ def _as_batches(model: nn.Module, calibration_data) -> list[dict]:
     return batches
 
 
-def _calibrate(model: nn.Module, names: list[str], batches: list[dict]) -> dict[str, tuple[float, float]]:
-    """Smallest and largest input value each named layer sees over the batches (float model)."""
-    ranges: dict[str, tuple[float, float]] = {}
+def _calibrate(model: nn.Module, names: list[str], batches: list[dict]) -> dict[str, tuple]:
+    """Per-input-channel (min, max) each named layer sees over the batches (float model)."""
+    ranges: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def observe(name):
+    def observe(name, axis):
         def hook(_module, args):
-            low, high = torch.aminmax(args[0].detach())
-            old = ranges.get(name, (float("inf"), float("-inf")))
-            ranges[name] = (min(old[0], float(low)), max(old[1], float(high)))
+            low, high = channel_ranges(args[0].detach().float(), axis)
+            old = ranges.get(name)
+            ranges[name] = (low, high) if old is None else (torch.minimum(old[0], low), torch.maximum(old[1], high))
         return hook
 
     modules = dict(model.named_modules())
-    handles = [modules[name].register_forward_pre_hook(observe(name)) for name in names]
+    handles = [modules[name].register_forward_pre_hook(observe(name, -1 if isinstance(modules[name], nn.Linear) else 1))
+               for name in names]
     was_training = model.training
     try:
         # Fast paths call the kernels directly, past the hooks: run the plain layers instead.
@@ -144,21 +148,25 @@ def quantize(model: nn.Module, calibration_data=None, modules_to_not_convert: It
     config = getattr(quantized, "config", None)
     if config is not None:
         config.quantization_config = {
-            "quant_method": QUANT_METHOD, "activation_scheme": "static" if static else "dynamic",
-            "weights": "int8, symmetric, per output channel", "activations": "uint8, affine, per tensor",
+            "quant_method": QUANT_METHOD, "format_version": FORMAT_VERSION,
+            "activation_scheme": "static" if static else "dynamic",
+            "weights": "int8, symmetric, per output channel",
+            "activations": f"uint8, affine, per tensor; input channels above {OUTLIER_RATIO:g}x the median channel's "
+                           f"|max| (at most {MAX_OUTLIER_FRACTION:.2%}) in float, found "
+                           + ("at calibration" if static else "on every call"),
             "modules": names,
         }
     return quantized
 
 
-def _empty_int8(layer: nn.Module, static: bool) -> nn.Module:
+def _empty_int8(layer: nn.Module, static: bool, version: int) -> nn.Module:
     """An int8 layer shaped like the float ``layer``, to receive saved int8 tensors."""
     cls = INT8_CLASSES[type(layer)]
-    bias = layer.bias is not None
+    bias, outliers = layer.bias is not None, version >= 2
     if cls is Int8Linear:
-        return cls(layer.in_features, layer.out_features, bias, static)
+        return cls(layer.in_features, layer.out_features, bias, static, outliers)
     return cls(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
-               layer.dilation, bias, static)
+               layer.dilation, bias, static, outliers)
 
 
 def prepare_quantized_model(model: nn.Module, quantization_config: dict) -> None:
@@ -171,6 +179,11 @@ def prepare_quantized_model(model: nn.Module, quantization_config: dict) -> None
     scheme = quantization_config.get("activation_scheme")
     if scheme not in SCHEMES:
         raise ConfigError(f"quantization_config.activation_scheme must be one of {SCHEMES}, got {scheme!r}.")
+    version = quantization_config.get("format_version", 1)  # format 1 did not write it
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise ConfigError(f"quantization_config.format_version is {version!r}, but this polymodal reads int8 "
+                          f"checkpoint formats 1 to {FORMAT_VERSION}; upgrade polymodal, or quantise the float "
+                          "checkpoint again with this version.")
     for name in quantization_config.get("modules", []):
         try:
             layer = model.get_submodule(name)
@@ -180,4 +193,4 @@ def prepare_quantized_model(model: nn.Module, quantization_config: dict) -> None
         if type(layer) not in INT8_CLASSES:
             raise ConfigError(f"quantization_config names {name!r}, a {type(layer).__name__}; only linear and "
                               "convolution layers are quantised.")
-        _replace(model, name, _empty_int8(layer, scheme == "static"))
+        _replace(model, name, _empty_int8(layer, scheme == "static", version))
