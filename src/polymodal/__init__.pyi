@@ -144,6 +144,27 @@ from .models.bert_generation.modeling import BertGenerationEncoder as BertGenera
 from .models.bert_generation.tokenization import BertGenerationTokenizer as BertGenerationTokenizer
 from .models.bert_japanese.tokenization import BertJapaneseTokenizer as BertJapaneseTokenizer
 from .models.bertweet.tokenization import BertweetTokenizer as BertweetTokenizer
+from .models.big_bird.configuration import BigBirdConfig as BigBirdConfig
+from .models.big_bird.modeling import BigBirdForMaskedLM as BigBirdForMaskedLM
+from .models.big_bird.modeling import BigBirdForMultipleChoice as BigBirdForMultipleChoice
+from .models.big_bird.modeling import BigBirdForPreTraining as BigBirdForPreTraining
+from .models.big_bird.modeling import BigBirdForQuestionAnswering as BigBirdForQuestionAnswering
+from .models.big_bird.modeling import BigBirdForSequenceClassification as BigBirdForSequenceClassification
+from .models.big_bird.modeling import BigBirdForTokenClassification as BigBirdForTokenClassification
+from .models.big_bird.modeling import BigBirdModel as BigBirdModel
+from .models.big_bird.modeling import BigBirdPreTrainedModel as BigBirdPreTrainedModel
+from .models.big_bird.tokenization import BigBirdTokenizer as BigBirdTokenizer
+from .models.big_bird.tokenization import BigBirdTokenizerFast as BigBirdTokenizerFast
+from .models.bigbird_pegasus.configuration import BigBirdPegasusConfig as BigBirdPegasusConfig
+from .models.bigbird_pegasus.modeling import (
+    BigBirdPegasusForConditionalGeneration as BigBirdPegasusForConditionalGeneration,
+)
+from .models.bigbird_pegasus.modeling import BigBirdPegasusForQuestionAnswering as BigBirdPegasusForQuestionAnswering
+from .models.bigbird_pegasus.modeling import (
+    BigBirdPegasusForSequenceClassification as BigBirdPegasusForSequenceClassification,
+)
+from .models.bigbird_pegasus.modeling import BigBirdPegasusModel as BigBirdPegasusModel
+from .models.bigbird_pegasus.modeling import BigBirdPegasusPreTrainedModel as BigBirdPegasusPreTrainedModel
 from .models.biogpt.configuration import BioGptConfig as BioGptConfig
 from .models.biogpt.modeling import BioGptForCausalLM as BioGptForCausalLM
 from .models.biogpt.modeling import BioGptForSequenceClassification as BioGptForSequenceClassification
@@ -163,8 +184,10 @@ from .models.blenderbot.modeling import BlenderbotModel as BlenderbotModel
 from .models.blenderbot.tokenization import BlenderbotTokenizer as BlenderbotTokenizer
 from .models.blenderbot.tokenization import BlenderbotTokenizerFast as BlenderbotTokenizerFast
 from .models.blenderbot_small.configuration import BlenderbotSmallConfig as BlenderbotSmallConfig
-from .models.blenderbot_small.modeling import (
 from .models.blenderbot_small.modeling import BlenderbotSmallForCausalLM as BlenderbotSmallForCausalLM
+from .models.blenderbot_small.modeling import (
+    BlenderbotSmallForConditionalGeneration as BlenderbotSmallForConditionalGeneration,
+)
 from .models.blenderbot_small.modeling import BlenderbotSmallModel as BlenderbotSmallModel
 from .models.blenderbot_small.tokenization import BlenderbotSmallTokenizer as BlenderbotSmallTokenizer
 from .models.blenderbot_small.tokenization import BlenderbotSmallTokenizerFast as BlenderbotSmallTokenizerFast
@@ -370,6 +393,8 @@ from .models.opt.modeling import OPTForCausalLM as OPTForCausalLM
 from .models.opt.modeling import OPTForSequenceClassification as OPTForSequenceClassification
 from .models.opt.modeling import OPTModel as OPTModel
 from .models.opt.modeling import OPTPreTrainedModel as OPTPreTrainedModel
+from .models.pegasus.tokenization import PegasusTokenizer as PegasusTokenizer
+from .models.pegasus.tokenization import PegasusTokenizerFast as PegasusTokenizerFast
 from .models.resnet.configuration import ResNetConfig as ResNetConfig
 from .models.resnet.modeling import ResNetForImageClassification as ResNetForImageClassification
 from .models.resnet.modeling import ResNetModel as ResNetModel

@@ -73,6 +73,14 @@ CLASS_MODULES: dict[str, str] = {
     "EncoderDecoderModel": "polymodal.models.encoder_decoder.modeling",
     "BartTokenizer": "polymodal.models.bart.tokenization",
     "BartTokenizerFast": "polymodal.models.bart.tokenization",
+    "BigBirdPegasusConfig": "polymodal.models.bigbird_pegasus.configuration",
+    "BigBirdPegasusModel": "polymodal.models.bigbird_pegasus.modeling",
+    "BigBirdPegasusPreTrainedModel": "polymodal.models.bigbird_pegasus.modeling",
+    "BigBirdPegasusForConditionalGeneration": "polymodal.models.bigbird_pegasus.modeling",
+    "BigBirdPegasusForSequenceClassification": "polymodal.models.bigbird_pegasus.modeling",
+    "BigBirdPegasusForQuestionAnswering": "polymodal.models.bigbird_pegasus.modeling",
+    "PegasusTokenizer": "polymodal.models.pegasus.tokenization",
+    "PegasusTokenizerFast": "polymodal.models.pegasus.tokenization",
     "WhisperTokenizer": "polymodal.models.whisper.tokenization",
     "WhisperTokenizerFast": "polymodal.models.whisper.tokenization",
     "WhisperProcessor": "polymodal.models.whisper.processing",
@@ -246,6 +254,17 @@ CLASS_MODULES: dict[str, str] = {
     "CanineForMultipleChoice": "polymodal.models.canine.modeling",
     "CanineConfig": "polymodal.models.canine.configuration",
     "CanineTokenizer": "polymodal.models.canine.tokenization",
+    "BigBirdConfig": "polymodal.models.big_bird.configuration",
+    "BigBirdModel": "polymodal.models.big_bird.modeling",
+    "BigBirdPreTrainedModel": "polymodal.models.big_bird.modeling",
+    "BigBirdForMaskedLM": "polymodal.models.big_bird.modeling",
+    "BigBirdForPreTraining": "polymodal.models.big_bird.modeling",
+    "BigBirdForSequenceClassification": "polymodal.models.big_bird.modeling",
+    "BigBirdForTokenClassification": "polymodal.models.big_bird.modeling",
+    "BigBirdForQuestionAnswering": "polymodal.models.big_bird.modeling",
+    "BigBirdForMultipleChoice": "polymodal.models.big_bird.modeling",
+    "BigBirdTokenizer": "polymodal.models.big_bird.tokenization",
+    "BigBirdTokenizerFast": "polymodal.models.big_bird.tokenization",
     # --- end text encoders ---
     # --- vision backbones / image classification (issue 15) ---
     "ViTConfig": "polymodal.models.vit.configuration",
@@ -439,6 +458,10 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
                         "causal_lm": "BertGenerationDecoder", "tokenizer": "BertGenerationTokenizer"},
     "encoder-decoder": {"config": "EncoderDecoderConfig", "model": "EncoderDecoderModel",  # issue 16
                         "seq2seq_lm": "EncoderDecoderModel"},
+    "bigbird_pegasus": {"config": "BigBirdPegasusConfig", "model": "BigBirdPegasusModel",  # issue 16
+                        "seq2seq_lm": "BigBirdPegasusForConditionalGeneration", "tokenizer": "PegasusTokenizer",
+                        "sequence_classification": "BigBirdPegasusForSequenceClassification",
+                        "question_answering": "BigBirdPegasusForQuestionAnswering"},
     "t5": {"config": "T5Config", "model": "T5Model", "seq2seq_lm": "T5ForConditionalGeneration",  # issue 16
            "tokenizer": "T5Tokenizer"},
     "audio-spectrogram-transformer": {
@@ -467,6 +490,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "convbert": _text_encoder_roles("ConvBert", "ConvBertTokenizer"),
     "canine": {k: v for k, v in _text_encoder_roles("Canine", "CanineTokenizer").items()
                if k != "masked_lm"},  # CANINE has no masked-LM head in Transformers
+    "big_bird": _text_encoder_roles("BigBird", "BigBirdTokenizer"),
     # --- end text encoders ---
     "clip": {
         "config": "CLIPConfig",
