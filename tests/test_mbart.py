@@ -98,3 +98,28 @@ def test_generate_token_exact(mbart_dir, kwargs):
     ids, mask, _ = _batch()
     assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs),
                        theirs.generate(ids, attention_mask=mask, **kwargs))
+
+
+def test_barthez_checkpoint_end_to_end(tmp_path):
+    """A BARThez-style folder (mBART weights + BarthezTokenizer files): polymodal's summarization
+    pipeline writes what Transformers' generate + decode write."""
+    from extra_tokenizer_files import write_barthez_files
+    from tokenizers import processors
+
+    write_barthez_files(tmp_path)
+    tokenizer = transformers.BarthezTokenizer.from_pretrained(tmp_path)
+    bos, eos = tokenizer.convert_tokens_to_ids("<s>"), tokenizer.convert_tokens_to_ids("</s>")
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", bos), ("</s>", eos)])
+    tokenizer.save_pretrained(tmp_path)
+    torch.manual_seed(0)
+    config = transformers.MBartConfig(**{**TINY, "vocab_size": len(tokenizer), "decoder_start_token_id": eos},
+                                      pad_token_id=tokenizer.pad_token_id, bos_token_id=bos, eos_token_id=eos)
+    theirs = transformers.MBartForConditionalGeneration(config).eval()
+    theirs.save_pretrained(tmp_path)
+    texts = ["Le chat dort sur le canapé.", "Bonjour tout le monde, comment ça va ?"]
+    summaries = polymodal.pipeline("summarization", model=str(tmp_path), max_new_tokens=6)(texts)
+    batch = tokenizer(texts, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        expected = tokenizer.batch_decode(theirs.generate(**batch, max_new_tokens=6), skip_special_tokens=True)
+    assert [s["summary_text"] for s in summaries] == expected

@@ -250,3 +250,14 @@ def test_bartpho_round_trip_and_errors(bartpho_dir, tmp_path):
     (tmp_path / "no_dict" / "sentencepiece.bpe.model").write_bytes((bartpho_dir / "sentencepiece.bpe.model").read_bytes())
     with pytest.raises(CheckpointError, match="dict.txt"):
         BartphoTokenizer.from_pretrained(tmp_path / "no_dict")
+    import io
+
+    import sentencepiece as spm
+
+    model = io.BytesIO()  # a sentencepiece BPE model: named as such, not misread as unigram
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(VIETNAMESE * 5), model_writer=model, vocab_size=90,
+                                   model_type="bpe", hard_vocab_limit=False, minloglevel=2)
+    (tmp_path / "no_dict" / "sentencepiece.bpe.model").write_bytes(model.getvalue())
+    (tmp_path / "no_dict" / "dict.txt").write_text("a 1\n")
+    with pytest.raises(CheckpointError, match="bpe model"):
+        BartphoTokenizer.from_pretrained(tmp_path / "no_dict")
