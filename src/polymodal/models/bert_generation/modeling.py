@@ -227,6 +227,8 @@ class BertGenerationOnlyLMHead(nn.Module):
 class BertGenerationDecoder(GenerationMixin, TiedWeightsMixin, BertGenerationPreTrainedModel):
     """Causal LM (next-token loss on ``labels``, shifted inside); cross-attends when given encoder states."""
 
+    # Its cross-attention reads keys/values through nn.seq2seq's cache: beams may share one row per input.
+    _shares_cross_attention_rows = True
     _tied_weights_keys = {  # noqa: RUF012
         "lm_head.decoder.weight": "bert.embeddings.word_embeddings.weight",
         "lm_head.decoder.bias": "lm_head.bias",

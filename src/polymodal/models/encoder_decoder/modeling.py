@@ -83,6 +83,11 @@ class EncoderDecoderModel(GenerationMixin, PreTrainedModel):
         nn.init.normal_(self.enc_to_dec_proj.weight, std=std)
         nn.init.zeros_(self.enc_to_dec_proj.bias)
 
+    @property
+    def _shares_cross_attention_rows(self) -> bool:
+        """Beam search may keep one cross-attention row per input when the decoder supports it."""
+        return bool(getattr(self.decoder, "_shares_cross_attention_rows", False))
+
     # ------------------------------------------------------------------ parts
     def get_encoder(self):
         return self.encoder
