@@ -231,3 +231,31 @@ def test_auto_and_errors(bert2bert):
     ours.config.decoder_start_token_id = None
     with pytest.raises(ValueError, match="decoder_start_token_id"):
         ours(torch.ones(1, 3, dtype=torch.long), labels=torch.ones(1, 3, dtype=torch.long))
+
+
+def test_encoder_decoder_config_errors():
+    from polymodal.models.encoder_decoder.configuration import EncoderDecoderConfig
+
+    with pytest.raises(ConfigError, match="model_type"):
+        EncoderDecoderConfig(encoder={"hidden_size": 32}, decoder={"model_type": "bert-generation"})
+    with pytest.raises(ConfigError, match="Unknown model_type"):
+        EncoderDecoderConfig(encoder={"model_type": "no-such-model"}, decoder={"model_type": "bert-generation"})
+    with pytest.raises(InvalidInputError, match="encoder_pretrained_model_name_or_path"):
+        EncoderDecoderModel.from_encoder_decoder_pretrained(None, None)
+    with pytest.raises(ConfigError, match="is_decoder=True"):
+        transformers_free_config(add_cross_attention=True)
+
+
+def test_encoder_outputs_and_embeds_inputs(bert2bert):
+    theirs = transformers.EncoderDecoderModel.from_pretrained(bert2bert).eval()
+    ours = EncoderDecoderModel.from_pretrained(bert2bert)
+    ids, mask, labels = _batch()
+    decoder_ids = labels.clamp(min=0)
+    with torch.no_grad():
+        encoded = ours.get_encoder()(ids, attention_mask=mask)
+        from_tuple = ours(encoder_outputs=(encoded.last_hidden_state,), attention_mask=mask,
+                          decoder_input_ids=decoder_ids)
+        embeds = theirs.get_input_embeddings()(ids)
+        assert_outputs_close(from_tuple, theirs(ids, attention_mask=mask, decoder_input_ids=decoder_ids))
+        assert_outputs_close(ours(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=decoder_ids),
+                             theirs(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=decoder_ids))

@@ -164,3 +164,21 @@ def test_causal_lm_matches_transformers(checkpoint, tmp_path):
     from_seq2seq = BlenderbotSmallForCausalLM.from_pretrained(checkpoint)
     seq2seq = BlenderbotSmallForConditionalGeneration.from_pretrained(checkpoint)
     torch.testing.assert_close(from_seq2seq.model.decoder.layers[0].fc1.weight, seq2seq.model.decoder.layers[0].fc1.weight)
+
+
+def test_text2text_pipeline_equals_generate(tmp_path):
+    from bert_generation_helpers import write_tiny_blenderbot_small
+
+    from polymodal import AutoTokenizer, pipeline
+
+    folder = write_tiny_blenderbot_small(tmp_path / "bb_small")
+    texts = ["My friends are cool but they eat too many carbs.", "hello there!"]
+    generator = pipeline("text2text-generation", model=str(folder))
+    options = {"max_new_tokens": 6, "num_beams": 2, "bad_words_ids": [[0], [1], [3]]}  # no specials: real words
+    got = generator(texts, **options)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    theirs = transformers.BlenderbotSmallForConditionalGeneration.from_pretrained(folder).eval()
+    expected = [tokenizer.decode(theirs.generate(**tokenizer(t, return_tensors="pt"), **options)[0],
+                                 skip_special_tokens=True) for t in texts]
+    assert all(expected), expected
+    assert [g[0]["generated_text"] if isinstance(g, list) else g["generated_text"] for g in got] == expected

@@ -134,3 +134,24 @@ def test_bert_generation_tokenizer_matches(spiece_dir, tmp_path):
     saved = tmp_path / "again"
     ours.save_pretrained(saved)
     assert transformers.BertGenerationTokenizer.from_pretrained(saved)(TEXTS)["input_ids"] == ours(TEXTS)["input_ids"]
+
+
+def test_auto_tokenizer_picks_each_class(small_dir, blenderbot_dirs, spiece_dir, tmp_path):
+    from polymodal import AutoTokenizer
+
+    transformers.BlenderbotSmallTokenizer.from_pretrained(small_dir).save_pretrained(tmp_path / "small")
+    transformers.BlenderbotTokenizer.from_pretrained(blenderbot_dirs[1]).save_pretrained(tmp_path / "bb")
+    transformers.BertGenerationTokenizer(vocab_file=str(spiece_dir / "spiece.model")).save_pretrained(tmp_path / "bg")
+    assert isinstance(AutoTokenizer.from_pretrained(tmp_path / "small"), BlenderbotSmallTokenizer)
+    assert isinstance(AutoTokenizer.from_pretrained(tmp_path / "bb"), BlenderbotTokenizer)
+    assert isinstance(AutoTokenizer.from_pretrained(tmp_path / "bg"), BertGenerationTokenizer)
+
+
+def test_missing_vocabulary_files_are_clear_errors(tmp_path):
+    with pytest.raises(Exception, match="spiece.model"):
+        BertGenerationTokenizer.from_pretrained(tmp_path)
+    with pytest.raises(Exception, match="vocab.json"):
+        BlenderbotSmallTokenizer.from_pretrained(tmp_path)
+    (tmp_path / "spiece.model").write_bytes(b"not a model")
+    with pytest.raises(Exception, match="not a valid sentencepiece model"):
+        BertGenerationTokenizer.from_pretrained(tmp_path)
