@@ -30,7 +30,7 @@ def small_dir(tmp_path_factory):
 def test_blenderbot_small_ids_and_decode_match(small_dir):
     theirs = transformers.BlenderbotSmallTokenizer.from_pretrained(small_dir)
     ours = BlenderbotSmallTokenizer.from_pretrained(small_dir)
-    assert len(ours) == len(theirs)
+    assert len(ours) == len(theirs) and ours.get_vocab() == theirs.get_vocab()
     for text in TEXTS:
         expected = theirs(text)
         got = ours(text)
@@ -48,6 +48,9 @@ def test_blenderbot_small_batch_and_round_trip(small_dir, tmp_path):
     ours = BlenderbotSmallTokenizer.from_pretrained(small_dir)
     batch = TEXTS[:6]
     assert ours(batch, padding=True)["input_ids"] == theirs(batch, padding=True)["input_ids"]
+    for options in ({}, {"truncation": True, "max_length": 5}, {"return_token_type_ids": True}):
+        assert dict(ours("hello there, friend.", "second one!", **options)) == dict(
+            theirs("hello there, friend.", "second one!", **options)), options
     assert ours.pad_token_id == 0 and ours.eos_token_id == 2 and ours.unk_token_id == 3
     ours.save_pretrained(tmp_path)
     reloaded = transformers.BlenderbotSmallTokenizer.from_pretrained(tmp_path)

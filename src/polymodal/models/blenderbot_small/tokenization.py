@@ -80,6 +80,10 @@ class BlenderbotSmallTokenizer(PreTrainedTokenizerFast):
     def _read_legacy_vocab(cls, vocab_file, merges_file, kwargs):
         return read_json_vocab(vocab_file), read_parlai_merges(merges_file), {}
 
+    def get_vocab(self) -> dict[str, int]:
+        """The checkpoint's spelling (``hel@@``), plus added tokens."""
+        return {**self._vocab, **self.added_tokens_encoder}
+
     def _convert_token_to_id(self, token: str):
         # The reference looks tokens up lower-cased, in the checkpoint's spelling.
         found = self._vocab.get(token.lower())
