@@ -19,17 +19,16 @@ from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads
 from ...nn.decoder import (
     TiedLMHeadMixin,
-    causal_lm_loss,
     decoder_attention_mask,
     embed_inputs,
-    pool_last_token,
     run_block,
-    sequence_classification_loss,
 )
+from ...nn.init import init_dense_and_norm
 from ..outputs_decoder import (
     BaseModelOutputWithPastAndCrossAttentions,
     CausalLMOutputWithCrossAttentions,
-    SequenceClassifierOutputWithPast,
+    causal_lm_output,
+    last_token_classifier_output,
 )
 from .configuration import GPT2Config
 
@@ -112,15 +111,7 @@ class GPT2PreTrainedModel(PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
-        if isinstance(module, (nn.Linear, Conv1D)):
-            module.weight.data.normal_(0.0, std)
-            if module.bias is not None:
-                module.bias.data.zero_()
-        elif isinstance(module, nn.Embedding):
-            module.weight.data.normal_(0.0, std)
-        elif isinstance(module, nn.LayerNorm):
-            module.weight.data.fill_(1.0)
-            module.bias.data.zero_()
+        init_dense_and_norm(module, std, dense=(nn.Linear, Conv1D), embeddings=True)
         if isinstance(module, (GPT2Attention, GPT2MLP)):
             # GPT-2 paper: residual projections scaled by 1/sqrt(2 * n_layer).
             module.c_proj.weight.data.normal_(0.0, std / (2 * self.config.n_layer) ** 0.5)
@@ -229,14 +220,7 @@ class GPT2LMHeadModel(GenerationMixin, TiedLMHeadMixin, GPT2PreTrainedModel):
             input_ids, past_key_values, attention_mask, token_type_ids, position_ids, inputs_embeds,
             use_cache, output_attentions, output_hidden_states, return_dict=True,
         )
-        hidden = out.last_hidden_state
-        # logits_to_keep=N: only the last N positions (generation needs one; 0 keeps all).
-        logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
-        loss = causal_lm_loss(logits, labels) if labels is not None else None
-        return CausalLMOutputWithCrossAttentions(
-            loss=loss, logits=logits, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return causal_lm_output(self.lm_head, out, labels, logits_to_keep, CausalLMOutputWithCrossAttentions)
 
 
 class GPT2ForSequenceClassification(GPT2PreTrainedModel):
@@ -267,10 +251,4 @@ class GPT2ForSequenceClassification(GPT2PreTrainedModel):
             input_ids, past_key_values, attention_mask, token_type_ids, position_ids, inputs_embeds,
             use_cache, output_attentions, output_hidden_states, return_dict=True,
         )
-        logits = self.score(out.last_hidden_state)
-        pooled = pool_last_token(logits, input_ids, self.config.pad_token_id)
-        loss = sequence_classification_loss(self.config, pooled, labels) if labels is not None else None
-        return SequenceClassifierOutputWithPast(
-            loss=loss, logits=pooled, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return last_token_classifier_output(self.score, out, input_ids, self.config, labels)
