@@ -21,14 +21,16 @@ from ...generation.cache import ensure_cache
 from ...nn.attention import attention, merge_heads, split_heads
 from ...nn.decoder import (
     TiedLMHeadMixin,
-    causal_lm_loss,
     decoder_attention_mask,
     embed_inputs,
-    pool_last_token,
     run_block,
-    sequence_classification_loss,
 )
-from ..outputs_decoder import BaseModelOutputWithPast, CausalLMOutputWithPast
+from ...nn.init import init_dense_and_norm
+from ..outputs_decoder import (
+    BaseModelOutputWithPast,
+    causal_lm_output,
+    last_token_classifier_output,
+)
 from .configuration import CTRLConfig
 
 
@@ -87,14 +89,7 @@ class CTRLPreTrainedModel(PreTrainedModel):
     _learned_positions = True  # the sinusoid table has n_positions rows
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            module.weight.data.normal_(0.0, std)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                module.bias.data.zero_()
-        elif isinstance(module, nn.LayerNorm):
-            module.weight.data.fill_(1.0)
-            module.bias.data.zero_()
+        init_dense_and_norm(module, self.config.initializer_range, embeddings=True)
 
 
 class CTRLModel(CTRLPreTrainedModel):
@@ -194,13 +189,7 @@ class CTRLLMHeadModel(GenerationMixin, TiedLMHeadMixin, CTRLPreTrainedModel):
     ):
         out = self.transformer(input_ids, past_key_values, attention_mask, token_type_ids, position_ids,
                                inputs_embeds, use_cache, output_attentions, output_hidden_states, return_dict=True)
-        hidden = out.last_hidden_state
-        logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
-        return CausalLMOutputWithPast(
-            loss=causal_lm_loss(logits, labels) if labels is not None else None,
-            logits=logits, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return causal_lm_output(self.lm_head, out, labels, logits_to_keep)
 
 
 class CTRLForSequenceClassification(CTRLPreTrainedModel):
@@ -231,7 +220,5 @@ class CTRLForSequenceClassification(CTRLPreTrainedModel):
     ):
         out = self.transformer(input_ids, past_key_values, attention_mask, token_type_ids, position_ids,
                                inputs_embeds, use_cache, output_attentions, output_hidden_states, return_dict=True)
-        pooled = pool_last_token(self.classifier(out.last_hidden_state), input_ids, self.config.pad_token_id)
-        loss = sequence_classification_loss(self.config, pooled, labels) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=pooled, hidden_states=out.hidden_states,
-                                        attentions=out.attentions)
+        return last_token_classifier_output(self.classifier, out, input_ids, self.config, labels,
+                                            output_class=SequenceClassifierOutput)  # no cache, as Transformers'
