@@ -19,17 +19,16 @@ from ...nn.alibi import alibi_bias
 from ...nn.attention import attention, merge_heads
 from ...nn.decoder import (
     TiedLMHeadMixin,
-    causal_lm_loss,
     decoder_attention_mask,
     embed_inputs,
-    pool_last_token,
     run_block,
-    sequence_classification_loss,
 )
+from ...nn.init import init_dense_and_norm
 from ..outputs_decoder import (
     BaseModelOutputWithPastAndCrossAttentions,
     CausalLMOutputWithCrossAttentions,
-    SequenceClassifierOutputWithPast,
+    causal_lm_output,
+    last_token_classifier_output,
 )
 from .configuration import BloomConfig
 
@@ -99,14 +98,7 @@ class BloomPreTrainedModel(PreTrainedModel):
     main_input_name = "input_ids"
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            module.weight.data.normal_(0.0, std)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                module.bias.data.zero_()
-        elif isinstance(module, nn.LayerNorm):
-            module.weight.data.fill_(1.0)
-            module.bias.data.zero_()
+        init_dense_and_norm(module, self.config.initializer_range, embeddings=True)
 
 
 class BloomModel(BloomPreTrainedModel):
@@ -200,13 +192,7 @@ class BloomForCausalLM(GenerationMixin, TiedLMHeadMixin, BloomPreTrainedModel):
     ):
         out = self.transformer(input_ids, past_key_values, attention_mask, inputs_embeds, use_cache,
                                output_attentions, output_hidden_states, return_dict=True)
-        hidden = out.last_hidden_state
-        logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
-        return CausalLMOutputWithCrossAttentions(
-            loss=causal_lm_loss(logits, labels) if labels is not None else None,
-            logits=logits, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return causal_lm_output(self.lm_head, out, labels, logits_to_keep, CausalLMOutputWithCrossAttentions)
 
 
 class BloomForSequenceClassification(BloomPreTrainedModel):
@@ -233,9 +219,4 @@ class BloomForSequenceClassification(BloomPreTrainedModel):
     ):
         out = self.transformer(input_ids, past_key_values, attention_mask, inputs_embeds, use_cache,
                                output_attentions, output_hidden_states, return_dict=True)
-        pooled = pool_last_token(self.score(out.last_hidden_state), input_ids, self.config.pad_token_id)
-        return SequenceClassifierOutputWithPast(
-            loss=sequence_classification_loss(self.config, pooled, labels) if labels is not None else None,
-            logits=pooled, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return last_token_classifier_output(self.score, out, input_ids, self.config, labels)
