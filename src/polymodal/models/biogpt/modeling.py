@@ -23,16 +23,15 @@ from ...nn.attention import attention, merge_heads, split_heads
 from ...nn.classification_loss import token_loss
 from ...nn.decoder import (
     TiedLMHeadMixin,
-    causal_lm_loss,
     decoder_attention_mask,
     embed_inputs,
-    pool_last_token,
-    sequence_classification_loss,
 )
+from ...nn.init import init_dense_and_norm
 from ..outputs_decoder import (
     BaseModelOutputWithPastAndCrossAttentions,
     CausalLMOutputWithCrossAttentions,
-    SequenceClassifierOutputWithPast,
+    causal_lm_output,
+    last_token_classifier_output,
 )
 from .configuration import BioGptConfig
 
@@ -90,18 +89,7 @@ class BioGptPreTrainedModel(PreTrainedModel):
     _learned_positions = True
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            module.weight.data.normal_(0.0, std)
-            if module.bias is not None:
-                module.bias.data.zero_()
-        elif isinstance(module, nn.Embedding):
-            module.weight.data.normal_(0.0, std)
-            if module.padding_idx is not None:
-                module.weight.data[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            module.weight.data.fill_(1.0)
-            module.bias.data.zero_()
+        init_dense_and_norm(module, self.config.initializer_range, embeddings=True)
 
 
 class BioGptModel(BioGptPreTrainedModel):
@@ -207,13 +195,7 @@ class BioGptForCausalLM(GenerationMixin, TiedLMHeadMixin, BioGptPreTrainedModel)
     ):
         out = self.biogpt(input_ids, attention_mask, inputs_embeds, past_key_values, use_cache, position_ids,
                           output_attentions, output_hidden_states, return_dict=True)
-        hidden = out.last_hidden_state
-        logits = self.output_projection(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
-        return CausalLMOutputWithCrossAttentions(
-            loss=causal_lm_loss(logits, labels) if labels is not None else None,
-            logits=logits, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return causal_lm_output(self.output_projection, out, labels, logits_to_keep, CausalLMOutputWithCrossAttentions)
 
 
 class BioGptForSequenceClassification(BioGptPreTrainedModel):
@@ -241,12 +223,7 @@ class BioGptForSequenceClassification(BioGptPreTrainedModel):
     ):
         out = self.biogpt(input_ids, attention_mask, inputs_embeds, past_key_values, use_cache, position_ids,
                           output_attentions, output_hidden_states, return_dict=True)
-        pooled = pool_last_token(self.score(out.last_hidden_state), input_ids, self.config.pad_token_id)
-        return SequenceClassifierOutputWithPast(
-            loss=sequence_classification_loss(self.config, pooled, labels) if labels is not None else None,
-            logits=pooled, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return last_token_classifier_output(self.score, out, input_ids, self.config, labels)
 
 
 class BioGptForTokenClassification(BioGptPreTrainedModel):
