@@ -21,13 +21,15 @@ from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads
 from ...nn.decoder import (
     TiedLMHeadMixin,
-    causal_lm_loss,
     decoder_attention_mask,
     embed_inputs,
-    pool_last_token,
-    sequence_classification_loss,
 )
-from ..outputs_decoder import BaseModelOutputWithPast, CausalLMOutputWithPast, SequenceClassifierOutputWithPast
+from ...nn.init import init_dense_and_norm
+from ..outputs_decoder import (
+    BaseModelOutputWithPast,
+    causal_lm_output,
+    last_token_classifier_output,
+)
 from .configuration import OPTConfig
 
 POSITION_OFFSET = 2  # fairseq's padding_idx + 1 rows come first in the position table
@@ -96,18 +98,7 @@ class OPTPreTrainedModel(PreTrainedModel):
     _learned_positions = True  # generate() refuses to run past max_position_embeddings
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.init_std
-        if isinstance(module, nn.Linear):
-            module.weight.data.normal_(0.0, std)
-            if module.bias is not None:
-                module.bias.data.zero_()
-        elif isinstance(module, nn.Embedding):
-            module.weight.data.normal_(0.0, std)
-            if module.padding_idx is not None:
-                module.weight.data[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm) and module.weight is not None:
-            module.weight.data.fill_(1.0)
-            module.bias.data.zero_()
+        init_dense_and_norm(module, self.config.init_std, embeddings=True)
 
 
 class OPTDecoder(nn.Module):
@@ -241,13 +232,7 @@ class OPTForCausalLM(GenerationMixin, TiedLMHeadMixin, OPTPreTrainedModel):
     ):
         out = self.model.decoder(input_ids, attention_mask, position_ids, past_key_values, inputs_embeds, use_cache,
                                  output_attentions, output_hidden_states)
-        hidden = out.last_hidden_state
-        logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
-        return CausalLMOutputWithPast(
-            loss=causal_lm_loss(logits, labels) if labels is not None else None,
-            logits=logits, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return causal_lm_output(self.lm_head, out, labels, logits_to_keep)
 
 
 class OPTForSequenceClassification(OPTPreTrainedModel):
@@ -275,9 +260,4 @@ class OPTForSequenceClassification(OPTPreTrainedModel):
     ):
         out = self.model.decoder(input_ids, attention_mask, position_ids, past_key_values, inputs_embeds, use_cache,
                                  output_attentions, output_hidden_states)
-        pooled = pool_last_token(self.score(out.last_hidden_state), input_ids, self.config.pad_token_id)
-        return SequenceClassifierOutputWithPast(
-            loss=sequence_classification_loss(self.config, pooled, labels) if labels is not None else None,
-            logits=pooled, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return last_token_classifier_output(self.score, out, input_ids, self.config, labels)
