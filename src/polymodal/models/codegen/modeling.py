@@ -19,8 +19,9 @@ from ...generation import GenerationMixin
 from ...generation.cache import ensure_cache
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads
-from ...nn.decoder import causal_lm_loss, decoder_attention_mask, embed_inputs, run_block
-from ..outputs_decoder import BaseModelOutputWithPast, CausalLMOutputWithPast
+from ...nn.decoder import decoder_attention_mask, embed_inputs, run_block
+from ...nn.init import init_dense_and_norm
+from ..outputs_decoder import BaseModelOutputWithPast, causal_lm_output
 from .configuration import MP_NUM, CodeGenConfig
 
 
@@ -120,14 +121,7 @@ class CodeGenPreTrainedModel(PreTrainedModel):
     _learned_positions = True  # the rotary table has n_positions rows
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            module.weight.data.normal_(0.0, std)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                module.bias.data.zero_()
-        elif isinstance(module, nn.LayerNorm):
-            module.weight.data.fill_(1.0)
-            module.bias.data.zero_()
+        init_dense_and_norm(module, self.config.initializer_range, embeddings=True)
 
 
 class CodeGenModel(CodeGenPreTrainedModel):
@@ -228,10 +222,4 @@ class CodeGenForCausalLM(GenerationMixin, CodeGenPreTrainedModel):
     ):
         out = self.transformer(input_ids, past_key_values, attention_mask, token_type_ids, position_ids,
                                inputs_embeds, use_cache, output_attentions, output_hidden_states, return_dict=True)
-        hidden = out.last_hidden_state
-        logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
-        return CausalLMOutputWithPast(
-            loss=causal_lm_loss(logits, labels) if labels is not None else None,
-            logits=logits, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return causal_lm_output(self.lm_head, out, labels, logits_to_keep)
