@@ -15,14 +15,16 @@ from ...nn.activations import get_activation
 from ...nn.attention import attention
 from ...nn.decoder import (
     TiedLMHeadMixin,
-    causal_lm_loss,
     decoder_attention_mask,
     embed_inputs,
-    pool_last_token,
-    sequence_classification_loss,
 )
+from ...nn.init import init_dense_and_norm
 from ...nn.rotary import RotaryEmbedding, apply_rotary_pos_emb
-from ..outputs_decoder import BaseModelOutputWithPast, CausalLMOutputWithPast, SequenceClassifierOutputWithPast
+from ..outputs_decoder import (
+    BaseModelOutputWithPast,
+    causal_lm_output,
+    last_token_classifier_output,
+)
 from .configuration import LlamaConfig
 
 
@@ -127,17 +129,7 @@ class LlamaPreTrainedModel(PreTrainedModel):
     _keys_to_ignore_on_load_unexpected = (r"rotary_emb\.inv_freq$",)
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            module.weight.data.normal_(0.0, std)
-            if module.bias is not None:
-                module.bias.data.zero_()
-        elif isinstance(module, nn.Embedding):
-            module.weight.data.normal_(0.0, std)
-            if module.padding_idx is not None:
-                module.weight.data[module.padding_idx].zero_()
-        elif isinstance(module, LlamaRMSNorm):
-            module.weight.data.fill_(1.0)
+        init_dense_and_norm(module, self.config.initializer_range, norms=(LlamaRMSNorm,), embeddings=True)
 
 
 class LlamaModel(LlamaPreTrainedModel):
@@ -237,13 +229,7 @@ class LlamaForCausalLM(GenerationMixin, TiedLMHeadMixin, LlamaPreTrainedModel):
             input_ids, attention_mask, position_ids, past_key_values, inputs_embeds, use_cache,
             output_attentions, output_hidden_states, return_dict=True,
         )
-        hidden = out.last_hidden_state
-        logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
-        return CausalLMOutputWithPast(
-            loss=causal_lm_loss(logits, labels) if labels is not None else None,
-            logits=logits, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return causal_lm_output(self.lm_head, out, labels, logits_to_keep)
 
 
 class LlamaForSequenceClassification(LlamaPreTrainedModel):
@@ -273,9 +259,4 @@ class LlamaForSequenceClassification(LlamaPreTrainedModel):
             input_ids, attention_mask, position_ids, past_key_values, inputs_embeds, use_cache,
             output_attentions, output_hidden_states, return_dict=True,
         )
-        pooled = pool_last_token(self.score(out.last_hidden_state), input_ids, self.config.pad_token_id)
-        return SequenceClassifierOutputWithPast(
-            loss=sequence_classification_loss(self.config, pooled, labels) if labels is not None else None,
-            logits=pooled, past_key_values=out.past_key_values,
-            hidden_states=out.hidden_states, attentions=out.attentions,
-        )
+        return last_token_classifier_output(self.score, out, input_ids, self.config, labels)
