@@ -17,6 +17,7 @@ from torch import nn
 from ...core.errors import InvalidInputError
 from ...core.modeling import PreTrainedModel
 from ...core.outputs import ModelOutput, model_forward, output_dataclass
+from ...nn.init import init_dense_and_norm
 from ..gpt2.modeling import GPT2Model
 from .configuration import DecisionTransformerConfig
 
@@ -43,14 +44,7 @@ class DecisionTransformerPreTrainedModel(PreTrainedModel):
     main_input_name = "states"
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            module.weight.data.normal_(0.0, std)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                module.bias.data.zero_()
-        elif isinstance(module, nn.LayerNorm):
-            module.weight.data.fill_(1.0)
-            module.bias.data.zero_()
+        init_dense_and_norm(module, self.config.initializer_range, embeddings=True)
 
 
 class DecisionTransformerModel(DecisionTransformerPreTrainedModel):
