@@ -111,6 +111,12 @@ def test_decoder_alone_logits_loss_cache_and_generate(tmp_path):
     prompt = ids[:1, :4]
     assert torch.equal(ours.generate(prompt, max_new_tokens=6, do_sample=False),
                        hf.generate(prompt, max_new_tokens=6, do_sample=False))
+    left = ids[:2, :6].clone()
+    left_mask = torch.ones_like(left)
+    left[1, :2], left_mask[1, :2] = 0, 0  # a left-padded batch of prompts
+    for beams in (1, 2):
+        assert torch.equal(ours.generate(left, attention_mask=left_mask, max_new_tokens=5, num_beams=beams),
+                           hf.generate(left, attention_mask=left_mask, max_new_tokens=5, num_beams=beams))
 
 
 def test_decoder_without_cross_attention_refuses_encoder_states(tmp_path):
@@ -259,3 +265,24 @@ def test_encoder_outputs_and_embeds_inputs(bert2bert):
         assert_outputs_close(from_tuple, theirs(ids, attention_mask=mask, decoder_input_ids=decoder_ids))
         assert_outputs_close(ours(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=decoder_ids),
                              theirs(inputs_embeds=embeds, attention_mask=mask, decoder_input_ids=decoder_ids))
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(bert2bert):
+    ids, mask, labels = _batch()
+    grads = []
+    for checkpointing in (False, True):
+        model = EncoderDecoderModel.from_pretrained(bert2bert)
+        for module in model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+        for part in (model.config.encoder, model.config.decoder):
+            part.attention_probs_dropout_prob = 0.0
+        if checkpointing:
+            model.gradient_checkpointing_enable()
+        model.train()
+        for module in model.modules():
+            if hasattr(module, "dropout_p"):
+                module.dropout_p = 0.0
+        model(ids, attention_mask=mask, labels=labels).loss.backward()
+        grads.append(model.decoder.bert.encoder.layer[0].crossattention.self.query.weight.grad)
+    torch.testing.assert_close(grads[1], grads[0])
