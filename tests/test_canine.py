@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from encoder_parity_helpers import HEADS, check_head_parity, head_inputs, pair
 
 transformers = pytest.importorskip("transformers")
 
@@ -23,86 +24,17 @@ VARIANTS = {
     "odd-sizes": ("Canine", dict(num_hash_functions=8, local_transformer_stride=5, downsampling_rate=3,
                                  upsampling_kernel_size=3)),
 }
-HEADS = ["Model", "ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering",
-         "ForMultipleChoice"]
-
-
-def _inputs(head, config, labels):
-    gen = torch.Generator().manual_seed(0)
-    shape = (3, 2, 14) if head == "ForMultipleChoice" else (3, 14)
-    ids = torch.randint(32, 0x3000, shape, generator=gen)  # code points
-    mask = torch.ones(shape, dtype=torch.long)
-    mask[..., 1, 9:] = 0
-    mask[-1, ..., 4:] = 0
-    inputs = {"input_ids": ids.masked_fill(mask == 0, 0), "attention_mask": mask}
-    if True:
-        inputs["token_type_ids"] = torch.zeros_like(ids).index_fill(-1, torch.tensor([5, 6, 7]), 1)
-    if labels:
-        if head == "ForSequenceClassification":
-            inputs["labels"] = torch.tensor([0, 2, 1])
-        elif head == "ForTokenClassification":
-            inputs["labels"] = torch.randint(0, 3, shape, generator=gen).masked_fill(mask == 0, -100)
-        elif head == "ForQuestionAnswering":
-            inputs["start_positions"], inputs["end_positions"] = torch.tensor([1, 3, 20]), torch.tensor([2, 5, 20])
-        elif head == "ForMultipleChoice":
-            inputs["labels"] = torch.tensor([1, 0, 1])
-    return inputs
-
-
-def _outputs(out, head):
-    keys = {"Model": ["last_hidden_state", "pooler_output"], "ForQuestionAnswering": ["start_logits", "end_logits"]}.get(head, ["logits"])
-    return [out[k] for k in keys] + ([out["loss"]] if out.get("loss") is not None else [])
-
-
-def _pair(family, head, extra, tmp_path):
-    config = getattr(transformers, family + "Config")(**{**TINY, **extra,
-                                                         **({"num_labels": 2} if head == "ForQuestionAnswering" else {})})
-    torch.manual_seed(0)
-    oracle = getattr(transformers, family + head)(config).eval()
-    with torch.no_grad():  # move biases and q/v biases off their zero init
-        for param in oracle.parameters():
-            param.add_(torch.randn_like(param) * 0.05)
-    oracle.save_pretrained(tmp_path / "hf")
-    return oracle, getattr(polymodal, family + head).from_pretrained(tmp_path / "hf").eval()
+HEADS = [head for head in HEADS if head != "ForMaskedLM"]  # CANINE has no masked-LM head
+# Code points as ids; rows long enough to span several blocks and molecules.
+INPUTS = dict(length=14, ids=(32, 0x3000), short_choice_at=9)
+MODEL_KEYS = ("last_hidden_state", "pooler_output")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("head", HEADS)
 def test_parity(variant, head, tmp_path):
     family, extra = VARIANTS[variant]
-    if not hasattr(transformers, family + head):
-        pytest.skip(f"Transformers has no {family}{head}")
-    oracle, ours = _pair(family, head, extra, tmp_path)
-    for labels in ((False,) if head == "Model" else (False, True)):
-        inputs = _inputs(head, oracle.config, labels)
-        with torch.no_grad():
-            for a, b in zip(_outputs(ours(**inputs), head), _outputs(oracle(**inputs), head), strict=True):
-                torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
-    # the eager path (attention weights asked for) gives the same outputs and weights
-    inputs = _inputs(head, oracle.config, False)
-    with torch.no_grad():
-        a, b = ours(**inputs, output_attentions=True), oracle(**inputs, output_attentions=True)
-    torch.testing.assert_close(_outputs(a, head)[0], _outputs(b, head)[0], atol=1e-5, rtol=1e-4)
-    for x, y in zip(a.attentions, b.attentions, strict=True):
-        torch.testing.assert_close(x, y, atol=1e-5, rtol=1e-4)
-    if head == "Model":
-        return
-    # gradients in train mode
-    ours.train()
-    oracle.train()
-    inputs = _inputs(head, oracle.config, True)
-    ours(**inputs).loss.backward()
-    oracle(**inputs).loss.backward()
-    grads = {k: p.grad for k, p in ours.named_parameters()}
-    for name, param in oracle.named_parameters():
-        if param.grad is not None:
-            torch.testing.assert_close(grads[name], param.grad, atol=1e-5, rtol=1e-4, msg=name)
-    # polymodal saves, Transformers loads
-    ours.eval().save_pretrained(tmp_path / "ours")
-    back = getattr(transformers, family + head).from_pretrained(tmp_path / "ours").eval()
-    with torch.no_grad():
-        for a, b in zip(_outputs(ours(**inputs), head), _outputs(back(**inputs), head), strict=True):
-            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    check_head_parity(family, head, {**TINY, **extra}, tmp_path, model_keys=MODEL_KEYS, **INPUTS)
 
 
 def test_auto_classes(tmp_path):
@@ -114,8 +46,8 @@ def test_auto_classes(tmp_path):
 
 
 def test_hidden_states_cover_every_stage(tmp_path):
-    oracle, ours = _pair("Canine", "Model", {}, tmp_path)
-    inputs = _inputs("Model", oracle.config, False)
+    oracle, ours = pair("Canine", "Model", TINY, tmp_path)
+    inputs = head_inputs("Model", oracle.config, False, **INPUTS)
     with torch.no_grad():
         a, b = ours(**inputs, output_hidden_states=True), oracle(**inputs, output_hidden_states=True)
     assert len(a.hidden_states) == len(b.hidden_states) == 2 + 3 + 2  # initial, deep (2 layers), final
@@ -126,7 +58,7 @@ def test_hidden_states_cover_every_stage(tmp_path):
 def test_bad_config_and_input(tmp_path):
     with pytest.raises(ConfigError, match="num_hash_functions"):
         polymodal.CanineConfig(hidden_size=30, num_attention_heads=2, num_hash_functions=4)
-    _, ours = _pair("Canine", "ForTokenClassification", {}, tmp_path)
+    _, ours = pair("Canine", "ForTokenClassification", TINY, tmp_path)
     with pytest.raises(InvalidInputError, match="64"):
         ours(input_ids=torch.ones(1, 65, dtype=torch.long))
     with pytest.raises(InvalidInputError, match="downsampling_rate"):
