@@ -35,16 +35,7 @@ class AlbertEmbeddings(BertEmbeddings):
     """BERT's embeddings at width ``embedding_size``."""
 
     def __init__(self, config):
-        nn.Module.__init__(self)
-        self.padding_positions = False
-        self.padding_idx = config.pad_token_id
-        width = config.embedding_size
-        self.word_embeddings = nn.Embedding(config.vocab_size, width, padding_idx=config.pad_token_id)
-        self.position_embeddings = nn.Embedding(config.max_position_embeddings, width)
-        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, width)
-        self.LayerNorm = nn.LayerNorm(width, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        self.register_buffer("position_ids", torch.arange(config.max_position_embeddings)[None], persistent=False)
+        super().__init__(config, width=config.embedding_size)
 
 
 class AlbertAttention(nn.Module):

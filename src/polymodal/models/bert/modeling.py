@@ -20,6 +20,7 @@ from ...core.outputs import BaseModelOutputWithPooling, model_forward
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, prefer_eager, split_heads
 from ...nn.checkpointing import run_layers
+from ...nn.init import init_dense_and_norm
 from .configuration import BertConfig, RobertaConfig, XLMRobertaConfig
 
 
@@ -30,16 +31,19 @@ def roberta_position_ids(input_ids: torch.Tensor, padding_idx: int) -> torch.Ten
 
 
 class BertEmbeddings(nn.Module):
-    def __init__(self, config, padding_positions: bool = False):
+    """Word + position + token-type embeddings, layer-normed; ``width`` (default ``hidden_size``) is
+    smaller in families that factorise their embeddings (ALBERT, ConvBERT: ``embedding_size``)."""
+
+    def __init__(self, config, padding_positions: bool = False, width: int | None = None):
         super().__init__()
+        width = width or config.hidden_size
         self.padding_positions = padding_positions
         self.padding_idx = config.pad_token_id
-        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
+        self.word_embeddings = nn.Embedding(config.vocab_size, width, padding_idx=config.pad_token_id)
         position_padding = config.pad_token_id if padding_positions else None
-        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size,
-                                                padding_idx=position_padding)
-        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, width, padding_idx=position_padding)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, width)
+        self.LayerNorm = nn.LayerNorm(width, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.register_buffer("position_ids", torch.arange(config.max_position_embeddings)[None], persistent=False)
 
@@ -170,19 +174,7 @@ class BertPreTrainedModel(PreTrainedModel):
                                           r"^pooler\.", r"^classifier\.", r"^qa_outputs\.")
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = getattr(self.config, "initializer_range", 0.02)
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.padding_idx is not None:
-                with torch.no_grad():
-                    module.weight[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_dense_and_norm(module, getattr(self.config, "initializer_range", 0.02), embeddings=True)
 
 
 class BertModel(BertPreTrainedModel):
