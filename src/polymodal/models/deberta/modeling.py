@@ -23,6 +23,7 @@ from ...core.errors import InvalidInputError
 from ...core.outputs import BaseModelOutput, model_forward
 from ...nn.activations import get_activation
 from ...nn.checkpointing import run_layer
+from ...nn.init import init_norm
 from ..bert.heads import (
     BertForMaskedLM,
     BertForQuestionAnswering,
@@ -221,8 +222,7 @@ class DebertaPreTrainedModel(BertPreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)
         if isinstance(module, DebertaLayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+            init_norm(module)
 
 
 class DebertaModel(DebertaPreTrainedModel):
