@@ -24,6 +24,7 @@ from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, prefer_eager, split_heads
 from ...nn.checkpointing import run_layers
 from ...nn.classification_loss import classification_loss
+from ...nn.init import init_dense_and_norm
 from ..bert.heads import flatten_choices, span_loss, token_loss
 from .configuration import DistilBertConfig
 
@@ -125,20 +126,10 @@ class DistilBertPreTrainedModel(PreTrainedModel):
     _keys_to_ignore_on_load_unexpected = (r"position_ids$",)
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, std=std)
-            if module.padding_idx is not None:
-                with torch.no_grad():
-                    module.weight[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, Embeddings) and self.config.sinusoidal_pos_embds:
+        if init_dense_and_norm(module, self.config.initializer_range, embeddings=True):
+            return
+        if isinstance(module, Embeddings) and self.config.sinusoidal_pos_embds:
+            # Fixed sinusoids replace the random draw the position table got on its own visit.
             with torch.no_grad():
                 module.position_embeddings.weight.copy_(sinusoidal_table(*module.position_embeddings.weight.shape))
 
