@@ -158,3 +158,14 @@ def test_missing_vocabulary_files_are_clear_errors(tmp_path):
     (tmp_path / "spiece.model").write_bytes(b"not a model")
     with pytest.raises(Exception, match="not a valid sentencepiece model"):
         BertGenerationTokenizer.from_pretrained(tmp_path)
+
+
+def test_bert_generation_refuses_a_bpe_sentencepiece_model(tmp_path):
+    import sentencepiece as spm
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter([s for s in CORPUS if s.strip()]), model_writer=model,
+                                   vocab_size=200, model_type="bpe", hard_vocab_limit=False, minloglevel=2)
+    (tmp_path / "spiece.model").write_bytes(model.getvalue())
+    with pytest.raises(Exception, match="sentencepiece bpe model"):
+        BertGenerationTokenizer.from_pretrained(tmp_path)

@@ -17,7 +17,8 @@ from tokenizers.models import Unigram
 from ...core.errors import CheckpointError
 from ...core.io import atomic_path
 from ...text.fast import PreTrainedTokenizerFast
-from ...text.vocab_files import precompiled_charsmap, read_sentencepiece_model
+from ...text.sentencepiece_split import load_unigram_model
+from ...text.vocab_files import precompiled_charsmap
 
 _UNKNOWN_PIECE = 2  # sentencepiece's ModelProto.SentencePiece.Type.UNKNOWN
 
@@ -59,7 +60,7 @@ class BertGenerationTokenizer(PreTrainedTokenizerFast):
 
     @classmethod
     def _read_legacy_vocab(cls, vocab_file, merges_file, kwargs):
-        pieces, charsmap = read_sentencepiece_model(vocab_file)
+        pieces, charsmap, _ = load_unigram_model(vocab_file)  # a BPE-kind .model is refused, by name
         return None, None, {"pieces": pieces, "charsmap": charsmap}
 
     def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
