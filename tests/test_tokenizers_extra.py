@@ -261,3 +261,15 @@ def test_bartpho_round_trip_and_errors(bartpho_dir, tmp_path):
     (tmp_path / "no_dict" / "dict.txt").write_text("a 1\n")
     with pytest.raises(CheckpointError, match="bpe model"):
         BartphoTokenizer.from_pretrained(tmp_path / "no_dict")
+
+
+def test_python_best_path_equals_sentencepiece(bartpho_dir, cpm_dir, monkeypatch):
+    """Without the sentencepiece package the pieces come from our own float32 Viterbi: same ids."""
+    import polymodal.text.sentencepiece_split as split
+
+    native = [BartphoTokenizer.from_pretrained(bartpho_dir), CpmTokenizer(vocab_file=str(cpm_dir / "spiece.model"))]
+    monkeypatch.setattr(split, "_native_processor", lambda model_bytes: None)
+    python = [BartphoTokenizer.from_pretrained(bartpho_dir), CpmTokenizer(vocab_file=str(cpm_dir / "spiece.model"))]
+    texts = [*TEXTS, *VIETNAMESE, "555 5555 (555) 1,234,567, 12,", "Thai ภาษาไทย ☃☃ x"]
+    for ours, reference in zip(python, native):
+        assert ours(texts)["input_ids"] == reference(texts)["input_ids"]

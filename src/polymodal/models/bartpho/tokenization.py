@@ -70,7 +70,7 @@ class BartphoTokenizer(PythonPairTruncationMixin, PreTrainedTokenizerFast):
         backend = Tokenizer(WordLevel(self.fairseq_tokens_to_ids, unk_token=str(unk_token)))
         if charsmap is not None:
             backend.normalizer = sentencepiece_normalizer(charsmap)
-        backend.pre_tokenizer = sentencepiece_pre_tokenizer(SentencePieceSplit(pieces))
+        backend.pre_tokenizer = sentencepiece_pre_tokenizer(SentencePieceSplit(pieces, model_bytes=self._spm_bytes))
         super().__init__(backend, bos_token=bos_token, eos_token=eos_token, sep_token=sep_token, cls_token=cls_token,
                          unk_token=unk_token, pad_token=pad_token, mask_token=mask_token,
                          sp_model_kwargs=sp_model_kwargs or {}, **kwargs)

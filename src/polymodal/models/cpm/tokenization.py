@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
-from tokenizers import AddedToken, Tokenizer, normalizers, processors
+from tokenizers import AddedToken, Regex, Tokenizer, normalizers, processors
 from tokenizers.models import WordLevel
 
 from ...core.errors import CheckpointError, ConfigError, InvalidInputError
@@ -40,13 +41,22 @@ from ...text.sentencepiece_split import (
 _TO_TRAINING_FORM = str.maketrans(" \n", "\u2582\u2583")
 
 
-class _StripCombining:
-    """NFKD, then drop the characters Python calls combining (``unicodedata.combining``), as XLNet's
-    preprocessing does; the library's StripAccents drops every mark (Devanagari's anusvara too)."""
+@lru_cache(maxsize=1)
+def _combining_characters() -> Regex:
+    """Every character Python calls combining (``unicodedata.combining``), as one character class.
 
-    def normalize(self, normalized):
-        normalized.nfkd()
-        normalized.filter(lambda char: not unicodedata.combining(char))
+    XLNet's preprocessing drops exactly these after NFKD; the library's StripAccents drops every
+    mark (Devanagari's anusvara too), so the class is built from Python's own table, once.
+    """
+    points = [c for c in range(0x110000) if unicodedata.combining(chr(c))]
+    ranges, first, last = [], points[0], points[0]
+    for point in points[1:]:
+        if point != last + 1:
+            ranges.append((first, last))
+            first = point
+        last = point
+    ranges.append((first, last))
+    return Regex("[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]")
 
 
 def _rjieba():
@@ -84,7 +94,7 @@ class CpmTokenizer(PythonPairTruncationMixin, PreTrainedTokenizerFast):
         sp_unk = next((i for i, (_, _, kind) in enumerate(pieces) if kind == 2), 0)
         backend = Tokenizer(WordLevel(vocab, unk_token=pieces[sp_unk][0]))
         backend.normalizer = self._normalizer(charsmap)
-        backend.pre_tokenizer = sentencepiece_pre_tokenizer(SentencePieceSplit(pieces, split_digit_comma=True))
+        backend.pre_tokenizer = sentencepiece_pre_tokenizer(SentencePieceSplit(pieces, split_digit_comma=True, model_bytes=self._spm_bytes))
         super().__init__(backend, do_lower_case=do_lower_case, remove_space=remove_space, keep_accents=keep_accents,
                          bos_token=bos_token, eos_token=eos_token, unk_token=unk_token, sep_token=sep_token,
                          pad_token=pad_token, cls_token=cls_token, mask_token=mask_token,
@@ -99,7 +109,7 @@ class CpmTokenizer(PythonPairTruncationMixin, PreTrainedTokenizerFast):
         """XLNet's preprocessing, then sentencepiece's own normaliser (the whitespace is split afterwards)."""
         parts = [normalizers.Replace("``", '"'), normalizers.Replace("''", '"')]
         if not self.keep_accents:
-            parts.append(normalizers.Normalizer.custom(_StripCombining()))
+            parts += [normalizers.NFKD(), normalizers.Replace(_combining_characters(), "")]
         if self.do_lower_case:
             parts.append(normalizers.Lowercase())
         spm_normalizer = sentencepiece_normalizer(charsmap)
