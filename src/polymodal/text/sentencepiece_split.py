@@ -6,7 +6,7 @@ pieces get a fix-up afterwards (XLNet/CPM re-split a piece like ``▁12,`` into 
 We find sentencepiece's pieces with its own best-path rule in a custom pre-tokenizer that cuts
 each ``▁word`` into them; the pipeline's model (a ``WordLevel`` table) then maps whole pieces to
 ids. Offsets, pairs, truncation with stride and padding therefore work as for every other
-tokenizer, and neither ``sentencepiece`` nor ``protobuf`` is needed. A custom step cannot be
+tokenizer; ``sentencepiece`` is used when installed (faster) but not needed. A custom step cannot be
 written into ``tokenizer.json``: such tokenizers save their ``.model`` file instead, as
 Transformers does.
 """
@@ -75,7 +75,7 @@ _NORMAL, _UNKNOWN, _USER_DEFINED, _UNUSED = 1, 2, 4, 5
 
 
 class SentencePieceSplit:
-    """Custom pre-tokenizer step: the ``▁word`` pre-tokens are cut into sentencepiece's unigram pieces.
+    """Custom pre-tokenizer step: each stretch of text is cut into sentencepiece's unigram pieces.
 
     The best path is sentencepiece's own (its optimised Viterbi): float32 path scores summed from
     the start of each text between added tokens, the earliest-starting last piece winning a tie,
@@ -87,7 +87,7 @@ class SentencePieceSplit:
     re-segmented without the comma, and the comma becomes its own piece.
 
     With ``model_bytes`` and the ``sentencepiece`` package installed (Transformers needs it for
-    these tokenizers), the C++ library finds the path, about five times faster than this Python
+    these tokenizers), the C++ library finds the path, about twice as fast overall as this Python
     one; a result that does not spell the text back (a normaliser that is not idempotent) falls
     back to the Python path.
     """
