@@ -25,6 +25,7 @@ from ...core.seq2seq_outputs import (
 from ...generation import GenerationMixin
 from ...nn.attention import padding_mask
 from ...nn.checkpointing import run_layers
+from ...nn.init import init_dense_and_norm
 from ...nn.seq2seq import (
     ScaledEmbedding,
     Seq2SeqDecoderLayer,
@@ -64,19 +65,7 @@ class BartPreTrainedModel(TiedWeightsMixin, PreTrainedModel):
     position_offset = 2
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.init_std
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.padding_idx is not None:
-                with torch.no_grad():
-                    module.weight[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        init_dense_and_norm(module, self.config.init_std, embeddings=True)
 
 
 class _Stack(nn.Module):
