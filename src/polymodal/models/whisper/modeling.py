@@ -24,6 +24,7 @@ from ...core.seq2seq_outputs import (
     seq2seq_model_output,
 )
 from ...nn.checkpointing import run_layers
+from ...nn.init import init_dense_and_norm
 from ...nn.seq2seq import (
     Seq2SeqDecoderLayer,
     Seq2SeqEncoderLayer,
@@ -55,20 +56,10 @@ class WhisperPreTrainedModel(TiedWeightsMixin, PreTrainedModel):
     main_input_name = "input_features"
 
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.init_std
-        if isinstance(module, (nn.Linear, nn.Conv1d)):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.padding_idx is not None:
-                with torch.no_grad():
-                    module.weight[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, WhisperEncoder):
+        if init_dense_and_norm(module, self.config.init_std, dense=(nn.Linear, nn.Conv1d), embeddings=True):
+            return
+        if isinstance(module, WhisperEncoder):
+            # Fixed sinusoids replace the random draw the position table got on its own visit.
             with torch.no_grad():
                 module.embed_positions.weight.copy_(sinusoids(*module.embed_positions.weight.shape))
 
