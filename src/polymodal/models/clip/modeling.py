@@ -34,6 +34,7 @@ from ...nn.attention import (
     split_heads,
 )
 from ...nn.checkpointing import run_layers
+from ...nn.init import init_norm
 from ...nn.linear import linear, linears
 from ...nn.losses import symmetric_contrastive_loss
 from .configuration import CLIPConfig, CLIPTextConfig, CLIPVisionConfig
@@ -326,8 +327,7 @@ class CLIPPreTrainedModel(PreTrainedModel):
             nn.init.normal_(module.fc1.weight, std=(2 * width) ** -0.5 * factor)
             nn.init.normal_(module.fc2.weight, std=width**-0.5 * (2 * module.config.num_hidden_layers) ** -0.5 * factor)
         elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+            init_norm(module)
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
         projections = {"text_projection": "text_embed_dim", "visual_projection": "vision_embed_dim"}
