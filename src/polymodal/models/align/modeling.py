@@ -25,6 +25,7 @@ from ...core.outputs import (
     output_dataclass,
 )
 from ...nn.activations import get_activation
+from ...nn.init import init_dense_and_norm
 from ...nn.losses import symmetric_contrastive_loss
 from ..bert.modeling import BertModel
 from .configuration import AlignConfig, AlignTextConfig, AlignVisionConfig
@@ -256,20 +257,8 @@ class AlignPreTrainedModel(PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
-            module.weight.normal_(mean=0.0, std=std)
-            if module.bias is not None:
-                module.bias.zero_()
-        elif isinstance(module, nn.Embedding):
-            module.weight.normal_(mean=0.0, std=std)
-            if module.padding_idx is not None:
-                module.weight[module.padding_idx].zero_()
-        elif isinstance(module, (nn.LayerNorm, nn.BatchNorm2d)):
-            module.weight.fill_(1.0)
-            module.bias.zero_()
-            if isinstance(module, nn.BatchNorm2d):
-                module.reset_running_stats()
+        init_dense_and_norm(module, self.config.initializer_range, norms=(nn.LayerNorm, nn.BatchNorm2d),
+                            embeddings=True)
         if isinstance(module, AlignModel):
             nn.init.xavier_uniform_(module.text_projection.weight)
             module.text_projection.bias.zero_()
