@@ -38,6 +38,7 @@ from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, split_heads
 from ...nn.checkpointing import run_layer
 from ...nn.drop_path import drop_path
+from ...nn.init import init_dense_and_norm
 from ...nn.losses import contrastive_loss
 from ..bert.modeling import BertEmbeddings, RobertaModel
 from .configuration import ClapAudioConfig, ClapConfig, ClapTextConfig
@@ -536,6 +537,9 @@ class ClapPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         """Transformers' CLAP initialisation."""
         factor = self.config.initializer_factor
+        std = self.config.hidden_size**-0.5 * (2 * self.config.num_hidden_layers) ** -0.5 * factor
+        if init_dense_and_norm(module, std, norms=(nn.LayerNorm, nn.BatchNorm2d)):
+            return
         if isinstance(module, BertEmbeddings):
             for table in (module.word_embeddings, module.position_embeddings, module.token_type_embeddings):
                 nn.init.normal_(table.weight, std=factor * 0.02)
@@ -543,16 +547,6 @@ class ClapPreTrainedModel(PreTrainedModel):
             with torch.no_grad():
                 module.logit_scale_a.fill_(math.log(self.config.logit_scale_init_value))
                 module.logit_scale_t.fill_(math.log(self.config.logit_scale_init_value))
-        elif isinstance(module, (nn.Conv2d, nn.Linear)):
-            std = self.config.hidden_size**-0.5 * (2 * self.config.num_hidden_layers) ** -0.5 * factor
-            nn.init.normal_(module.weight, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, (nn.LayerNorm, nn.BatchNorm2d)):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-            if isinstance(module, nn.BatchNorm2d):
-                module.reset_running_stats()
         elif isinstance(module, ClapAudioSelfAttention):
             nn.init.zeros_(module.relative_position_bias_table)
 
