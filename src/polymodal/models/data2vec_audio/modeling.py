@@ -84,8 +84,6 @@ class Data2VecAudioPreTrainedModel(Wav2Vec2PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """Transformers' initialisation: wav2vec2's, with zero biases in the positional convs."""
-        if isinstance(module, nn.LayerNorm) and module.weight is None:
-            return  # the positional layer norms have no parameters
         super()._init_weights(module)
         if isinstance(module, Data2VecAudioPositionalConvLayer):  # after its conv got wav2vec2's init
             nn.init.zeros_(module.conv.bias)

@@ -19,6 +19,7 @@ from torch import nn
 
 from ...core.outputs import BaseModelOutput, model_forward
 from ...nn.activations import get_activation
+from ...nn.init import init_he_conv, init_norm
 from ..wav2vec2.modeling import (
     Wav2Vec2Encoder,
     Wav2Vec2FeatureProjection,
@@ -81,12 +82,9 @@ class HubertPreTrainedModel(Wav2Vec2PreTrainedModel):
         if isinstance(module, HubertFeatureProjection):
             return  # its Linear and LayerNorm are visited on their own
         if isinstance(module, nn.Conv1d) and not nn.utils.parametrize.is_parametrized(module):
-            nn.init.kaiming_normal_(module.weight)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
+            init_he_conv(module)
         elif isinstance(module, nn.BatchNorm1d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+            init_norm(module)
         else:
             super()._init_weights(module)
 

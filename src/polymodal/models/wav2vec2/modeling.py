@@ -28,6 +28,7 @@ from ...nn.attention import attention, merge_heads, padding_mask, split_heads
 from ...nn.checkpointing import run_layer
 from ...nn.dropout import Dropout
 from ...nn.fastpath import use_cpu_fast_path
+from ...nn.init import init_dense_and_norm
 from ...nn.linear import linear as _linear  # oneDNN-fused bias/GELU on CPU inference
 from ...nn.linear import linears
 from .configuration import Wav2Vec2Config
@@ -344,25 +345,20 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """Transformers' initialisation (only reached for fresh models and newly added heads)."""
-        std = self.config.initializer_range
+        if init_dense_and_norm(module, self.config.initializer_range, dense=(nn.Linear,),
+                               norms=(nn.LayerNorm, nn.GroupNorm)):
+            return
         if isinstance(module, Wav2Vec2PositionalConvEmbedding):
             _init_weight_norm_conv(module.conv)
         elif isinstance(module, Wav2Vec2FeatureProjection):
             bound = math.sqrt(1 / module.projection.in_features)
             nn.init.uniform_(module.projection.weight, -bound, bound)
             nn.init.uniform_(module.projection.bias, -bound, bound)
-        elif isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Conv1d) and not nn.utils.parametrize.is_parametrized(module):
             nn.init.kaiming_normal_(module.weight)
             if module.bias is not None:
                 bound = math.sqrt(module.groups / (module.in_channels * module.kernel_size[0]))
                 nn.init.uniform_(module.bias, -bound, bound)
-        elif isinstance(module, (nn.LayerNorm, nn.GroupNorm)):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
         elif isinstance(module, Wav2Vec2Model) and module.masked_spec_embed is not None:
             nn.init.uniform_(module.masked_spec_embed)
 
@@ -372,6 +368,7 @@ class Wav2Vec2PreTrainedModel(PreTrainedModel):
         for kernel, stride in zip(self.config.conv_kernel, self.config.conv_stride):
             input_lengths = _conv_out_length(input_lengths, kernel, stride)
         if add_adapter:
+            # Visited after its Linear got the normal draw: fairseq's uniform replaces it.
             for _ in range(self.config.num_adapter_layers):
                 input_lengths = _conv_out_length(input_lengths, 1, self.config.adapter_stride)
         return input_lengths
