@@ -121,6 +121,19 @@ def test_bertweet_saves_what_transformers_loads(bertweet_dir, tmp_path):
         assert loaded(text)["input_ids"] == theirs(text)["input_ids"]
 
 
+def test_auto_tokenizer_reads_config_json_tokenizer_class(bertweet_dir, tmp_path):
+    """BERTweet's checkpoint names its tokenizer in config.json (model_type roberta), as Transformers reads it."""
+    import json
+    import shutil
+
+    for name in ("vocab.txt", "bpe.codes"):
+        shutil.copy(bertweet_dir / name, tmp_path / name)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "roberta", "tokenizer_class": "BertweetTokenizer"}))
+    ours, theirs = AutoTokenizer.from_pretrained(tmp_path), transformers.AutoTokenizer.from_pretrained(tmp_path)
+    assert isinstance(ours, BertweetTokenizer) and type(theirs).__name__ == "BertweetTokenizer"
+    assert ours(TWEETS)["input_ids"] == theirs(TWEETS)["input_ids"]
+
+
 def test_bertweet_errors(bertweet_dir, monkeypatch):
     ours = BertweetTokenizer.from_pretrained(bertweet_dir, normalization=True)
     with pytest.raises(InvalidInputError, match="normalization=False"):

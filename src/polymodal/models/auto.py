@@ -794,6 +794,18 @@ class AutoImageProcessor(_AutoFromFile):
 class AutoTokenizer(_AutoFromFile):
     _filename, _key, _role = "tokenizer_config.json", "tokenizer_class", "tokenizer"
 
+    @classmethod
+    def class_for_checkpoint(cls, path_or_id, **kwargs):
+        # As Transformers: without a tokenizer_class in tokenizer_config.json, config.json's
+        # tokenizer_class comes before its model_type (BERTweet's and CPM's checkpoints name their
+        # tokenizer there, while model_type says roberta / gpt2).
+        hub_kwargs = {k: kwargs[k] for k in ("cache_dir", "revision", "token", "local_files_only") if k in kwargs}
+        if not (_read_json_if_any(path_or_id, cls._filename, **hub_kwargs) or {}).get(cls._key):
+            name = (_read_json_if_any(path_or_id, "config.json", **hub_kwargs) or {}).get("tokenizer_class")
+            if name:
+                return get_class(_base_class_name(name))
+        return super().class_for_checkpoint(path_or_id, **kwargs)
+
 
 class AutoProcessor(_AutoBase):
     @classmethod
