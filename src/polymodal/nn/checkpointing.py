@@ -1,4 +1,4 @@
-"""Gradient checkpointing for a stack of layers, shared by every encoder."""
+"""Running a stack of layers (with gradient checkpointing) or of CNN stages, shared by every encoder."""
 
 from __future__ import annotations
 
@@ -29,6 +29,17 @@ def run_layers(layers, hidden_states, mask=None, output_attentions: bool = False
         if output_attentions:
             all_weights.append(weights)
     return hidden_states, _tuple(all_hidden), _tuple(all_weights)
+
+
+def run_stages(stages, x, output_hidden_states: bool = False):
+    """Run ``stage(x) -> x`` stages in turn (a CNN backbone's): ``(last, hidden_states or None)``,
+    ``hidden_states`` starting with the input, as Transformers' backbones return them."""
+    hidden = [x] if output_hidden_states else None
+    for stage in stages:
+        x = stage(x)
+        if hidden is not None:
+            hidden.append(x)
+    return x, _tuple(hidden)
 
 
 def _tuple(items):

@@ -16,6 +16,7 @@ from torch import nn
 from ...core.outputs import model_forward
 from ...core.vision_outputs import BaseModelOutputWithPoolingAndNoAttention, ImageClassifierOutputWithNoAttention
 from ...nn.activations import get_activation
+from ...nn.checkpointing import run_stages
 from ...nn.classification_loss import classification_loss
 from ...nn.drop_path import DropPath
 from ..mobilenet_v2.modeling import make_divisible
@@ -204,12 +205,7 @@ class BitEncoder(nn.Module):
             in_channels, current_stride = out_channels, current_stride * stride
 
     def forward(self, x: torch.Tensor, output_hidden_states: bool = False):
-        hidden = [x] if output_hidden_states else None
-        for stage in self.stages:
-            x = stage(x)
-            if output_hidden_states:
-                hidden.append(x)
-        return x, tuple(hidden) if hidden else None
+        return run_stages(self.stages, x, output_hidden_states)
 
 
 class BitPreTrainedModel(ResNetPreTrainedModel):

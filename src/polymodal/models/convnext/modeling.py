@@ -14,6 +14,7 @@ from ...core.modeling import PreTrainedModel
 from ...core.outputs import model_forward
 from ...core.vision_outputs import BaseModelOutputWithPoolingAndNoAttention, ImageClassifierOutputWithNoAttention
 from ...nn.activations import get_activation
+from ...nn.checkpointing import run_stages
 from ...nn.classification_loss import classification_loss
 from ...nn.drop_path import DropPath
 from ...nn.init import init_dense_and_norm
@@ -110,12 +111,7 @@ class ConvNextEncoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, output_hidden_states: bool = False):
-        hidden = [x] if output_hidden_states else None
-        for stage in self.stages:
-            x = stage(x)
-            if output_hidden_states:
-                hidden.append(x)
-        return x, tuple(hidden) if hidden else None
+        return run_stages(self.stages, x, output_hidden_states)
 
 
 class ConvNextPreTrainedModel(PreTrainedModel):

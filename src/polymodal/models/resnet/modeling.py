@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -16,7 +14,9 @@ from ...core.vision_outputs import (
     ImageClassifierOutputWithNoAttention,
 )
 from ...nn.activations import get_activation
+from ...nn.checkpointing import run_stages
 from ...nn.classification_loss import classification_loss
+from ...nn.init import init_he_conv, init_norm
 from .configuration import ResNetConfig
 
 
@@ -139,12 +139,7 @@ class ResNetEncoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, output_hidden_states: bool = False) -> BaseModelOutputWithNoAttention:
-        hidden = [x] if output_hidden_states else None
-        for stage in self.stages:
-            x = stage(x)
-            if output_hidden_states:
-                hidden.append(x)
-        return BaseModelOutputWithNoAttention(x, tuple(hidden) if hidden else None)
+        return BaseModelOutputWithNoAttention(*run_stages(self.stages, x, output_hidden_states))
 
 
 class ResNetPreTrainedModel(PreTrainedModel):
@@ -157,15 +152,11 @@ class ResNetPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         """Transformers' initialisation (He-normal convs, torch-default linears, identity norms)."""
         if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            init_he_conv(module, mode="fan_out", nonlinearity="relu")
         elif isinstance(module, nn.Linear):
-            nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-            if module.bias is not None:
-                bound = 1 / math.sqrt(module.weight.shape[1])
-                nn.init.uniform_(module.bias, -bound, bound)
+            module.reset_parameters()  # torch's own Linear init, drawn again (Transformers does the same)
         elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+            init_norm(module)
 
 
 class ResNetModel(ResNetPreTrainedModel):
