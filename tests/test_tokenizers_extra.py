@@ -286,3 +286,14 @@ def test_python_best_path_equals_sentencepiece(bartpho_dir, cpm_dir, monkeypatch
     texts = [*TEXTS, *VIETNAMESE, "555 5555 (555) 1,234,567, 12,", "Thai ภาษาไทย ☃☃ x"]
     for ours, reference in zip(python, native):
         assert ours(texts)["input_ids"] == reference(texts)["input_ids"]
+
+
+def test_sentencepiece_tokenizers_pickle_and_copy(bartpho_dir, cpm_dir):
+    import copy
+    import pickle
+
+    for ours in (BartphoTokenizer.from_pretrained(bartpho_dir),
+                 CpmTokenizer(vocab_file=str(cpm_dir / "spiece.model"), jieba_segmentation=True)):
+        for again in (pickle.loads(pickle.dumps(ours)), copy.deepcopy(ours)):
+            assert again(TEXTS, padding=True)["input_ids"] == ours(TEXTS, padding=True)["input_ids"]
+        assert ours(TEXTS[:2])["input_ids"]  # the original still works after being pickled

@@ -200,6 +200,28 @@ class SentencePieceSplit:
         pretok.split(self._split)
 
 
+class PicklableSplitMixin:
+    """Pickling and ``copy.deepcopy`` for a tokenizer whose pipeline holds a ``SentencePieceSplit``
+    (``self._splitter``): the Rust tokenizer cannot serialise a Python step, so the backend travels
+    without it and gets it back on load (``datasets.map(num_proc=…)`` pickles tokenizers)."""
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        backend = self._tokenizer
+        backend.pre_tokenizer = None
+        try:
+            state["_tokenizer"] = backend.to_str()
+        finally:
+            backend.pre_tokenizer = sentencepiece_pre_tokenizer(self._splitter)
+        return state
+
+    def __setstate__(self, state):
+        from tokenizers import Tokenizer
+
+        self.__dict__.update({**state, "_tokenizer": Tokenizer.from_str(state["_tokenizer"])})
+        self._tokenizer.pre_tokenizer = sentencepiece_pre_tokenizer(self._splitter)
+
+
 def sentencepiece_normalizer(charsmap: bytes | None):
     """Sentencepiece's normaliser: NFKC, then the model's precompiled table (None without one).
 
@@ -226,5 +248,5 @@ def pieces_to_text(tokens: list[str]) -> str:
     return "".join(tokens).replace(SPIECE_UNDERLINE, " ").strip()
 
 
-__all__ = ["SPIECE_UNDERLINE", "SentencePieceSplit", "load_unigram_model", "pieces_to_text",
+__all__ = ["SPIECE_UNDERLINE", "PicklableSplitMixin", "SentencePieceSplit", "load_unigram_model", "pieces_to_text",
            "sentencepiece_model_type", "sentencepiece_normalizer", "sentencepiece_pre_tokenizer"]

@@ -18,6 +18,7 @@ from ...core.io import atomic_path, atomic_write_text
 from ...text.fast import PreTrainedTokenizerFast
 from ...text.python_truncation import PythonPairTruncationMixin
 from ...text.sentencepiece_split import (
+    PicklableSplitMixin,
     SentencePieceSplit,
     load_unigram_model,
     pieces_to_text,
@@ -45,7 +46,7 @@ def read_fairseq_dictionary(path, specials: list[str], mask_token: str) -> tuple
     return ids, text
 
 
-class BartphoTokenizer(PythonPairTruncationMixin, PreTrainedTokenizerFast):
+class BartphoTokenizer(PicklableSplitMixin, PythonPairTruncationMixin, PreTrainedTokenizerFast):
     vocab_files_names = VOCAB_FILES
     model_input_names = ["input_ids", "attention_mask"]
 
@@ -70,7 +71,8 @@ class BartphoTokenizer(PythonPairTruncationMixin, PreTrainedTokenizerFast):
         backend = Tokenizer(WordLevel(self.fairseq_tokens_to_ids, unk_token=str(unk_token)))
         if charsmap is not None:
             backend.normalizer = sentencepiece_normalizer(charsmap)
-        backend.pre_tokenizer = sentencepiece_pre_tokenizer(SentencePieceSplit(pieces, model_bytes=self._spm_bytes))
+        self._splitter = SentencePieceSplit(pieces, model_bytes=self._spm_bytes)
+        backend.pre_tokenizer = sentencepiece_pre_tokenizer(self._splitter)
         super().__init__(backend, bos_token=bos_token, eos_token=eos_token, sep_token=sep_token, cls_token=cls_token,
                          unk_token=unk_token, pad_token=pad_token, mask_token=mask_token,
                          sp_model_kwargs=sp_model_kwargs or {}, **kwargs)

@@ -30,6 +30,7 @@ from ...core.io import atomic_path
 from ...text.fast import PreTrainedTokenizerFast
 from ...text.python_truncation import PythonPairTruncationMixin
 from ...text.sentencepiece_split import (
+    PicklableSplitMixin,
     SentencePieceSplit,
     load_unigram_model,
     pieces_to_text,
@@ -67,7 +68,7 @@ def _rjieba():
     return rjieba
 
 
-class CpmTokenizer(PythonPairTruncationMixin, PreTrainedTokenizerFast):
+class CpmTokenizer(PicklableSplitMixin, PythonPairTruncationMixin, PreTrainedTokenizerFast):
     vocab_files_names = {"vocab_file": "spiece.model"}
     model_input_names = ["input_ids", "attention_mask"]
 
@@ -82,7 +83,8 @@ class CpmTokenizer(PythonPairTruncationMixin, PreTrainedTokenizerFast):
             raise ConfigError("sp_model_kwargs enable_sampling=True (subword sampling) is not supported by polymodal's "
                               "CpmTokenizer; drop it for deterministic tokenization.")
         kwargs.pop("tokenizer_file", None)
-        self.jieba = _rjieba() if jieba_segmentation else None
+        if jieba_segmentation:
+            _rjieba()  # fail now, with the install hint, rather than at the first call
         self.jieba_segmentation = bool(jieba_segmentation)
         self.do_lower_case, self.remove_space, self.keep_accents = do_lower_case, remove_space, keep_accents
         if isinstance(mask_token, str):
@@ -94,7 +96,8 @@ class CpmTokenizer(PythonPairTruncationMixin, PreTrainedTokenizerFast):
         sp_unk = next((i for i, (_, _, kind) in enumerate(pieces) if kind == 2), 0)
         backend = Tokenizer(WordLevel(vocab, unk_token=pieces[sp_unk][0]))
         backend.normalizer = self._normalizer(charsmap)
-        backend.pre_tokenizer = sentencepiece_pre_tokenizer(SentencePieceSplit(pieces, split_digit_comma=True, model_bytes=self._spm_bytes))
+        self._splitter = SentencePieceSplit(pieces, split_digit_comma=True, model_bytes=self._spm_bytes)
+        backend.pre_tokenizer = sentencepiece_pre_tokenizer(self._splitter)
         super().__init__(backend, do_lower_case=do_lower_case, remove_space=remove_space, keep_accents=keep_accents,
                          bos_token=bos_token, eos_token=eos_token, unk_token=unk_token, sep_token=sep_token,
                          pad_token=pad_token, cls_token=cls_token, mask_token=mask_token,
@@ -122,6 +125,11 @@ class CpmTokenizer(PythonPairTruncationMixin, PreTrainedTokenizerFast):
         return False  # as Transformers' CpmTokenizer (a Python sentencepiece tokenizer)
 
     # ------------------------------------------------------------------ jieba pre-segmentation
+    @property
+    def jieba(self):
+        """The ``rjieba`` module when segmenting (looked up, not stored: a module does not pickle)."""
+        return _rjieba() if self.jieba_segmentation else None
+
     def _added_token_pattern(self):
         tokens = sorted(self.added_tokens_encoder, key=len, reverse=True)
         return re.compile("(" + "|".join(re.escape(t) for t in tokens) + ")") if tokens else None
