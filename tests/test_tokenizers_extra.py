@@ -107,6 +107,7 @@ def test_bertweet_normalisation_steps(bertweet_dir):
     theirs = _hf_bertweet(bertweet_dir, normalization=True)
     for tweet in TWEETS:
         assert normalize_tweet(tweet) == theirs.normalizeTweet(tweet), tweet
+    assert BertweetTokenizer.from_pretrained(bertweet_dir).normalizeTweet(TWEETS[0]) == theirs.normalizeTweet(TWEETS[0])
 
 
 def test_bertweet_saves_what_transformers_loads(bertweet_dir, tmp_path):

@@ -104,6 +104,10 @@ class BertweetTokenizer(PythonPairTruncationMixin, PreTrainedTokenizerFast):
         return False  # Transformers' BERTweet is a Python tokenizer (no tokenizer.json)
 
     # ------------------------------------------------------------------ normalisation
+    def normalizeTweet(self, tweet: str) -> str:  # noqa: N802 (Transformers' name)
+        """One tweet in BERTweet's pre-training form (what ``normalization=True`` tokenizes)."""
+        return normalize_tweet(tweet)
+
     def _normalize(self, text: str, pattern) -> str:
         """Normalise the text between added tokens (Transformers splits those off first)."""
         parts = pattern.split(text) if pattern is not None else [text]
