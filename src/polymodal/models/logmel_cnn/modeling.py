@@ -15,6 +15,7 @@ from torch import nn
 from ...core.errors import InvalidInputError
 from ...core.modeling import PreTrainedModel
 from ...core.outputs import SequenceClassifierOutput, model_forward
+from ...nn.init import init_dense_and_norm, init_he_conv
 from .configuration import LogMelClassifierConfig
 
 
@@ -56,15 +57,10 @@ class LogMelClassifierForSequenceClassification(PreTrainedModel):
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, std=self.config.initializer_range)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Conv1d):
-            nn.init.kaiming_normal_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm1d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        if isinstance(module, nn.Conv1d):
+            init_he_conv(module)
+        else:
+            init_dense_and_norm(module, self.config.initializer_range, dense=(nn.Linear,), norms=(nn.BatchNorm1d,))
 
     def _check(self, features: torch.Tensor) -> None:
         if not isinstance(features, torch.Tensor) or features.dim() != 3:
