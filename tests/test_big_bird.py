@@ -239,3 +239,39 @@ def test_tokenizer(tokenizer_folders, source):
     assert ours.batch_decode(ids, skip_special_tokens=True) == oracle.batch_decode(ids, skip_special_tokens=True)
     if source == "json":  # tokenizer_config.json names the class
         assert type(polymodal.AutoTokenizer.from_pretrained(folder)).__name__ == "BigBirdTokenizer"
+
+
+# --------------------------------------------------------------------------- pipelines
+def _pipeline_folder(tokenizer_folders, tmp_path, head):
+    """A tiny BigBird with the test tokenizer; blocks of 2 so a 15-token text already runs block-sparse."""
+    folder = tmp_path / head
+    tokenizer = transformers.BigBirdTokenizer.from_pretrained(str(tokenizer_folders["json"]))
+    tokenizer.save_pretrained(folder)
+    config = transformers.BigBirdConfig(**{**TINY, "vocab_size": len(tokenizer), "block_size": 2,
+                                           "num_random_blocks": 1, "pad_token_id": tokenizer.pad_token_id,
+                                           "sep_token_id": tokenizer.sep_token_id})
+    torch.manual_seed(0)
+    getattr(transformers, "BigBird" + head)(config).save_pretrained(folder)
+    return str(folder)
+
+
+def test_fill_mask_pipeline_matches(tokenizer_folders, tmp_path):
+    folder = _pipeline_folder(tokenizer_folders, tmp_path, "ForMaskedLM")
+    ours, oracle = polymodal.pipeline("fill-mask", model=folder), transformers.pipeline("fill-mask", model=folder)
+    long = "the quick brown fox jumps over the lazy dog and the [MASK] is sleeping on a couch in the street"
+    for text in (long, [long, long.replace("fox", "cat")], "a photo of a [MASK]", long):  # the short one falls back
+        a, b = ours(text, top_k=3), oracle(text, top_k=3)
+        for x, y in zip(a if isinstance(text, list) else [a], b if isinstance(text, list) else [b], strict=True):
+            assert [r["token"] for r in x] == [r["token"] for r in y]
+            assert [r["sequence"] for r in x] == [r["sequence"] for r in y]
+            np_a, np_b = torch.tensor([r["score"] for r in x]), torch.tensor([r["score"] for r in y])
+            torch.testing.assert_close(np_a, np_b, atol=1e-5, rtol=1e-4)
+    assert ours.model.bert.attention_type == oracle.model.bert.attention_type == "original_full"
+
+
+def test_question_answering_pipeline_runs(tokenizer_folders, tmp_path):
+    folder = _pipeline_folder(tokenizer_folders, tmp_path, "ForQuestionAnswering")
+    qa = polymodal.pipeline("question-answering", model=folder)
+    context = "the quick brown fox jumps over the lazy dog. two cats sleeping on a couch in the street."
+    answer = qa(question="where are the cats sleeping?", context=context)
+    assert context[answer["start"]:answer["end"]] == answer["answer"] and answer["end"] > answer["start"]

@@ -224,3 +224,21 @@ def test_pegasus_tokenizer(tokenizer_folders, source):
     assert ours.batch_decode(ids, skip_special_tokens=True) == oracle.batch_decode(ids, skip_special_tokens=True)
     if source == "json":
         assert type(polymodal.AutoTokenizer.from_pretrained(folder)).__name__ == "PegasusTokenizer"
+
+
+def test_summarization_pipeline_matches_transformers_generate(tokenizer_folders, tmp_path):
+    """Transformers 5 has no summarization pipeline: the oracle is its tokenizer → generate → decode."""
+    folder = tmp_path / "summarizer"
+    tokenizer = transformers.PegasusTokenizer.from_pretrained(str(tokenizer_folders["json"]))
+    tokenizer.save_pretrained(folder)
+    config = transformers.BigBirdPegasusConfig(**{**TINY, "vocab_size": len(tokenizer), "block_size": 2,
+                                                  "num_random_blocks": 1, "decoder_start_token_id": 0})
+    torch.manual_seed(0)
+    transformers.BigBirdPegasusForConditionalGeneration(config).save_pretrained(folder)
+    text = "the quick brown fox jumps over the lazy dog. two cats sleeping on a couch in the street, said the dog."
+    oracle = transformers.BigBirdPegasusForConditionalGeneration.from_pretrained(folder).eval()
+    with torch.no_grad():
+        ids = oracle.generate(**tokenizer(text, return_tensors="pt"), max_new_tokens=8, num_beams=2)
+    summarizer = polymodal.pipeline("summarization", model=str(folder))
+    assert summarizer(text, max_new_tokens=8, num_beams=2) == [
+        {"summary_text": tokenizer.decode(ids[0], skip_special_tokens=True)}]

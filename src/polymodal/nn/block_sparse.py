@@ -211,16 +211,11 @@ def block_sparse_attention(query: torch.Tensor, key: torch.Tensor, value: torch.
     keys = blocked_keys[:, head_ids, slots].flatten(3, 4)  # (B, H, R, W*b, D)
     values = blocked_values[:, head_ids, slots].flatten(3, 4)
     rows = query[:, :, block_size:-block_size].reshape(batch, heads, num_blocks - 2, block_size, dim)
-    scores = torch.matmul(rows, keys.transpose(-1, -2)) * scale  # (B, H, R, b, W*b)
-
-    blocked_mask = mask.view(batch, num_blocks, block_size)
-    key_mask = blocked_mask[:, slots]  # (B, H, R, W, b)
-    query_mask = torch.where(needs_query[:, None, :, None], blocked_mask[:, 1:-1, :, None, None], 1.0)  # (B, R, b, W, 1)
-    pair_mask = key_mask[:, :, :, None] * query_mask[:, None]  # (B, H, R, b, W, b)
-    scores = scores + ((1.0 - pair_mask) * PENALTY).flatten(-2)
+    scores = torch.matmul(rows, keys.transpose(-1, -2)).mul_(scale)  # (B, H, R, b, W*b)
+    if not bool(attention_mask.all()):  # without padding every penalty is 0: skip building them
+        scores.add_(_window_penalty(mask, slots, needs_query, block_size, scores.dtype))
     dummy_keys = dummy[:, None, :, None].expand(-1, 1, -1, block_size).flatten(-2)  # (R, 1, W*b)
-    scores = scores.masked_fill(dummy_keys, float("-inf"))
-    probs = scores.softmax(dim=-1)
+    probs = scores.masked_fill_(dummy_keys, float("-inf")).softmax(dim=-1)
     middle = torch.matmul(probs, values).view(batch, heads, (num_blocks - 2) * block_size, dim)
 
     context = torch.cat([global_context[:, :, :block_size], middle, global_context[:, :, block_size:]], dim=2)
@@ -229,6 +224,18 @@ def block_sparse_attention(query: torch.Tensor, key: torch.Tensor, value: torch.
     if output_attentions:
         weights = _dense_weights(global_probs, probs, slots, block_size, num_rand)
     return context, weights
+
+
+def _window_penalty(mask, slots, needs_query, block_size, dtype):
+    """``(B, H, R, b, W*b)``: ``PENALTY`` where the key (or, in ``needs_query`` slots, the query) is
+    padding, else 0 — added, not filled in, so even fully masked rows come out as the reference's."""
+    batch = mask.shape[0]
+    kept = mask.view(batch, -1, block_size) > 0.5  # (B, N, b)
+    key_ok = kept[:, slots]  # (B, H, R, W, b)
+    query_ok = kept[:, 1:-1, :, None] | ~needs_query[:, None, :]  # (B, R, b, W)
+    both = key_ok[:, :, :, None] & query_ok[:, None, :, :, :, None]  # (B, H, R, b, W, b)
+    zero = torch.zeros((), dtype=dtype, device=mask.device)
+    return torch.where(both, zero, torch.full((), PENALTY, dtype=dtype, device=mask.device)).flatten(-2)
 
 
 def _dense_weights(global_probs, probs, slots, block_size, num_rand):
