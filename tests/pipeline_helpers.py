@@ -94,3 +94,26 @@ def assert_same_result(got, expected, atol: float = 1e-5, where: str = "result")
 def _is_ranking(value) -> bool:
     return isinstance(value, list) and bool(value) and all(
         isinstance(r, dict) and set(r) == {"score", "label"} for r in value)
+
+
+class ForwardPasses:
+    """Records the batch size of every forward pass of ``model`` inside the ``with`` block::
+
+        with ForwardPasses(pipe.model) as passes:
+            pipe(clips, chunk_length_s=0.25)
+        assert passes.sizes == [8, 1]
+    """
+
+    def __init__(self, model, input_name: str = "input_values"):
+        self.model, self.input_name, self.sizes = model, input_name, []
+
+    def __enter__(self):
+        def record(module, args, kwargs):
+            inputs = kwargs.get(self.input_name, args[0] if args else None)
+            self.sizes.append(int(inputs.shape[0]))
+
+        self.handle = self.model.register_forward_pre_hook(record, with_kwargs=True)
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.remove()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from pipeline_helpers import LABELS, assert_batch_invariant, classifier_folder, ctc_folder
+from pipeline_helpers import LABELS, ForwardPasses, assert_batch_invariant, classifier_folder, ctc_folder
 from wav2vec2_helpers import NO_DROPOUT
 from wav2vec2_helpers import TINY as W2V_TINY
 
@@ -109,6 +109,26 @@ def test_asr_batch_invariant(tmp_path, norm, stable, chunk):
     kwargs = {"chunk_length_s": chunk} if chunk else {"return_timestamps": "char"}
     alone = assert_batch_invariant(pipe, _clips(), batch_size=3, **kwargs)
     assert any(result["text"].strip() for result in alone)
+
+
+@pytest.mark.parametrize("norm, stable", [("group", False), ("layer", True)])
+def test_asr_chunks_of_several_clips_share_forward_passes(tmp_path, norm, stable):
+    """Issue 11: with chunk_length_s, the chunks of several clips fill the same forward passes
+    (fewer passes than clip by clip), and each transcript equals the one its clip gets alone."""
+    folder = ctc_folder(tmp_path, stable, norm, seed=3 if norm == "group" else 0)
+    pipe = polymodal.pipeline("automatic-speech-recognition", model=str(folder))
+    clips = _clips((9000, 5000, 7000))  # 3 + 2 + 3 chunks of 4000 samples, each clip's last one shorter
+    with ForwardPasses(pipe.model) as alone_passes:
+        alone = [pipe(clip, chunk_length_s=0.25, batch_size=8) for clip in clips]
+    with ForwardPasses(pipe.model) as passes:
+        together = pipe(clips, chunk_length_s=0.25, batch_size=8)
+    assert together == alone
+    assert any(result["text"].strip() for result in alone)
+    assert sum(passes.sizes) == sum(alone_passes.sizes) == 8  # every chunk once
+    assert len(passes.sizes) < len(alone_passes.sizes)
+    # padding is exact for the layer-norm model: all 8 chunks in one pass; the group-norm one
+    # batches only equal lengths, so the 5 full chunks of the three clips share one pass
+    assert passes.sizes == ([8] if norm == "layer" else [5, 1, 1, 1])
 
 
 # ----------------------------------------------------------------------------- zero-shot

@@ -4,7 +4,9 @@ Long audio is cut into overlapping chunks (``chunk_length_s`` with ``stride_leng
 context on each side, aligned to the model's samples-per-frame). Each chunk's frame
 predictions are trimmed of their context frames and the pieces are joined before the CTC
 collapse, so a word at a boundary is neither lost nor doubled. The arithmetic is the same as
-Transformers' so chunked results are identical.
+Transformers' so chunked results are identical. The chunks of every clip in a call share the
+model's batches (as Transformers' chunk pipeline batches them), so a short clip's chunks fill
+the batch a long clip leaves part-empty; the server relies on it to batch several requests.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class AutomaticSpeechRecognitionPipeline(Pipeline):
                  return_timestamps: str | bool | None = None, batch_size: int | None = None, **kwargs):
         """Transcribe one input (→ ``{"text"}``), a list (→ a list) or a generator/dataset (→ an iterator).
 
-        Clips (or, with ``chunk_length_s``, the chunks of a clip) go through the model
+        Clips (or, with ``chunk_length_s``, the chunks of all the clips) go through the model
         ``batch_size`` at a time; a transcript never depends on which inputs share a batch.
         """
         if kwargs:
@@ -76,7 +78,7 @@ class AutomaticSpeechRecognitionPipeline(Pipeline):
             audios = [audio_input(item, rate, index=None if first is None else first + i, mono_mix=True)
                       for i, item in enumerate(items)]
             if chunk_length_s:
-                ids = [self._frame_ids(audio, chunk_length_s, stride_length_s, size) for audio in audios]
+                ids = self._chunked_frame_ids(audios, chunk_length_s, stride_length_s, size)
             else:
                 ids = self.run_batched(audios, size, self._argmax)
             return [self.postprocess(i, len(audio), return_timestamps) for i, audio in zip(ids, audios)]
@@ -100,11 +102,20 @@ class AutomaticSpeechRecognitionPipeline(Pipeline):
             raise InvalidInputError("chunk_length_s equals the two strides together; chunks would never advance.")
         return chunk_len, left, right
 
-    def _frame_ids(self, audio: np.ndarray, chunk_length_s, stride_length_s, batch_size: int) -> np.ndarray:
-        """Argmax token id per output frame for the whole clip, from its overlapping chunks."""
+    def _chunked_frame_ids(self, audios: list[np.ndarray], chunk_length_s, stride_length_s,
+                           batch_size: int) -> list[np.ndarray]:
+        """Argmax token id per output frame of each whole clip, from its overlapping chunks.
+
+        The chunks of all ``audios`` go through the model together, ``batch_size`` at a time
+        (``run_batched`` keeps each chunk's ids independent of its batch-mates)."""
         chunk_len, left, right = self._strides(chunk_length_s, stride_length_s)
-        bounds = chunk_bounds(len(audio), chunk_len, left, right)
-        frame_ids = self.run_batched([audio[s:e] for s, e, _, _ in bounds], batch_size, self._argmax)
+        bounds = [chunk_bounds(len(audio), chunk_len, left, right) for audio in audios]
+        chunks = [audio[start:end] for audio, clip in zip(audios, bounds) for start, end, _, _ in clip]
+        frame_ids = iter(self.run_batched(chunks, batch_size, self._argmax))
+        return [self._join_chunks([next(frame_ids) for _ in clip], clip) for clip in bounds]
+
+    def _join_chunks(self, frame_ids: list[np.ndarray], bounds) -> np.ndarray:
+        """One clip's chunk predictions, each trimmed of its context frames, end to end."""
         pieces = []
         for ids, (start, end, l_samples, r_samples) in zip(frame_ids, bounds):
             total, l_frames, r_frames = _frames(end - start, l_samples, r_samples, 1 / self.align_to)

@@ -224,13 +224,18 @@ def register_adapter(adapter: TaskAdapter) -> TaskAdapter:
 
 
 class SpeechRecognitionAdapter(TaskAdapter):
-    """CTC speech recognition: unchunked clips batch together; chunked (long) audio batches its chunks."""
+    """Speech recognition: one pipeline call per batch of requests. With ``chunk_length_s`` the
+    CTC pipeline puts the chunks of all the batch's clips through the model together (as many per
+    pass as the batch has requests, and at least ``chunks_per_pass``), so a short request's
+    chunks ride in a long one's last pass; each transcript equals the one its clip gets alone
+    (the pipeline's bucketing keeps chunks batch-independent). Whisper decodes each clip and
+    chunk on its own either way."""
+
+    chunks_per_pass = 8  # a pass's size does not grow with the audio's length, only with the batch
 
     def predict(self, pipe, items: list, params: dict) -> list:
-        if params.get("chunk_length_s"):
-            # A long clip is already a batch of chunks: one call per clip, its chunks batched together.
-            return [pipe(item, batch_size=8, **params) for item in items]
-        return list(pipe(items, batch_size=len(items), **params))
+        size = max(len(items), self.chunks_per_pass) if params.get("chunk_length_s") else len(items)
+        return list(pipe(items, batch_size=size, **params))
 
 
 register_adapter(TaskAdapter("audio-classification", "audio", dict(_AUDIO_CLASSIFICATION)))
