@@ -96,7 +96,7 @@ def load_side(side: str, folder: Path, dtype=torch.float32):
     return model, tokenizer, processor, classifier
 
 
-def workloads(side, images, torch_processor=None) -> dict:
+def workloads(side, images, exact_processor=None) -> dict:
     model, tokenizer, processor, classifier = side
     pixel_values = processor(images, return_tensors="pt").pixel_values.to(model.dtype)
     text = tokenizer(PROMPTS, padding=True, return_tensors="pt")
@@ -112,13 +112,14 @@ def workloads(side, images, torch_processor=None) -> dict:
     jobs = {
         "get_image_features (8 images)": image_features,
         "get_text_features (8 prompts)": text_features,
-        "image processor (8 photos 640x480)": lambda: processor(images, return_tensors="pt"),
+        "image processor, default (8 photos 640x480)": lambda: processor(images, return_tensors="pt"),
         "zero-shot pipeline (8 images x 5 labels)": lambda: classifier(images, candidate_labels=LABELS),
         "zero-shot pipeline, batch_size=8": lambda: classifier(images, candidate_labels=LABELS, batch_size=8),
     }
-    # polymodal's tensor backend (within two 8-bit levels of the exact PIL path); Transformers runs PIL again.
-    fast = torch_processor or processor
-    jobs["image processor, torch backend (8 photos)"] = lambda: fast(images, return_tensors="pt")
+    # polymodal's default is the fast torch resize (within two 8-bit levels of Pillow); this row is its
+    # bit-exact use_fast=False path. Transformers (no torchvision here) runs its PIL path in both rows.
+    exact = exact_processor or processor
+    jobs["image processor, use_fast=False (8 photos)"] = lambda: exact(images, return_tensors="pt")
     return jobs
 
 
@@ -140,7 +141,12 @@ def child(side: str, work: str, folder: str) -> None:
 
         transformers.logging.set_verbosity_error()
     images = photos()
-    jobs = workloads(load_side(side, Path(folder)), images)
+    exact = None
+    if side == "ours":
+        from polymodal import CLIPImageProcessor
+
+        exact = CLIPImageProcessor.from_pretrained(folder, use_fast=False)
+    jobs = workloads(load_side(side, Path(folder)), images, exact)
     job = next(fn for name, fn in jobs.items() if name.startswith(work))
     for _ in range(3):
         job()
@@ -155,6 +161,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--only", help="run only the workloads whose name contains this text")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -173,11 +180,13 @@ def main() -> None:
         ours_bf16 = load_side("ours", folder, torch.bfloat16)
         from polymodal import CLIPImageProcessor
 
-        fast = CLIPImageProcessor.from_pretrained(folder, backend="torch")
-        jobs = {"theirs": workloads(theirs, images), "ours": workloads(ours, images, fast),
+        exact = CLIPImageProcessor.from_pretrained(folder, use_fast=False)
+        jobs = {"theirs": workloads(theirs, images), "ours": workloads(ours, images, exact),
                 "bf16": workloads(ours_bf16, images)}
         rows = []
         for name in jobs["theirs"]:
+            if args.only and args.only not in name:
+                continue
             sides = {"theirs": jobs["theirs"][name], "ours": jobs["ours"][name]}
             if "image processor" not in name:  # the processor has no dtype
                 sides["bf16"] = jobs["bf16"][name]

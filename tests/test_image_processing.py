@@ -1,4 +1,7 @@
-"""CLIP / EfficientNet image processors against Transformers' PIL backend (the oracle)."""
+"""CLIP / EfficientNet image processors against Transformers' PIL backend (the oracle).
+
+The bit-exact path (``use_fast=False``) is compared at 1e-5; the default fast path within two
+8-bit levels."""
 
 from __future__ import annotations
 
@@ -35,6 +38,15 @@ def _noise(width: int, height: int, seed: int = 1) -> PIL.Image.Image:
     return PIL.Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
 
 
+def _clip(**kwargs):
+    """polymodal's bit-exact path, the one compared with Transformers' PIL backend at 1e-5."""
+    return CLIPImageProcessor(use_fast=False, **kwargs)
+
+
+def _effnet(**kwargs):
+    return EfficientNetImageProcessor(use_fast=False, **kwargs)
+
+
 def _hf_clip(**kwargs):
     return transformers.CLIPImageProcessorPil(**kwargs)
 
@@ -60,19 +72,19 @@ SIZES = [(640, 480), (480, 640), (100, 30), (30, 100), (7, 5), (1, 1), (224, 224
 
 @pytest.mark.parametrize("width,height", SIZES)
 def test_clip_pil_sizes(width, height):
-    _assert_same(CLIPImageProcessor(), _hf_clip(), _noise(width, height))
+    _assert_same(_clip(), _hf_clip(), _noise(width, height))
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "LA", "P", "CMYK", "I;16", "1"])
 def test_clip_pil_modes(mode):
     image = _photo(97, 61, mode=mode)
-    _assert_same(CLIPImageProcessor(), _hf_clip(), image)
+    _assert_same(_clip(), _hf_clip(), image)
 
 
 def test_palette_with_transparency_composited_on_white():
     image = _photo(40, 30).convert("P")
     image.info["transparency"] = 3
-    _assert_same(CLIPImageProcessor(), _hf_clip(), image)
+    _assert_same(_clip(), _hf_clip(), image)
 
 
 @pytest.mark.parametrize("mode", ["L", "RGBA"])
@@ -83,7 +95,7 @@ def test_clip_without_rgb_conversion(mode):
         kwargs.update(image_mean=[0.5], image_std=[0.25])
     else:
         kwargs.update(image_mean=[0.5] * 4, image_std=[0.25] * 4)
-    _assert_same(CLIPImageProcessor(**kwargs), _hf_clip(**kwargs), image)
+    _assert_same(_clip(**kwargs), _hf_clip(**kwargs), image)
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -96,12 +108,12 @@ def test_clip_without_rgb_conversion(mode):
 ])
 @pytest.mark.parametrize("width,height", [(640, 480), (120, 200)])
 def test_efficientnet_parity(kwargs, width, height):
-    _assert_same(EfficientNetImageProcessor(**kwargs), _hf_effnet(**kwargs), _noise(width, height))
+    _assert_same(_effnet(**kwargs), _hf_effnet(**kwargs), _noise(width, height))
 
 
 def test_batch_of_mixed_sizes_and_order():
     images = [_noise(640, 480, 1), _noise(100, 30, 2), _photo(33, 77, 3, "L"), _noise(640, 480, 4)]
-    _assert_same(CLIPImageProcessor(), _hf_clip(), images)
+    _assert_same(_clip(), _hf_clip(), images)
 
 
 # ----------------------------------------------------------------------------- arrays and tensors
@@ -121,23 +133,23 @@ def _hwc(seed=0, h=90, w=120):
     lambda: np.asarray(_photo(40, 50, mode="RGBA")),         # (H, W, 4)
 ])
 def test_arrays_and_tensors(make):
-    _assert_same(CLIPImageProcessor(), _hf_clip(), make())
-    _assert_same(EfficientNetImageProcessor(), _hf_effnet(), make(), do_convert_rgb=True)
+    _assert_same(_clip(), _hf_clip(), make())
+    _assert_same(_effnet(), _hf_effnet(), make(), do_convert_rgb=True)
 
 
 def test_arrays_without_resize_or_normalize():
     image = _hwc().astype(np.float32) / 255
     kwargs = {"do_resize": False, "do_center_crop": False}
-    _assert_same(CLIPImageProcessor(), _hf_clip(), image, **kwargs)
+    _assert_same(_clip(), _hf_clip(), image, **kwargs)
     raw = _hwc()
-    a = CLIPImageProcessor()(raw, do_rescale=False, do_normalize=False, return_tensors="pt").pixel_values
+    a = _clip()(raw, do_rescale=False, do_normalize=False, return_tensors="pt").pixel_values
     b = _hf_clip()(raw, do_rescale=False, do_normalize=False, return_tensors="pt").pixel_values
     assert a.dtype == b.dtype and torch.equal(a, b)
 
 
 def test_grayscale_2d_array_is_accepted():
     gray = np.asarray(_photo(64, 48, mode="L"))
-    a = _pv(CLIPImageProcessor(), gray)
+    a = _pv(_clip(), gray)
     b = _pv(_hf_clip(), gray[..., None])
     torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
 
@@ -146,7 +158,7 @@ def test_input_data_format_override():
     chw = np.ascontiguousarray(_hwc(h=3, w=4).transpose(2, 0, 1))  # ambiguous (3, 3, 4)
     for fmt in ("channels_first", "channels_last"):
         image = chw if fmt == "channels_first" else chw.transpose(1, 2, 0)
-        _assert_same(CLIPImageProcessor(), _hf_clip(), image, input_data_format=fmt)
+        _assert_same(_clip(), _hf_clip(), image, input_data_format=fmt)
 
 
 # ----------------------------------------------------------------------------- single / list / outputs
@@ -168,7 +180,7 @@ def test_single_vs_list_and_return_types():
 
 
 def test_different_output_shapes():
-    processor, theirs = CLIPImageProcessor(do_center_crop=False), _hf_clip(do_center_crop=False)
+    processor, theirs = _clip(do_center_crop=False), _hf_clip(do_center_crop=False)
     images = [_noise(640, 480), _noise(30, 100)]
     ours = processor(images)["pixel_values"]
     ref = theirs(images)["pixel_values"]
@@ -203,7 +215,7 @@ def test_different_output_shapes():
 ])
 def test_clip_call_overrides(overrides):
     images = [_noise(200, 130, 5), _noise(90, 160, 6)]
-    _assert_same(CLIPImageProcessor(), _hf_clip(), images, **overrides)
+    _assert_same(_clip(), _hf_clip(), images, **overrides)
 
 
 def test_overrides_do_not_stick():
@@ -218,22 +230,79 @@ def test_use_square_size():
     assert processor.size == {"height": 224, "width": 224}
 
 
-# ----------------------------------------------------------------------------- torch backend
-@pytest.mark.parametrize("cls,hf", [(CLIPImageProcessor, _hf_clip), (EfficientNetImageProcessor, _hf_effnet)])
-def test_torch_backend_within_two_levels(cls, hf):
-    ours, theirs = cls(backend="torch"), hf()
-    assert ours.backend == "torch" and cls().backend == "pil"
-    images = [_photo(640, 480, 7), _photo(480, 640, 8), _noise(333, 250, 9), _photo(64, 48, 10),
-              np.asarray(_noise(120, 90, 11)).astype(np.float32) / 255]
-    a, b = _pv(ours, images), _pv(theirs, images)
-    assert a.shape == b.shape
-    # Undo normalisation: compare in 8-bit levels.
+# ----------------------------------------------------------------------------- default fast path
+def _levels(ours, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """|a - b| in 8-bit levels: normalisation undone (EfficientNet's include_top divides by std twice)."""
     std = torch.tensor(ours.image_std).view(1, 3, 1, 1)
-    if cls is EfficientNetImageProcessor:
-        std = std * std  # include_top divides by the std twice
-    levels = ((a - b) * std * 255).abs()
-    assert levels.max().item() <= 2 + 1e-3
-    assert levels.mean().item() < 0.2
+    if isinstance(ours, EfficientNetImageProcessor) and ours.include_top:
+        std = std * std
+    return ((a - b) * std * 255).abs()
+
+
+def test_default_is_the_fast_path_and_use_fast_false_the_exact_one():
+    assert CLIPImageProcessor().backend == "torch" and CLIPImageProcessor().is_fast
+    assert EfficientNetImageProcessor().backend == "torch"
+    assert CLIPImageProcessor(use_fast=True).backend == "torch"
+    assert CLIPImageProcessor(use_fast=False).backend == "pil" and not CLIPImageProcessor(use_fast=False).is_fast
+    assert CLIPImageProcessor(backend="pil").backend == "pil"
+    assert CLIPImageProcessor(backend="torchvision", use_fast=True).backend == "torch"
+    with pytest.raises(InvalidInputError, match="use_fast=False or backend='pil'"):
+        CLIPImageProcessor(backend="torch", use_fast=False)
+    with pytest.raises(InvalidInputError, match="use_fast='yes'"):
+        CLIPImageProcessor(use_fast="yes")
+
+
+def test_use_fast_from_pretrained_and_auto(tmp_path):
+    _hf_clip(size={"shortest_edge": 64}, crop_size=64).save_pretrained(tmp_path)
+    assert polymodal.AutoImageProcessor.from_pretrained(tmp_path).backend == "torch"
+    assert polymodal.AutoImageProcessor.from_pretrained(tmp_path, use_fast=False).backend == "pil"
+    assert polymodal.AutoImageProcessor.from_pretrained(tmp_path, backend="pil").backend == "pil"
+    assert CLIPImageProcessor.from_pretrained(tmp_path, use_fast=False).backend == "pil"
+    # The choice is the caller's: never written, and a file that holds it does not decide.
+    CLIPImageProcessor(use_fast=False).save_pretrained(tmp_path / "saved")
+    data = json.loads((tmp_path / "saved" / "preprocessor_config.json").read_text())
+    assert "use_fast" not in data and "backend" not in data
+    data["use_fast"] = False
+    (tmp_path / "saved" / "preprocessor_config.json").write_text(json.dumps(data))
+    assert CLIPImageProcessor.from_pretrained(tmp_path / "saved").backend == "torch"
+
+
+FAST_CASES = {
+    "downscale 640x480": lambda: _photo(640, 480, 7),
+    "downscale portrait": lambda: _photo(480, 640, 8),
+    "upscale 100x60": lambda: _photo(100, 60, 12),
+    "upscale tiny 9x7": lambda: _photo(9, 7, 13),
+    "odd 333x251": lambda: _photo(333, 251, 14),
+    "odd 225x224": lambda: _photo(225, 224, 15),
+    "RGBA": lambda: _photo(301, 199, 16, mode="RGBA"),
+    "grayscale": lambda: _photo(257, 190, 17, mode="L"),
+    "noise 333x250": lambda: _noise(333, 250, 9),
+    "float array in [0, 1]": lambda: np.asarray(_photo(120, 90, 11)).astype(np.float32) / 255,
+}
+
+
+@pytest.mark.parametrize("case", list(FAST_CASES))
+@pytest.mark.parametrize("cls,hf", [(CLIPImageProcessor, _hf_clip), (EfficientNetImageProcessor, _hf_effnet)])
+def test_default_fast_path_within_two_levels(cls, hf, case):
+    """The default path against Transformers' slow (PIL) processor: at most 2 of 255 levels apart."""
+    ours, theirs = cls(), hf()
+    images = [FAST_CASES[case]()]
+    # EfficientNet does not convert to RGB by default (Transformers neither): ask, for RGBA / grey
+    a, b = _pv(ours, images, do_convert_rgb=True), _pv(theirs, images, do_convert_rgb=True)
+    assert a.shape == b.shape and a.dtype == b.dtype
+    levels = _levels(ours, a, b)
+    assert levels.max().item() <= 2 + 1e-3, case
+    assert levels.mean().item() < 0.25, case
+
+
+def test_default_fast_path_on_a_mixed_batch():
+    images = [_photo(640, 480, 7), _photo(480, 640, 8), _noise(333, 250, 9), _photo(64, 48, 10), _photo(640, 480, 3),
+              np.asarray(_noise(120, 90, 11)).astype(np.float32) / 255]
+    ours = CLIPImageProcessor()
+    a, b = _pv(ours, images), _pv(_hf_clip(), images)
+    assert _levels(ours, a, b).max().item() <= 2 + 1e-3
+    # the same images one at a time give the same pixels as in the batch
+    torch.testing.assert_close(_pv(ours, images[3]), a[3:4], atol=0, rtol=0)
 
 
 def test_torch_backend_falls_back_for_other_filters():
@@ -243,7 +312,7 @@ def test_torch_backend_falls_back_for_other_filters():
 
 # ----------------------------------------------------------------------------- save / load
 def test_save_load_both_directions(tmp_path):
-    ours = CLIPImageProcessor(crop_size=200, image_mean=[0.4, 0.5, 0.6])
+    ours = _clip(crop_size=200, image_mean=[0.4, 0.5, 0.6])
     ours.save_pretrained(tmp_path / "ours")
     data = json.loads((tmp_path / "ours" / "preprocessor_config.json").read_text())
     assert data["image_processor_type"] == "CLIPImageProcessor"
@@ -253,7 +322,7 @@ def test_save_load_both_directions(tmp_path):
     _assert_same(ours, theirs, image)
 
     _hf_effnet(include_top=False, size=300).save_pretrained(tmp_path / "theirs")
-    loaded = EfficientNetImageProcessor.from_pretrained(tmp_path / "theirs")
+    loaded = EfficientNetImageProcessor.from_pretrained(tmp_path / "theirs", use_fast=False)
     assert loaded.include_top is False and loaded.size == {"height": 300, "width": 300}
     _assert_same(loaded, _hf_effnet(include_top=False, size=300), image)
     reloaded = CLIPImageProcessor.from_pretrained(tmp_path / "ours", do_center_crop=False)
@@ -266,7 +335,7 @@ def test_legacy_config_and_unknown_keys(tmp_path):
               "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3, "size": 224,
               "processor_class": "CLIPProcessor", "my_extra_key": 7}
     (tmp_path / "preprocessor_config.json").write_text(json.dumps(config))
-    ours = CLIPImageProcessor.from_pretrained(tmp_path)
+    ours = CLIPImageProcessor.from_pretrained(tmp_path, use_fast=False)
     assert ours.size == {"shortest_edge": 224} and ours.crop_size == {"height": 224, "width": 224}
     assert ours.my_extra_key == 7
     _assert_same(ours, transformers.CLIPImageProcessorPil.from_pretrained(tmp_path), _noise(500, 300))
@@ -297,8 +366,8 @@ def test_auto_image_processor_from_model_type(tmp_path, model_type, cls):
 
 def test_transformers_saved_pil_class_loads(tmp_path):
     _hf_clip().save_pretrained(tmp_path)
-    processor = polymodal.AutoImageProcessor.from_pretrained(tmp_path)
-    assert type(processor) is CLIPImageProcessor
+    processor = polymodal.AutoImageProcessor.from_pretrained(tmp_path, use_fast=False)
+    assert type(processor) is CLIPImageProcessor and processor.backend == "pil"
     _assert_same(processor, _hf_clip(), _noise(123, 77))
 
 
@@ -309,8 +378,8 @@ def test_image_paths(tmp_path):
     jpg = tmp_path / "photo.jpg"
     _photo(150, 100).save(jpg, quality=90)
     for p in (str(path), str(jpg)):
-        _assert_same(CLIPImageProcessor(), _hf_clip(), [p])
-    assert _pv(CLIPImageProcessor(), path).shape == (1, 3, 224, 224)  # a pathlib.Path works too
+        _assert_same(_clip(), _hf_clip(), [p])
+    assert _pv(_clip(), path).shape == (1, 3, 224, 224)  # a pathlib.Path works too
 
 
 def test_missing_file(tmp_path):
@@ -335,9 +404,10 @@ def test_non_image_file(tmp_path):
     (42, "PIL image"),
     ("https://example.com/cat.png", "URL"),
 ])
-def test_bad_input(bad, match):
+@pytest.mark.parametrize("use_fast", [True, False])
+def test_bad_input(bad, match, use_fast):
     with pytest.raises(InvalidInputError, match=match):
-        CLIPImageProcessor()(bad)
+        CLIPImageProcessor(use_fast=use_fast)(bad)
 
 
 def test_bad_options():
@@ -351,6 +421,6 @@ def test_bad_options():
         processor(image, return_tensors="tf")
     with pytest.raises(InvalidInputError, match="image_mean"):
         processor(image, image_mean=[0.1, 0.2])
-    with pytest.raises(InvalidInputError, match="backend"):
+    with pytest.raises(InvalidInputError, match="backend='opencv'.*use_fast"):
         CLIPImageProcessor(backend="opencv")
     assert isinstance(InvalidInputError("x"), ValueError)

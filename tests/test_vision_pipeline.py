@@ -39,7 +39,8 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ours(folder):
-    return polymodal.pipeline("image-classification", model=folder)
+    # use_fast=False: the bit-exact image path, compared with Transformers' PIL path at 1e-5
+    return polymodal.pipeline("image-classification", model=folder, use_fast=False)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,17 @@ def test_batch_invariance(ours):
             _close(a, b)
     reordered = ours(IMAGES[::-1], batch_size=3)[::-1]
     for a, b in zip(reordered, alone):
+        _close(a, b)
+
+
+def test_default_fast_path_is_close_and_batch_invariant(folder, theirs):
+    fast = polymodal.pipeline("image-classification", model=folder)
+    assert fast.image_processor.backend == "torch"
+    alone = [fast(image, top_k=3) for image in IMAGES]
+    for a, b in zip(alone, theirs(IMAGES, top_k=3)):
+        expected = {r["label"]: r["score"] for r in b}
+        np.testing.assert_allclose([r["score"] for r in a], [expected.get(r["label"], 0.0) for r in a], atol=1e-2)
+    for a, b in zip(fast(IMAGES, batch_size=4, top_k=3), alone):
         _close(a, b)
 
 

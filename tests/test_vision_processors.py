@@ -1,4 +1,5 @@
-"""The vision families' image processors against Transformers' default (PIL) path."""
+"""The vision families' image processors against Transformers' PIL (slow) path: the bit-exact
+path (``use_fast=False``) at 1e-5, the default fast path within two 8-bit levels."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def _pv(processor, images):
 
 @pytest.mark.parametrize("ours_name,theirs_name,kwargs", PROCESSORS)
 def test_files_match_transformers(tmp_path, ours_name, theirs_name, kwargs):
-    ours, theirs = getattr(polymodal, ours_name)(**kwargs), _theirs(theirs_name, kwargs)
+    ours, theirs = getattr(polymodal, ours_name)(use_fast=False, **kwargs), _theirs(theirs_name, kwargs)
     for name, path in _files(tmp_path).items():
         expected = _pv(theirs, transformers.image_utils.load_image(str(path)))
         torch.testing.assert_close(_pv(ours, str(path)), expected, atol=1e-5, rtol=1e-6, msg=name)
@@ -69,7 +70,7 @@ def test_files_match_transformers(tmp_path, ours_name, theirs_name, kwargs):
 
 @pytest.mark.parametrize("ours_name,theirs_name,kwargs", PROCESSORS)
 def test_pil_modes_arrays_and_tensors(ours_name, theirs_name, kwargs):
-    ours, theirs = getattr(polymodal, ours_name)(**kwargs), _theirs(theirs_name, kwargs)
+    ours, theirs = getattr(polymodal, ours_name)(use_fast=False, **kwargs), _theirs(theirs_name, kwargs)
     rgb = photo(90, 70, seed=5)
     hwc = np.asarray(rgb)
     inputs = [rgb, hwc, np.moveaxis(hwc, -1, 0).copy(), torch.from_numpy(hwc.copy()),
@@ -84,7 +85,7 @@ def test_pil_modes_arrays_and_tensors(ours_name, theirs_name, kwargs):
 def test_other_pil_modes(ours_name, theirs_name, kwargs, mode):
     """In-memory RGBA / greyscale images: an error naming the fix (Transformers raises too), and the
     same pixels with do_convert_rgb=True."""
-    ours, theirs = getattr(polymodal, ours_name)(**kwargs), _theirs(theirs_name, kwargs)
+    ours, theirs = getattr(polymodal, ours_name)(use_fast=False, **kwargs), _theirs(theirs_name, kwargs)
     image = photo(50, 60, mode=mode)
     if mode != "P":
         with pytest.raises(polymodal.core.errors.InvalidInputError, match="do_convert_rgb=True"):
@@ -97,12 +98,29 @@ def test_other_pil_modes(ours_name, theirs_name, kwargs, mode):
 @pytest.mark.parametrize("ours_name,theirs_name,kwargs", PROCESSORS[:1])
 def test_save_load_both_directions(tmp_path, ours_name, theirs_name, kwargs):
     _theirs(theirs_name, kwargs).save_pretrained(tmp_path / "a")
-    loaded = polymodal.AutoImageProcessor.from_pretrained(tmp_path / "a")
+    loaded = polymodal.AutoImageProcessor.from_pretrained(tmp_path / "a", use_fast=False)
     assert type(loaded).__name__ == ours_name
-    getattr(polymodal, ours_name)(**kwargs).save_pretrained(tmp_path / "b")
+    getattr(polymodal, ours_name)(use_fast=False, **kwargs).save_pretrained(tmp_path / "b")
     back = transformers.AutoImageProcessor.from_pretrained(tmp_path / "b")
     image = photo(77, 55)
     torch.testing.assert_close(_pv(loaded, image), _pv(back, image), atol=1e-5, rtol=1e-6)
+
+
+@pytest.mark.parametrize("ours_name,theirs_name,kwargs", PROCESSORS)
+def test_default_fast_path_within_two_levels(ours_name, theirs_name, kwargs):
+    """Default (fast) path vs Transformers' PIL path: upscale, downscale, odd sizes, RGBA and grey."""
+    ours, theirs = getattr(polymodal, ours_name)(**kwargs), _theirs(theirs_name, kwargs)
+    assert ours.backend == "torch"
+    std = torch.tensor(ours.image_std).view(1, 3, 1, 1)
+    images = [photo(640, 480, seed=7), photo(97, 131, seed=8), photo(20, 14, seed=9), photo(333, 251, seed=10),
+              photo(64, 80, seed=11, mode="RGBA"), photo(120, 90, seed=12, mode="L")]
+    for i, image in enumerate(images):
+        a = ours(image, do_convert_rgb=True, return_tensors="pt").pixel_values
+        b = theirs(image, do_convert_rgb=True, return_tensors="pt").pixel_values
+        assert a.shape == b.shape, i
+        levels = ((a - b) * std * 255).abs()  # in 8-bit levels, normalisation undone
+        assert levels.max().item() <= 2 + 1e-3, (i, levels.max().item())
+        assert levels.mean().item() < 0.25, i
 
 
 def test_processor_paths_get_the_image_checks(tmp_path, monkeypatch):

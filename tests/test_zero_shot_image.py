@@ -67,7 +67,9 @@ def test_results_equal_transformers(folders, tmp_path, family):
     from polymodal import pipeline
 
     theirs = transformers.pipeline("zero-shot-image-classification", model=str(folders[family]))
-    ours = pipeline("zero-shot-image-classification", model=str(folders[family]))
+    # use_fast=False: the bit-exact image path, so the scores match Transformers' PIL path to 1e-5
+    ours = pipeline("zero-shot-image-classification", model=str(folders[family]), use_fast=False)
+    assert ours.image_processor.backend == "pil"
     images, path = _images(tmp_path)
     _assert_same(ours(images[0], candidate_labels=LABELS), theirs(images[0], candidate_labels=LABELS))
     _assert_same(ours(str(path), candidate_labels=LABELS), theirs(str(path), candidate_labels=LABELS))
@@ -78,6 +80,19 @@ def test_results_equal_transformers(folders, tmp_path, family):
         assert len(got) == len(expected) == 3
         for a, b in zip(got, expected):
             _assert_same(a, b)
+
+
+def test_default_fast_image_path_is_close(folders, tmp_path):
+    """The default pipeline resizes with torch (within two 8-bit levels of Pillow): near-equal scores."""
+    from polymodal import pipeline
+
+    theirs = transformers.pipeline("zero-shot-image-classification", model=str(folders["clip"]))
+    ours = pipeline("zero-shot-image-classification", model=str(folders["clip"]))
+    assert ours.image_processor.backend == "torch"
+    images, _ = _images(tmp_path)
+    for a, b in zip(ours(images, candidate_labels=LABELS), theirs(images, candidate_labels=LABELS)):
+        score = {r["label"]: r["score"] for r in b}
+        np.testing.assert_allclose([r["score"] for r in a], [score[r["label"]] for r in a], atol=1e-2)
 
 
 def test_class_directly_arrays_and_bf16(folders, tmp_path):

@@ -76,11 +76,13 @@ def _roles(model_type: str) -> set[str]:
     return set(MODEL_TYPES.get(model_type, {}))
 
 
-def _load_part(part: str, source):
+def _load_part(part: str, source, image_use_fast: bool | None = None):
     from ..models import auto
 
     loader = {"feature_extractor": auto.AutoFeatureExtractor, "tokenizer": auto.AutoTokenizer,
               "image_processor": auto.AutoImageProcessor}[part]
+    if part == "image_processor" and image_use_fast is not None:
+        return loader.from_pretrained(source, use_fast=image_use_fast)
     return loader.from_pretrained(source)
 
 
@@ -113,6 +115,8 @@ def pipeline(task: str | None = None, model=None, config=None, feature_extractor
     if task not in TASKS:
         raise ConfigError(f"Unknown task {task!r}; polymodal supports {sorted(TASKS)}.")
     module, class_name, role, parts = TASKS[task]
+    # use_fast=False asks image pipelines for the bit-exact (Pillow) image path; tokenizers are always fast.
+    image_use_fast = kwargs.pop("use_fast") if kwargs.get("use_fast") is False and "image_processor" in parts else None
     # pipelines: check every argument before loading anything; no model → the task's default hub id
     from .base import _check_init_kwargs
 
@@ -129,7 +133,8 @@ def pipeline(task: str | None = None, model=None, config=None, feature_extractor
         return _pipeline_from_default(task, config=config, feature_extractor=feature_extractor, tokenizer=tokenizer,
                                       image_processor=image_processor, processor=processor, device=device,
                                       torch_dtype=torch_dtype, dtype=dtype, batch_size=batch_size,
-                                      model_kwargs=model_kwargs, pipeline_class=custom_cls, **kwargs)
+                                      model_kwargs=model_kwargs, pipeline_class=custom_cls,
+                                      **({"use_fast": False} if image_use_fast is False else {}), **kwargs)
     source = model if isinstance(model, (str, os.PathLike)) else getattr(getattr(model, "config", None), "name_or_path", None)
     model = _load_model(task, role, model, torch_dtype or dtype, model_kwargs or {})
     if task == "automatic-speech-recognition" and getattr(model.config, "is_encoder_decoder", False) \
@@ -141,11 +146,11 @@ def pipeline(task: str | None = None, model=None, config=None, feature_extractor
             given[part] = given[part] or getattr(processor, part, None)
     for part in parts:
         if isinstance(given[part], (str, os.PathLike)):
-            given[part] = _load_part(part, given[part])
+            given[part] = _load_part(part, given[part], image_use_fast)
         elif given[part] is None:
             if not source:
                 raise ConfigError(f"pipeline('{task}') needs {part}=… when the model is not loaded from a folder.")
-            given[part] = _load_part(part, source)
+            given[part] = _load_part(part, source, image_use_fast)
     return pipeline_cls(model=model, processor=processor, device=device, batch_size=batch_size, **given, **kwargs)
 
 

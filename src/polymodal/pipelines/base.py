@@ -379,7 +379,8 @@ _NOT_SUPPORTED = {
                   "instead of device_map.",
     "trust_remote_code": "polymodal never runs code from a checkpoint folder; drop trust_remote_code.",
     "framework": "polymodal pipelines are PyTorch only; drop framework=.",
-    "use_fast": "polymodal always uses its fast tokenizers; drop use_fast=.",
+    "use_fast": "polymodal always uses its fast tokenizers; drop use_fast= (image pipelines take use_fast=False "
+                "for the bit-exact image path).",
 }
 
 

@@ -1,15 +1,18 @@
 """``BaseImageProcessor``: preprocessor_config.json in and out, and the preprocessing pipeline.
 
-The pipeline is Transformers' PIL backend, step for step (RGB conversion, resize with
-Pillow, center crop, rescale, normalise), arranged for speed without changing a pixel:
+The pipeline is Transformers' (RGB conversion, resize, center crop, rescale, normalise) with
+two ways to resize, picked per processor as Transformers 5 picks its backend:
 
-1. each image is resized by Pillow and center cropped, in a thread pool (Pillow releases
-   the GIL while it resamples);
-2. the uint8 crops are stacked once and every affine step (rescale, normalise, and
-   subclass extras such as EfficientNet's offset) runs as one multiply-add in torch.
+* ``use_fast=True`` / ``backend="torch"`` — **the default**: one batched antialiased torch
+  resize per image size, Pillow's filters, within two 8-bit levels of Pillow's pixels (most
+  pixels equal); it also runs on ``device``. Filters torch lacks (Lanczos, nearest) and
+  processors without a batched form (ConvNeXt's crop_pct) use the exact path instead.
+* ``use_fast=False`` / ``backend="pil"``: Transformers' PIL backend, bit for bit — each image
+  resized by Pillow and center cropped, in a thread pool (Pillow releases the GIL while it
+  resamples).
 
-``backend="torch"`` swaps step 1 for one batched antialiased torch resize per image size
-(within one 8-bit level of Pillow); it also runs on ``device``.
+Either way the uint8 crops are stacked once and every affine step (rescale, normalise, and
+subclass extras such as EfficientNet's offset) runs as one multiply-add.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ IMAGE_KWARGS = (
 _CALL_ONLY = ("default_to_square", "data_format", "input_data_format", "device", "return_tensors",
               "disable_grouping")
 _BACKENDS = ("pil", "torch", "torchvision")
+# The fast path by default, as Transformers 5's AutoImageProcessor (torchvision when installed).
+DEFAULT_BACKEND = "torch"
+# Keys a saved preprocessor_config.json may hold that are the caller's choice, never the file's.
+_BACKEND_KEYS = ("backend", "use_fast")
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
@@ -80,16 +87,17 @@ class BaseImageProcessor(FeatureExtractionMixin):
     do_center_crop = None
     image_seq_length = None
 
-    def __init__(self, backend: str | None = None, **kwargs):
-        for key in ("image_processor_type", "_processor_class", "use_fast"):
+    def __init__(self, backend: str | None = None, use_fast: bool | None = None, **kwargs):
+        for key in ("image_processor_type", "_processor_class"):
             kwargs.pop(key, None)
+        backend = _resolve_backend(backend, use_fast)  # checked first: a typo fails before any work
         options = {key: kwargs.pop(key, None) for key in self.valid_kwargs()}
         options = self._standardize({k: v if v is not None else copy.deepcopy(getattr(self, k, None))
                                      for k, v in options.items()})
         for key in _CALL_ONLY:
             options.pop(key, None)
         super().__init__(**options, **kwargs)  # unknown keys become attributes, as in Transformers
-        self._backend = _check_backend(backend or "pil")
+        self._backend = backend
 
     @classmethod
     def valid_kwargs(cls) -> tuple[str, ...]:
@@ -97,11 +105,23 @@ class BaseImageProcessor(FeatureExtractionMixin):
 
     @classmethod
     def _init_parameters(cls) -> set[str]:
-        return set(cls.valid_kwargs()) | {"backend"}
+        return set(cls.valid_kwargs()) | set(_BACKEND_KEYS)
+
+    @classmethod
+    def from_dict(cls, image_processor_dict: dict[str, Any], **kwargs):
+        """Build from a dict; ``kwargs`` override it. ``use_fast`` / ``backend`` count only as
+        arguments (the caller's choice of speed or bit-exactness), never from a saved file."""
+        saved = {k: v for k, v in image_processor_dict.items() if k not in _BACKEND_KEYS}
+        return super().from_dict(saved, **kwargs)
 
     @property
     def backend(self) -> str:
+        """``"torch"`` (the fast path, the default) or ``"pil"`` (bit-exact with Transformers' PIL backend)."""
         return self._backend
+
+    @property
+    def is_fast(self) -> bool:
+        return self._backend == "torch"
 
     # ------------------------------------------------------------------------- config files
     @classmethod
@@ -310,10 +330,21 @@ def _name(option) -> str | None:
     return None if option is None else str(getattr(option, "value", option))
 
 
-def _check_backend(backend: str) -> str:
+def _resolve_backend(backend: str | None, use_fast: bool | None) -> str:
+    """``backend`` or Transformers' ``use_fast`` flag → "torch" or "pil" (default: the fast path)."""
+    if use_fast is not None and use_fast not in (True, False):
+        raise InvalidInputError(f"use_fast={use_fast!r}; pass True (fast torch resize, the default) or False "
+                                "(Pillow, bit-exact with Transformers' PIL backend).")
+    if backend is None:
+        return DEFAULT_BACKEND if use_fast is None else ("torch" if use_fast else "pil")
     if backend not in _BACKENDS:
-        raise InvalidInputError(f"backend={backend!r}; use 'pil' (exact, the default) or 'torch'.")
-    return "torch" if backend == "torchvision" else backend
+        raise InvalidInputError(f"backend={backend!r}; use 'torch' (fast, the default) or 'pil' (bit-exact with "
+                                "Transformers' PIL backend), or use_fast=True / False.")
+    name = "torch" if backend == "torchvision" else backend
+    if use_fast is not None and bool(use_fast) != (name == "torch"):
+        raise InvalidInputError(f"backend={backend!r} and use_fast={use_fast} ask for different paths; pass one "
+                                "of them (use_fast=False or backend='pil' for the bit-exact path).")
+    return name
 
 
 def _as_tensor(array: np.ndarray) -> torch.Tensor:

@@ -1,10 +1,10 @@
 """Image transforms with Transformers' exact rules: size dicts, resize, center crop, rescale, normalise.
 
-Resizing goes through Pillow, as Transformers' PIL backend does, so the resampled pixels are
-the same integers. Everything after the resize is one affine map per channel
-(``x * scale + offset``) applied to the whole batch at once in torch; see
-``rescale_normalize_affine``. ``resize_batch_torch`` is the optional tensor path
-(``backend="torch"``): antialiased torch interpolation, within one 8-bit level of Pillow.
+``resize_pil`` goes through Pillow, as Transformers' PIL backend does, so the resampled pixels
+are the same integers (the exact path, ``use_fast=False``). ``resize_batch_torch`` is the
+default fast path: antialiased torch interpolation of a whole batch, within two 8-bit levels of
+Pillow. Everything after the resize is one affine map per channel (``x * scale + offset``)
+applied to the whole batch at once; see ``affine_numpy``.
 """
 
 from __future__ import annotations
