@@ -179,6 +179,31 @@ def test_classification_and_qa_heads(head, tmp_path):
             ours(ids, attention_mask=mask)
 
 
+def test_causal_lm_matches_transformers(tmp_path):
+    config = transformers.BigBirdPegasusConfig(**TINY, dropout=0.0)
+    torch.manual_seed(0)
+    oracle = transformers.BigBirdPegasusForCausalLM(config).eval()
+    with torch.no_grad():
+        for param in oracle.parameters():
+            param.add_(torch.randn_like(param) * 0.05)
+    oracle.save_pretrained(tmp_path / "hf")
+    ours = polymodal.BigBirdPegasusForCausalLM.from_pretrained(tmp_path / "hf").eval()
+    ids, mask, _ = _batch(12)
+    labels = ids.masked_fill(mask == 0, -100)
+    with torch.no_grad():
+        a, b = ours(ids, attention_mask=mask, labels=labels), oracle(ids, attention_mask=mask, labels=labels)
+        keep = mask.bool()
+        torch.testing.assert_close(a.logits[keep], b.logits[keep], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(a.loss, b.loss, atol=1e-5, rtol=1e-4)
+        for kwargs in ({"max_new_tokens": 6}, {"max_new_tokens": 5, "num_beams": 2}):
+            assert torch.equal(ours.generate(ids[:1, :8], **kwargs), oracle.generate(ids[:1, :8], **kwargs))
+    ours.save_pretrained(tmp_path / "ours")
+    back = transformers.BigBirdPegasusForCausalLM.from_pretrained(tmp_path / "ours").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids).logits, back(ids).logits, atol=1e-5, rtol=1e-4)
+    assert type(polymodal.AutoModelForCausalLM.from_pretrained(tmp_path / "hf")).__name__ == "BigBirdPegasusForCausalLM"
+
+
 # --------------------------------------------------------------------------- Pegasus's tokenizer
 @pytest.fixture(scope="module")
 def tokenizer_folders(tmp_path_factory):

@@ -156,6 +156,7 @@ from .models.big_bird.modeling import BigBirdPreTrainedModel as BigBirdPreTraine
 from .models.big_bird.tokenization import BigBirdTokenizer as BigBirdTokenizer
 from .models.big_bird.tokenization import BigBirdTokenizerFast as BigBirdTokenizerFast
 from .models.bigbird_pegasus.configuration import BigBirdPegasusConfig as BigBirdPegasusConfig
+from .models.bigbird_pegasus.modeling import BigBirdPegasusForCausalLM as BigBirdPegasusForCausalLM
 from .models.bigbird_pegasus.modeling import (
     BigBirdPegasusForConditionalGeneration as BigBirdPegasusForConditionalGeneration,
 )

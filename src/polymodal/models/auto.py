@@ -79,6 +79,7 @@ CLASS_MODULES: dict[str, str] = {
     "BigBirdPegasusForConditionalGeneration": "polymodal.models.bigbird_pegasus.modeling",
     "BigBirdPegasusForSequenceClassification": "polymodal.models.bigbird_pegasus.modeling",
     "BigBirdPegasusForQuestionAnswering": "polymodal.models.bigbird_pegasus.modeling",
+    "BigBirdPegasusForCausalLM": "polymodal.models.bigbird_pegasus.modeling",
     "PegasusTokenizer": "polymodal.models.pegasus.tokenization",
     "PegasusTokenizerFast": "polymodal.models.pegasus.tokenization",
     "WhisperTokenizer": "polymodal.models.whisper.tokenization",
@@ -461,7 +462,8 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "bigbird_pegasus": {"config": "BigBirdPegasusConfig", "model": "BigBirdPegasusModel",  # issue 16
                         "seq2seq_lm": "BigBirdPegasusForConditionalGeneration", "tokenizer": "PegasusTokenizer",
                         "sequence_classification": "BigBirdPegasusForSequenceClassification",
-                        "question_answering": "BigBirdPegasusForQuestionAnswering"},
+                        "question_answering": "BigBirdPegasusForQuestionAnswering",
+                        "causal_lm": "BigBirdPegasusForCausalLM"},
     "t5": {"config": "T5Config", "model": "T5Model", "seq2seq_lm": "T5ForConditionalGeneration",  # issue 16
            "tokenizer": "T5Tokenizer"},
     "audio-spectrogram-transformer": {
