@@ -315,10 +315,11 @@ def gpt2_lm(path: str = "path/to/gpt2", n_positions: int = 128) -> Path:
 
 # --- encoder-decoders (issue 16) ---
 def whisper_model(path: str = "path/to/whisper-tiny") -> Path:
-    """A tiny random multilingual Whisper folder: model, generation config, tokenizer, feature extractor."""
+    """A tiny random multilingual Whisper folder: model, generation config (with alignment heads, as
+    OpenAI's checkpoints have, for word timestamps), tokenizer, feature extractor."""
     from whisper_helpers import write_tiny_whisper
 
-    return write_tiny_whisper(Path(path))
+    return write_tiny_whisper(Path(path), alignment_heads=[[1, 0], [1, 2]])
 
 
 def t5_model(path: str = "path/to/t5-small") -> Path:

@@ -41,8 +41,11 @@ TINY_MODEL = {"d_model": 32, "encoder_layers": 2, "decoder_layers": 2, "encoder_
               "max_source_positions": 1500, "max_target_positions": 64}
 
 
-def write_tiny_whisper(folder, seed: int = 0) -> Path:
-    """A complete random multilingual Whisper checkpoint: model, generation config, tokenizer, processor."""
+def write_tiny_whisper(folder, seed: int = 0, alignment_heads=None) -> Path:
+    """A complete random multilingual Whisper checkpoint: model, generation config, tokenizer, processor.
+
+    ``alignment_heads`` (``[[layer, head], ...]``) goes into the generation config, for word timestamps.
+    """
     import torch
     import transformers
 
@@ -65,6 +68,8 @@ def write_tiny_whisper(folder, seed: int = 0) -> Path:
         no_timestamps_token_id=ids("<|notimestamps|>"), prev_sot_token_id=ids("<|startofprev|>"),
         _from_model_config=False, is_multilingual=True, max_initial_timestamp_index=50, max_length=24, begin_suppress_tokens=[220, eot],
         suppress_tokens=[1, 2, 7, 8, ids("<|startofprev|>"), ids("<|startoflm|>")])
+    if alignment_heads is not None:
+        generation["alignment_heads"] = alignment_heads
     path.write_text(json.dumps(generation, indent=2))
     transformers.WhisperFeatureExtractor(feature_size=80).save_pretrained(folder)
     return folder

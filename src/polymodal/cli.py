@@ -285,8 +285,8 @@ def cmd_transcribe(args) -> int:
     whisper = {"language": args.language, "task": args.task}
     if any(v is not None for v in whisper.values()):
         options["generate_kwargs"] = {k: v for k, v in whisper.items() if v is not None}
-    if args.timestamps:
-        options["return_timestamps"] = True
+    if args.timestamps:  # bare --timestamps: segments; --timestamps word: one chunk per word
+        options["return_timestamps"] = True if args.timestamps == "segment" else args.timestamps
     if args.ray:
         return _ray_bulk(args, "automatic-speech-recognition", **{k: v for k, v in options.items() if v is not None})
     _check_files(args.files)
@@ -494,7 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "detected when left out")
     p.add_argument("--task", choices=("transcribe", "translate"), default=None,
                    help="Whisper: transcribe (default) or translate into English")
-    p.add_argument("--timestamps", action="store_true", help="Whisper: print segment timestamps")
+    p.add_argument("--timestamps", nargs="?", const="segment", default=None, choices=("segment", "word", "char"),
+                   help="print timestamps: segment (the default; Whisper), word (Whisper, needs alignment_heads "
+                   "in its generation config; or CTC) or char (CTC)")
     _add_common(p, batch_size=1)
     _add_ray(p)
     p.set_defaults(func=cmd_transcribe)

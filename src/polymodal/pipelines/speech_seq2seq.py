@@ -4,8 +4,10 @@ Three ways through long audio, as in Transformers: up to 30 s is one ``generate`
 audio without ``chunk_length_s`` goes to Whisper's sequential long-form ``generate`` (timestamps
 on, each window conditioned as the generation config says); with ``chunk_length_s`` the audio
 is cut into overlapping chunks decoded independently and merged on their common tokens.
-``return_timestamps=True`` adds ``chunks`` with segment times. Every clip and chunk is decoded
-alone, so a result never depends on the other inputs of a batch.
+``return_timestamps=True`` adds ``chunks`` with segment times; ``return_timestamps="word"`` makes
+the chunks words, timed by cross-attention alignment (``generate(return_token_timestamps=True)``,
+which needs the checkpoint's ``alignment_heads``), in all three modes. Every clip and chunk is
+decoded alone, so a result never depends on the other inputs of a batch.
 
 Generation defaults are Transformers' for this pipeline (OpenAI's): ``num_beams=5`` and
 ``max_new_tokens=256`` unless the checkpoint's generation config or the call sets them (a set
@@ -41,10 +43,7 @@ class SpeechSeq2SeqPipeline(Pipeline):
         generate = {**settings.pop("generate_kwargs", {}), **(generate_kwargs or {}), **kwargs}
         if "max_new_tokens" in generate and "max_length" in generate:
             raise InvalidInputError("Pass max_new_tokens or max_length in generate_kwargs, not both.")
-        if settings.get("return_timestamps") not in (None, False, True):
-            raise InvalidInputError(
-                f"return_timestamps={settings['return_timestamps']!r}: Whisper in polymodal supports True/False "
-                "(segment timestamps); word-level timestamps ('word') are not available yet.")
+        self._check_timestamps(settings.get("return_timestamps"))
         settings.pop("ignore_warning", None)  # Transformers' chunking warning: polymodal does not warn
         generate = self._with_defaults(generate)
         rate = self.feature_extractor.sampling_rate
@@ -55,6 +54,17 @@ class SpeechSeq2SeqPipeline(Pipeline):
                     for i, item in enumerate(items)]
 
         return self.run(inputs, process, batch_size)
+
+    def _check_timestamps(self, timestamps) -> None:
+        if timestamps not in (None, False, True, "word"):
+            raise InvalidInputError(
+                f"return_timestamps={timestamps!r}: Whisper gives segment timestamps (True) or word-level "
+                "timestamps ('word'), not characters.")
+        if timestamps == "word" and getattr(self.model.generation_config, "alignment_heads", None) is None:
+            raise InvalidInputError(
+                "return_timestamps='word' (word-level timestamps) needs the cross-attention heads that follow the "
+                "speech: set pipe.model.generation_config.alignment_heads = [[layer, head], ...] (OpenAI's "
+                "checkpoints have them in generation_config.json; a fine-tuned model can reuse its base model's).")
 
     def _with_defaults(self, generate: dict) -> dict:
         """The pipeline's generation defaults, where neither the call nor the checkpoint sets a value."""
@@ -114,18 +124,24 @@ class SpeechSeq2SeqPipeline(Pipeline):
         kwargs = dict(generate)
         if timestamps:
             kwargs["return_timestamps"] = True
+        if timestamps == "word":  # token times come per segment, shifted to where each window starts
+            kwargs["return_token_timestamps"] = kwargs["return_segments"] = True
         if return_language:  # generate() strips the prompt, language token included: read it from the segments
             kwargs["return_segments"] = True
         tokens = self.model.generate(input_features, attention_mask=features["attention_mask"].to(self.device),
                                      **kwargs)
-        language = None
+        language, times = None, None
         if isinstance(tokens, dict):
-            language = self._language_token(tokens.get("segments"))
+            language = self._language_token(tokens.get("segments")) if return_language else None
+            if timestamps == "word":
+                times = [torch.cat([s["token_timestamps"] for s in row]) for row in tokens["segments"]]
             tokens = tokens["sequences"]
         tokens = tokens.cpu()
         if language is not None:
             tokens = torch.cat([torch.tensor([[language]], dtype=tokens.dtype), tokens], dim=-1)
         output = {"tokens": tokens}
+        if times is not None:
+            output["token_timestamps"] = times
         if stride is not None:
             output["stride"] = stride
         return output

@@ -247,7 +247,7 @@ def _language(value):  # Whisper (issue 16): a code or name; the model names the
 
 register_adapter(SpeechRecognitionAdapter("automatic-speech-recognition", "audio", {
     "chunk_length_s": positive_float("chunk_length_s"), "stride_length_s": stride("stride_length_s"),
-    # True: Whisper's segment timestamps; "char"/"word": CTC offsets
+    # True: Whisper's segment timestamps; "word": CTC word offsets or Whisper's aligned words; "char": CTC
     "return_timestamps": choice("return_timestamps", (False, True, "char", "word")),
     "language": _language, "task": choice("task", ("transcribe", "translate"))}))
 register_adapter(TaskAdapter("zero-shot-image-classification", "image", dict(_ZERO_SHOT), ("candidate_labels",)))

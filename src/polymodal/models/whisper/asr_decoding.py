@@ -2,8 +2,11 @@
 
 Used by ``pipeline("automatic-speech-recognition")``: tokens of overlapping chunks are merged on
 their longest common run (the overlap is decoded twice), timestamps are shifted by each chunk's
-start, and timestamp pairs become ``{"text", "timestamp": (start, end)}`` chunks. The rules and
-their tie-breaking are Transformers', so results are identical.
+start, and timestamp pairs become ``{"text", "timestamp": (start, end)}`` chunks. With
+``return_timestamps="word"`` every text token also carries ``(start, end)`` times (from
+``generate(return_token_timestamps=True)``), which follow the tokens through the merge and are
+grouped into words (``word_grouping.py``): the chunks are then words. The rules and their
+tie-breaking are Transformers', so results are identical.
 """
 
 from __future__ import annotations
@@ -11,35 +14,62 @@ from __future__ import annotations
 import numpy as np
 
 from .languages import LANGUAGES
+from .word_grouping import collate_word_timestamps
 
 
-def longest_common_sequence(sequences: list[list[int]]) -> list[int]:
-    """Join token runs that overlap: cut each pair in the middle of its best-matching alignment."""
+def _in_order(left_times, right_times) -> np.ndarray:
+    """``left <= right`` for ``(start, end)`` pairs compared as tuples (start first, then end)."""
+    a, b = np.asarray(left_times, dtype=float).reshape(-1, 2), np.asarray(right_times, dtype=float).reshape(-1, 2)
+    return (a[:, 0] < b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] <= b[:, 1]))
+
+
+def longest_common_sequence(sequences: list[list[int]], times: list[list[tuple]] | None = None):
+    """Join token runs that overlap: cut each pair in the middle of its best-matching alignment.
+
+    With ``times`` (per-token ``(start, end)`` of each run) a pair only matches when the left time
+    is not later than the right one, and the times are cut at the same places: returns
+    ``(tokens, times)``.
+    """
     left = sequences[0]
+    left_times = times[0] if times else None
     total: list[int] = []
-    for right in sequences[1:]:
+    total_times: list[tuple] = []
+    for index, right in enumerate(sequences[1:], start=1):
         best, best_bounds = 0.0, (len(left), len(left), 0, 0)
         for i in range(1, len(left) + len(right)):
             eps = i / 10000.0  # prefer longer alignments on ties
             left_start, left_stop = max(0, len(left) - i), min(len(left), len(left) + len(right) - i)
             right_start, right_stop = max(0, i - len(left)), min(len(right), i)
-            matches = int(np.sum(np.array(left[left_start:left_stop]) == np.array(right[right_start:right_stop])))
+            same = np.array(left[left_start:left_stop]) == np.array(right[right_start:right_stop])
+            if times:
+                same &= _in_order(left_times[left_start:left_stop], times[index][right_start:right_stop])
+            matches = int(np.sum(same))
             score = matches / i + eps
             if matches > 1 and score > best:
                 best, best_bounds = score, (left_start, left_stop, right_start, right_stop)
         left_start, left_stop, right_start, right_stop = best_bounds
-        total.extend(left[: (left_stop + left_start) // 2])
-        left = right[(right_stop + right_start) // 2:]
+        left_mid, right_mid = (left_stop + left_start) // 2, (right_stop + right_start) // 2
+        total.extend(left[:left_mid])
+        left = right[right_mid:]
+        if times:
+            total_times.extend(left_times[:left_mid])
+            left_times = times[index][right_mid:]
     total.extend(left)
-    return total
+    if times is None:
+        return total
+    if times:
+        total_times.extend(left_times)
+    return total, total_times
 
 
 class _Decoder:
     """State of one pass over the chunk outputs (text pieces, current chunk, time bookkeeping)."""
 
-    def __init__(self, tokenizer, return_timestamps, time_precision, segment_size):
+    def __init__(self, tokenizer, return_timestamps, time_precision, segment_size, return_language=False):
         self.tokenizer = tokenizer
         self.return_timestamps = return_timestamps
+        self.words = return_timestamps == "word"
+        self.return_language = return_language
         self.time_precision = time_precision
         self.segment_size = segment_size
         self.timestamp_begin = tokenizer.convert_tokens_to_ids("<|notimestamps|>") + 1
@@ -48,20 +78,40 @@ class _Decoder:
         self.language = None
         self.chunk = self._new_chunk()
         self.previous: list[list[int]] = []
+        self.previous_times: list[list[tuple]] = []  # per-token (start, end) of each run (words only)
         self.time_offset = 0.0
         self.skip = False
 
     def _new_chunk(self) -> dict:
         return {"language": self.language, "timestamp": [None, None], "text": ""}
 
-    def _close_chunk(self, current) -> None:
+    def _close_chunk(self, current, current_times) -> None:
         self.previous.append(current)
-        self.chunk["text"] = self.tokenizer.decode(longest_common_sequence(self.previous))
-        self.chunks.append(self.chunk)
-        self.previous = []
+        if self.words:
+            self.previous_times.append(current_times)
+        self.finish_chunk()
+        self.previous, self.previous_times = [], []
         self.chunk = self._new_chunk()
 
-    def read(self, tokens: list[int], stride) -> None:
+    def finish_chunk(self) -> None:
+        """Merge the pending runs into the current chunk's text (and words) and keep the chunk."""
+        if self.words:
+            tokens, times = longest_common_sequence(self.previous, self.previous_times)
+        else:
+            tokens, times = longest_common_sequence(self.previous), None
+        self.chunk["text"] = self.tokenizer.decode(tokens)
+        if self.words:
+            self.chunk["words"] = collate_word_timestamps(self.tokenizer, tokens, times, self.language,
+                                                          self.return_language)
+        self.chunks.append(self.chunk)
+
+    def _token_times(self, times, i) -> tuple[float, float]:
+        """``(start, end)`` of the text token at ``i``: from the end of the token before it to its own."""
+        last = len(times) - 1  # (a prepended language token shifts the list by one; stay inside it)
+        start = round((times[min(i - 1, last)] if i else 0.0) + self.time_offset, 2)
+        return start, round(times[min(i, last)] + self.time_offset, 2)
+
+    def read(self, tokens: list[int], stride, times=None) -> None:
         begin = self.timestamp_begin
         last_timestamp, first_timestamp = None, begin
         if stride is not None:
@@ -77,14 +127,15 @@ class _Decoder:
                             break
                         last_timestamp = token
         current: list[int] = []
+        current_times: list[tuple] = []
         current_max = penultimate = shift = 0.0
         for i, token in enumerate(tokens):
             if token in self.special:
                 language = LANGUAGES.get(self.tokenizer.decode([token])[2:-2])
                 if language is not None:
                     if self.language and language != self.language and not self.return_timestamps:
-                        self._close_chunk(current)
-                        current = []
+                        self._close_chunk(current, current_times)
+                        current, current_times = [], []
                     self.chunk["language"] = language
                     self.language = language
             elif token >= begin:
@@ -106,33 +157,40 @@ class _Decoder:
                     self.chunk["timestamp"][0] = time
                 elif time != self.chunk["timestamp"][0]:
                     self.chunk["timestamp"][1] = time
-                    self._close_chunk(current)
-                    current = []
+                    self._close_chunk(current, current_times)
+                    current, current_times = [], []
             else:
                 current.append(token)
+                if self.words:
+                    current_times.append(self._token_times(times, i))
         if stride is not None:
             self.time_offset += stride[0] - stride[2]
         if current:
             self.previous.append(current)
+            if self.words:
+                self.previous_times.append(current_times)
         elif not any(p for p in self.previous):
             self.chunk = self._new_chunk()
-            self.previous = []
+            self.previous, self.previous_times = [], []
 
 
 def decode_asr(tokenizer, model_outputs, *, return_timestamps, return_language, time_precision,
                segment_size=1500) -> tuple[str, dict]:
-    """``model_outputs``: ``[{"tokens": (1, T) ids, "stride": (chunk_s, left_s, right_s)?}]`` in order."""
-    state = _Decoder(tokenizer, return_timestamps, time_precision, segment_size)
+    """``model_outputs``: ``[{"tokens": (1, T) ids, "stride": (chunk_s, left_s, right_s)?}]`` in order;
+    with ``return_timestamps="word"`` each also has ``"token_timestamps"``: ``[(T,) start times]``."""
+    state = _Decoder(tokenizer, return_timestamps, time_precision, segment_size, return_language)
     start = tokenizer.convert_tokens_to_ids("<|startoftranscript|>")
     previous_start = tokenizer.convert_tokens_to_ids("<|startofprev|>")
     for output in model_outputs:
         tokens = [int(t) for t in output["tokens"][0]]
         if tokens and tokens[0] == previous_start:  # drop a text prompt
             tokens = tokens[tokens.index(start):] if start in tokens else []
-        state.read(tokens, output.get("stride"))
+        times = None
+        if state.words:  # (indexed like the tokens after the prompt is dropped, as Transformers does)
+            times = [float(t) for t in output["token_timestamps"][0]]
+        state.read(tokens, output.get("stride"), times)
     if state.previous:
-        state.chunk["text"] = tokenizer.decode(longest_common_sequence(state.previous))
-        state.chunks.append(state.chunk)
+        state.finish_chunk()
     text = "".join(chunk["text"] for chunk in state.chunks)
     if not (return_timestamps or return_language):
         return text, {}
@@ -143,4 +201,6 @@ def decode_asr(tokenizer, model_outputs, *, return_timestamps, return_language, 
             chunk.pop("timestamp")
         if not return_language:
             chunk.pop("language")
+    if state.words:
+        return text, {"chunks": [word for chunk in state.chunks for word in chunk["words"]]}
     return text, {"chunks": state.chunks}

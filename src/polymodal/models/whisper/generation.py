@@ -11,6 +11,7 @@ next temperature (the temperature fallback). The result is the concatenated segm
 
 from __future__ import annotations
 
+import contextlib
 import math
 import zlib
 
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from ...core.errors import InvalidInputError
 from ...generation import GenerationMixin, LogitsProcessor, LogitsProcessorList
 from ...generation.logits_process import SuppressTokensAtBeginLogitsProcessor, SuppressTokensLogitsProcessor
+from .alignment import AlignmentRecorder, token_timestamps
 from .languages import TASK_IDS
 from .tokenization import language_code
 
@@ -122,6 +124,16 @@ def pad_segments(segments, pad_token_id, device, padding_side="right", prefix=No
     return torch.stack(padded, dim=0)
 
 
+def pad_token_timestamps(segments) -> torch.Tensor:
+    """Each row's token times (window-relative, as Transformers returns them), padded with its last value."""
+    rows = []
+    for row in segments:
+        pieces = [s["result"]["token_timestamps"][s["idxs"][0]: s["idxs"][1]] for s in row]
+        rows.append(torch.cat(pieces) if pieces else torch.zeros(0))
+    longest = max(len(r) for r in rows)
+    return torch.stack([F.pad(r, (0, longest - len(r)), value=float(r[-1]) if len(r) else 0.0) for r in rows])
+
+
 class WhisperGenerationMixin(GenerationMixin):
     @torch.no_grad()
     def generate(self, input_features=None, generation_config=None, logits_processor=None, stopping_criteria=None,
@@ -132,9 +144,10 @@ class WhisperGenerationMixin(GenerationMixin):
                  return_token_timestamps=None, return_segments=False, return_dict_in_generate=None,
                  force_unique_generate_call=None, **kwargs):
         """Transcribe (or translate) log-mel features of any length; see ``docs/seq2seq.md``."""
-        if return_token_timestamps or no_speech_threshold is not None:
-            raise NotImplementedError("return_token_timestamps / no_speech_threshold are not supported by polymodal yet.")
+        if no_speech_threshold is not None:
+            raise NotImplementedError("no_speech_threshold is not supported by polymodal yet.")
         config, kwargs = self._prepare_generation_config(generation_config, kwargs)
+        timing = self._token_timing(config, return_token_timestamps, attention_mask)
         num_segment_frames = INPUT_STRIDE * self.config.max_source_positions
         batch_size, total_frames = self._input_shape(input_features, kwargs)
         is_shortform = total_frames <= num_segment_frames
@@ -169,6 +182,8 @@ class WhisperGenerationMixin(GenerationMixin):
             input_features = input_features.repeat_interleave(repeats, dim=0)
             seek, max_frames = seek.repeat_interleave(repeats), max_frames.repeat_interleave(repeats)
             init_tokens = init_tokens.repeat_interleave(repeats, dim=0)
+            if timing is not None and timing["num_frames"] is not None:
+                timing["num_frames"] = timing["num_frames"].repeat_interleave(repeats)
             config.num_return_sequences = 1
         rows = list(range(init_tokens.shape[0]))
         conditioned = [condition] * len(rows)
@@ -189,9 +204,11 @@ class WhisperGenerationMixin(GenerationMixin):
             for processor in processors:
                 if hasattr(processor, "set_begin_index"):
                     processor.set_begin_index(decoder_input_ids.shape[-1])
+            if timing is not None and timing["num_frames"] is not None:  # real audio left in each window
+                timing["window_frames"] = (timing["num_frames"] - seek)[rows]
             sequences, outputs, skip = self._generate_with_fallback(
                 segment_input, decoder_input_ids, rows, temperatures, config, processors, stopping_criteria,
-                conditioned, attention_mask if is_shortform else None, kwargs)
+                conditioned, attention_mask if is_shortform else None, kwargs, timing)
             for i, sequence in enumerate(sequences):
                 row = rows[i]
                 if skip[i]:
@@ -210,11 +227,40 @@ class WhisperGenerationMixin(GenerationMixin):
             final = [row[1:] for row in segments]
         if force_unique_generate_call:
             result = [row[0]["result"] for row in final]
-            return torch.stack([r if isinstance(r, torch.Tensor) else r["sequences"] for r in result])
+            sequences = torch.stack([r if isinstance(r, torch.Tensor) else r["sequences"] for r in result])
+            if timing is None:
+                return sequences
+            return {"sequences": sequences, "token_timestamps": torch.stack([r["token_timestamps"] for r in result])}
         sequences = pad_segments(final, config.pad_token_id, self.device)
+        if timing is None and not (return_segments or (return_dict_in_generate and config.return_dict_in_generate)):
+            return sequences
+        outputs = {"sequences": sequences}
+        if timing is not None:
+            outputs["token_timestamps"] = pad_token_timestamps(final)
         if return_segments or (return_dict_in_generate and config.return_dict_in_generate):
-            return {"sequences": sequences, "segments": final}
-        return sequences
+            outputs["segments"] = final
+        return outputs
+
+    def _token_timing(self, config, return_token_timestamps, attention_mask):
+        """Settings of token-level timestamps (None when not asked for); checks ``alignment_heads``."""
+        if not return_token_timestamps:
+            return None
+        if getattr(config, "alignment_heads", None) is None:
+            raise InvalidInputError(
+                "Token-level and word-level timestamps need the model's alignment heads: set "
+                "model.generation_config.alignment_heads = [[layer, head], ...] (OpenAI's checkpoints ship them in "
+                "generation_config.json; for a fine-tuned model copy them from its base model).")
+        # Sequences and beam indices come back with the tokens; scores as Transformers records them.
+        config.return_dict_in_generate, config.output_scores = True, True
+        # Without the mask the 30 s window is aligned whole, padding included (as Transformers does).
+        frames = None if attention_mask is None else attention_mask.sum(-1).cpu()
+        return {"num_frames": frames, "heads": config.alignment_heads}
+
+    def _recorder(self, timing):
+        """Records the alignment heads during one generate() call; a no-op context without timing."""
+        if timing is None:
+            return contextlib.nullcontext()
+        return AlignmentRecorder(self.model.decoder, timing["heads"])
 
     def _prepare_encoder_decoder(self, inputs, input_name, config, model_kwargs):
         """Whisper's decoder prompt may start with ``<|startofprev|>`` (previous text): keep it as given
@@ -441,7 +487,7 @@ class WhisperGenerationMixin(GenerationMixin):
             config.max_length = min(config.max_length + min(limit // 2 - 1, length), limit)
 
     def _generate_with_fallback(self, segment_input, decoder_input_ids, rows, temperatures, config, processors,
-                                stopping_criteria, conditioned, attention_mask, kwargs):
+                                stopping_criteria, conditioned, attention_mask, kwargs, timing=None):
         kwargs = dict(kwargs)
         count = decoder_input_ids.shape[0]
         results, outputs_by_row = [None] * count, [None] * count
@@ -453,11 +499,18 @@ class WhisperGenerationMixin(GenerationMixin):
             if config.do_sample:
                 config.num_beams = 1
             step_kwargs = {k: v for k, v in kwargs.items() if k not in ("do_sample", "temperature", "num_beams")}
-            out = GenerationMixin.generate(self, segment_input, generation_config=config, logits_processor=processors,
-                                           stopping_criteria=stopping_criteria, decoder_input_ids=decoder_input_ids,
-                                           attention_mask=attention_mask, suppress_tokens=None,
-                                           begin_suppress_tokens=None, **step_kwargs)
-            sequences, outputs = self._split_outputs(out, decoder_input_ids.shape[-1])
+            with self._recorder(timing) as recorder:
+                out = GenerationMixin.generate(self, segment_input, generation_config=config,
+                                               logits_processor=processors, stopping_criteria=stopping_criteria,
+                                               decoder_input_ids=decoder_input_ids, attention_mask=attention_mask,
+                                               suppress_tokens=None, begin_suppress_tokens=None, **step_kwargs)
+            stamps = None
+            if recorder is not None:
+                frames = timing.get("window_frames")
+                stamps = token_timestamps(recorder.weights(), out["sequences"].shape[0], decoder_input_ids.shape[-1],
+                                          out.get("beam_indices"), None if frames is None else frames[pending],
+                                          self.config.median_filter_width)
+            sequences, outputs = self._split_outputs(out, decoder_input_ids.shape[-1], stamps)
             retry = []
             for i, sequence in enumerate(sequences):
                 if sequence[-1] == config.pad_token_id:
@@ -485,7 +538,7 @@ class WhisperGenerationMixin(GenerationMixin):
         return results, outputs_by_row, skip
 
     @staticmethod
-    def _split_outputs(out, start: int):
+    def _split_outputs(out, start: int, stamps=None):
         if isinstance(out, torch.Tensor):
             return out[:, start:], [out[i] for i in range(out.shape[0])]
         sequences = out["sequences"][:, start:]
@@ -502,6 +555,8 @@ class WhisperGenerationMixin(GenerationMixin):
                     row["scores"] = [s[i].cpu() for s in scores]
             if out.get("sequences_scores") is not None:
                 row["sequences_scores"] = out["sequences_scores"][i].cpu()
+            if stamps is not None:
+                row["token_timestamps"] = stamps[i]
             per_row.append(row)
         return sequences, per_row
 
@@ -537,6 +592,7 @@ class WhisperGenerationMixin(GenerationMixin):
                 end = (piece[end_index] - timestamp_begin).to(torch.float64) * time_precision
                 segments.append({"start": time_offset + start, "end": time_offset + end, "tokens": piece,
                                  "idxs": (prompt_length + last, prompt_length + cut), "result": output})
+                _add_token_timestamps(segments[-1], time_offset)
                 last = cut
             if single_ending:
                 return segments, window
@@ -547,4 +603,13 @@ class WhisperGenerationMixin(GenerationMixin):
             last_time = (sequence[positions[-1]] - timestamp_begin).to(torch.float64)
         segment = {"start": time_offset, "end": time_offset + last_time * time_precision, "tokens": sequence,
                    "idxs": (prompt_length, prompt_length + len(sequence)), "result": output}
+        _add_token_timestamps(segment, time_offset)
         return [segment], window
+
+
+def _add_token_timestamps(segment: dict, time_offset) -> None:
+    """The segment's slice of its window's token times, shifted to the window's start in the audio."""
+    result = segment["result"]
+    if isinstance(result, dict) and "token_timestamps" in result:
+        start, end = segment["idxs"]
+        segment["token_timestamps"] = result["token_timestamps"][start:end] + time_offset
