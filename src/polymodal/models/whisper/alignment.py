@@ -13,6 +13,8 @@ nothing is recorded unless token timestamps are asked for.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -148,7 +150,9 @@ def _backtrace(trace: np.ndarray, i: int, j: int) -> tuple[np.ndarray, np.ndarra
 
 def _standardise(weights: torch.Tensor, filter_width: int) -> torch.Tensor:
     """z-score over the tokens, median filter along time, then the mean over the heads."""
-    std = torch.std(weights, dim=-2, keepdim=True, unbiased=False)
+    with warnings.catch_warnings():  # one token: std 0 and NaNs, as in Transformers; torch's warning says nothing
+        warnings.simplefilter("ignore", UserWarning)
+        std = torch.std(weights, dim=-2, keepdim=True, unbiased=False)
     mean = torch.mean(weights, dim=-2, keepdim=True)
     return median_filter((weights - mean) / std, filter_width).mean(dim=-3)
 
