@@ -275,3 +275,30 @@ def test_question_answering_pipeline_runs(tokenizer_folders, tmp_path):
     context = "the quick brown fox jumps over the lazy dog. two cats sleeping on a couch in the street."
     answer = qa(question="where are the cats sleeping?", context=context)
     assert context[answer["start"]:answer["end"]] == answer["answer"] and answer["end"] > answer["start"]
+
+
+# --------------------------------------------------------------------------- causal LM
+@pytest.mark.parametrize("attention_type", ["original_full", "block_sparse"])
+def test_causal_lm_matches_transformers(attention_type, tmp_path):
+    """block_sparse: a short prompt switches to full attention first, as in Transformers."""
+    oracle, ours = _pair("ForCausalLM", tmp_path, is_decoder=True, attention_type=attention_type)
+    ids = torch.randint(5, 60, (3, 12), generator=torch.Generator().manual_seed(4))
+    mask = torch.ones_like(ids)
+    mask[1, 9:] = 0
+    labels = ids.masked_fill(mask == 0, -100)
+    with torch.no_grad():
+        a, b = ours(ids, attention_mask=mask, labels=labels), oracle(ids, attention_mask=mask, labels=labels)
+        torch.testing.assert_close(a.logits[mask.bool()], b.logits[mask.bool()], **ATOL)
+        torch.testing.assert_close(a.loss, b.loss, **ATOL)
+        for kwargs in ({"max_new_tokens": 6}, {"max_new_tokens": 5, "num_beams": 2}):
+            assert torch.equal(ours.generate(ids[:1, :8], **kwargs), oracle.generate(ids[:1, :8], **kwargs))
+    ours.save_pretrained(tmp_path / "ours")
+    back = transformers.BigBirdForCausalLM.from_pretrained(tmp_path / "ours").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids).logits, back(ids).logits, **ATOL)
+    assert type(polymodal.AutoModelForCausalLM.from_pretrained(tmp_path / "hf")).__name__ == "BigBirdForCausalLM"
+    long = torch.randint(5, 60, (1, 40))
+    if attention_type == "block_sparse":  # now on full attention for good; a fresh one refuses long inputs
+        fresh = polymodal.BigBirdForCausalLM.from_pretrained(tmp_path / "hf")
+        with pytest.raises(InvalidInputError, match="original_full"):
+            fresh(long)

@@ -145,6 +145,7 @@ from .models.bert_generation.tokenization import BertGenerationTokenizer as Bert
 from .models.bert_japanese.tokenization import BertJapaneseTokenizer as BertJapaneseTokenizer
 from .models.bertweet.tokenization import BertweetTokenizer as BertweetTokenizer
 from .models.big_bird.configuration import BigBirdConfig as BigBirdConfig
+from .models.big_bird.modeling import BigBirdForCausalLM as BigBirdForCausalLM
 from .models.big_bird.modeling import BigBirdForMaskedLM as BigBirdForMaskedLM
 from .models.big_bird.modeling import BigBirdForMultipleChoice as BigBirdForMultipleChoice
 from .models.big_bird.modeling import BigBirdForPreTraining as BigBirdForPreTraining

@@ -259,6 +259,7 @@ CLASS_MODULES: dict[str, str] = {
     "BigBirdModel": "polymodal.models.big_bird.modeling",
     "BigBirdPreTrainedModel": "polymodal.models.big_bird.modeling",
     "BigBirdForMaskedLM": "polymodal.models.big_bird.modeling",
+    "BigBirdForCausalLM": "polymodal.models.big_bird.modeling",
     "BigBirdForPreTraining": "polymodal.models.big_bird.modeling",
     "BigBirdForSequenceClassification": "polymodal.models.big_bird.modeling",
     "BigBirdForTokenClassification": "polymodal.models.big_bird.modeling",
@@ -492,7 +493,7 @@ MODEL_TYPES: dict[str, dict[str, str]] = {
     "convbert": _text_encoder_roles("ConvBert", "ConvBertTokenizer"),
     "canine": {k: v for k, v in _text_encoder_roles("Canine", "CanineTokenizer").items()
                if k != "masked_lm"},  # CANINE has no masked-LM head in Transformers
-    "big_bird": _text_encoder_roles("BigBird", "BigBirdTokenizer"),
+    "big_bird": {**_text_encoder_roles("BigBird", "BigBirdTokenizer"), "causal_lm": "BigBirdForCausalLM"},
     # --- end text encoders ---
     "clip": {
         "config": "CLIPConfig",

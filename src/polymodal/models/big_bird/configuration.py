@@ -51,8 +51,8 @@ class BigBirdConfig(PretrainedConfig):
     def validate(self) -> None:
         check_heads(self)
         check_attention_type(self)
-        if self.is_decoder or self.add_cross_attention:
+        if self.add_cross_attention:
             raise ConfigError(
-                "is_decoder/add_cross_attention=True: polymodal's BigBird is an encoder only (no BigBirdForCausalLM); "
-                "set both to False."
+                "add_cross_attention=True: polymodal's BigBird has no cross-attention (it is an encoder, or with "
+                "is_decoder=True a stand-alone causal LM); set it to False."
             )

@@ -28,7 +28,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...core.errors import InvalidInputError
-from ...core.outputs import BaseModelOutputWithPooling, ModelOutput, model_forward, output_dataclass
+from ...core.outputs import ModelOutput, model_forward, output_dataclass
+from ...generation import GenerationMixin
+from ...generation.cache import DynamicCache
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, split_heads
 from ...nn.block_sparse import (
@@ -39,6 +41,7 @@ from ...nn.block_sparse import (
     random_blocks,
 )
 from ...nn.checkpointing import run_layers
+from ...nn.decoder import causal_lm_loss, decoder_attention_mask
 from ..bert.heads import (
     BertForMaskedLM,
     BertForMultipleChoice,
@@ -47,6 +50,7 @@ from ..bert.heads import (
     BertForTokenClassification,
     BertHeadModel,
     BertLMPredictionHead,
+    BertOnlyMLMHead,
     classifier_dropout,
     span_loss,
     token_loss,
@@ -59,11 +63,12 @@ from ..bert.modeling import (
     BertPreTrainedModel,
     _check_text_inputs,
 )
+from ..outputs_decoder import CausalLMOutputWithCrossAttentions
 from .configuration import ATTENTION_TYPES, BigBirdConfig
 
 logger = logging.getLogger("polymodal")
 
-__all__ = ["BigBirdConfig", "BigBirdForMaskedLM", "BigBirdForMultipleChoice", "BigBirdForPreTraining",
+__all__ = ["BigBirdConfig", "BigBirdForCausalLM", "BigBirdForMaskedLM", "BigBirdForMultipleChoice", "BigBirdForPreTraining",
            "BigBirdForQuestionAnswering", "BigBirdForSequenceClassification", "BigBirdForTokenClassification",
            "BigBirdModel", "BigBirdPreTrainedModel", "BigBirdSelfAttention", "BlockSparseSwitch"]
 
@@ -100,11 +105,13 @@ class BigBirdSelfAttention(nn.Module):
         self.value = nn.Linear(config.hidden_size, config.hidden_size, bias=config.use_bias)
         self.dropout_p = config.attention_probs_dropout_prob
 
-    def forward(self, hidden_states, mask=None, output_attentions=False):
+    def forward(self, hidden_states, mask=None, output_attentions=False, cache=None):
         heads = self.num_attention_heads
         query = split_heads(self.query(hidden_states), heads)  # (B, H, T, D)
         key = split_heads(self.key(hidden_states), heads)
         value = split_heads(self.value(hidden_states), heads)
+        if cache is not None:  # decoder (full attention only): keys/values of every position so far
+            key, value = cache.update(key, value, self.seed)
         if isinstance(mask, BlockSparseMask):  # no dropout on block-sparse weights (the reference has none)
             rand = random_blocks(hidden_states.shape[1], self.block_size, heads, self.num_random_blocks, self.seed,
                                  self.training, self.max_seqlen)
@@ -121,6 +128,11 @@ class BigBirdLayer(BertLayer):
         super().__init__(config)
         self.attention.self = BigBirdSelfAttention(config, seed)
 
+    def forward(self, hidden_states, mask=None, output_attentions=False, cache=None):
+        context, weights = self.attention.self(hidden_states, mask, output_attentions, cache)
+        attended = self.attention.output(context, hidden_states)
+        return self.output(self.intermediate(attended), attended), weights
+
 
 class BigBirdEncoder(nn.Module):
     def __init__(self, config):
@@ -128,9 +140,17 @@ class BigBirdEncoder(nn.Module):
         self.layer = nn.ModuleList([BigBirdLayer(config, seed=index) for index in range(config.num_hidden_layers)])
         self.gradient_checkpointing = False
 
-    def forward(self, hidden_states, mask=None, output_attentions=False, output_hidden_states=False):
-        return run_layers(self.layer, hidden_states, mask, output_attentions, output_hidden_states,
-                          checkpointed=self.gradient_checkpointing and self.training)
+    def forward(self, hidden_states, mask=None, output_attentions=False, output_hidden_states=False, cache=None):
+        if cache is None:
+            return run_layers(self.layer, hidden_states, mask, output_attentions, output_hidden_states,
+                              checkpointed=self.gradient_checkpointing and self.training)
+        states, weights = [hidden_states], []  # decoding with a cache: no checkpointing
+        for layer in self.layer:
+            hidden_states, layer_weights = layer(hidden_states, mask, output_attentions, cache)
+            states.append(hidden_states)
+            weights.append(layer_weights)
+        return hidden_states, tuple(states) if output_hidden_states else None, tuple(weights) if output_attentions \
+            else None
 
 
 class BlockSparseSwitch:
@@ -152,6 +172,16 @@ class BlockSparseSwitch:
                 "got %d; switching to attention_type='original_full' for this and later inputs (as Transformers "
                 "does; set_attention_type('block_sparse') switches back).", type(self).__name__, limit, length)
             self.set_attention_type("original_full")
+
+
+@output_dataclass
+class BaseModelOutputWithPoolingAndCrossAttentions(ModelOutput):
+    last_hidden_state: Any = None
+    pooler_output: Any = None
+    hidden_states: Any = None
+    past_key_values: Any = None
+    attentions: Any = None
+    cross_attentions: Any = None
 
 
 class BigBirdPreTrainedModel(BertPreTrainedModel):
@@ -202,34 +232,57 @@ class BigBirdModel(BlockSparseSwitch, BigBirdPreTrainedModel):
             token_type_ids = F.pad(token_type_ids, (0, padding), value=0)
         return input_ids, F.pad(attention_mask, (0, padding), value=0), token_type_ids, position_ids, inputs_embeds
 
+    def _decoder_cache(self, past_key_values, use_cache):
+        """With ``is_decoder``: the caller's cache, or a new one when caching is on (as Transformers)."""
+        if not self.config.is_decoder or past_key_values is not None:
+            return past_key_values
+        return DynamicCache() if (self.config.use_cache if use_cache is None else use_cache) else None
+
+    def _check_decoder(self, sparse: bool, length: int) -> None:
+        if self.config.is_decoder and sparse:
+            # Transformers would run bidirectional block-sparse attention here, with no cache.
+            raise InvalidInputError(
+                f"{type(self).__name__}: a decoder (is_decoder=True) attends causally with full attention, but "
+                f"this {length}-token input would run block-sparse; load it with attention_type='original_full'."
+            )
+
     @model_forward
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
-                inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None, **kwargs):
-        _check_text_inputs(input_ids, inputs_embeds, attention_mask, type(self).__name__)
+                inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None,
+                past_key_values=None, use_cache=None, **kwargs):
+        cache = self._decoder_cache(past_key_values, use_cache)
+        past = cache.get_seq_length() if cache is not None else 0
+        _check_text_inputs(input_ids, inputs_embeds, attention_mask if not past else None, type(self).__name__)
         reference = input_ids if input_ids is not None else inputs_embeds[..., 0]
         batch, length = reference.shape
         self._fall_back_if_short(length)
         sparse = self.attention_type == "block_sparse"
+        self._check_decoder(sparse, length)
         padding = block_padding(length, self.config.block_size) if sparse else 0
         if position_ids is None:
-            self._check_length(length, length + padding)
+            self._check_length(past + length, past + length + padding)
+            if past:
+                position_ids = self.embeddings.position_ids[:, past:past + length]
         if attention_mask is None:
-            attention_mask = torch.ones(batch, length, device=reference.device)
+            attention_mask = torch.ones(batch, past + length, device=reference.device)
         if padding:
             input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds = self._pad_to_blocks(
                 padding, input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds)
         embeddings = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)
         if sparse:
             mask = BlockSparseMask(attention_mask.to(embeddings.dtype))
+        elif self.config.is_decoder:
+            mask = decoder_attention_mask(attention_mask, length, past, embeddings.dtype, embeddings.device)
         else:
             mask = None if bool(attention_mask.all()) else padding_mask(attention_mask, embeddings.dtype)
-        last, hidden, weights = self.encoder(embeddings, mask, output_attentions, output_hidden_states)
+        last, hidden, weights = self.encoder(embeddings, mask, output_attentions, output_hidden_states, cache)
         pooled = self.activation(self.pooler(last[:, 0])) if self.pooler is not None else None
         if padding:
             last = last[:, :length]
             hidden = hidden[:-1] + (last,) if hidden is not None else None
-        return BaseModelOutputWithPooling(last_hidden_state=last, pooler_output=pooled, hidden_states=hidden,
-                                          attentions=weights)
+        return BaseModelOutputWithPoolingAndCrossAttentions(last_hidden_state=last, pooler_output=pooled,
+                                                            hidden_states=hidden, past_key_values=cache,
+                                                            attentions=weights)
 
 
 # --------------------------------------------------------------------------- heads
@@ -242,6 +295,31 @@ class _BigBird:
 
 class BigBirdForMaskedLM(_BigBird, BertForMaskedLM):
     pass
+
+
+class BigBirdForCausalLM(GenerationMixin, _BigBird, BertHeadModel):
+    """BigBird as a left-to-right LM (``is_decoder=True``; full attention, KV cache); the loss shifts the
+    labels (``labels[:, t + 1]`` is position ``t``'s target). No cross-attention (``add_cross_attention``)."""
+
+    tied_weights = BertForMaskedLM.tied_weights
+
+    def build_head(self, config) -> None:
+        self.cls = BertOnlyMLMHead(config)
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.cls.predictions.decoder
+
+    @model_forward
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                inputs_embeds=None, past_key_values=None, labels=None, use_cache=None, output_attentions=None,
+                output_hidden_states=None, return_dict=None, logits_to_keep=0, **kwargs):
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, output_attentions,
+                        output_hidden_states, return_dict=True, past_key_values=past_key_values, use_cache=use_cache)
+        hidden = out.last_hidden_state[:, -logits_to_keep:] if logits_to_keep else out.last_hidden_state
+        logits = self.cls(hidden)  # (B, T, V)
+        loss = None if labels is None else causal_lm_loss(logits, labels)
+        return CausalLMOutputWithCrossAttentions(loss=loss, logits=logits, past_key_values=out.past_key_values,
+                                                 hidden_states=out.hidden_states, attentions=out.attentions)
 
 
 @output_dataclass
