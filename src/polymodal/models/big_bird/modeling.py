@@ -149,8 +149,8 @@ class BigBirdEncoder(nn.Module):
             hidden_states, layer_weights = layer(hidden_states, mask, output_attentions, cache)
             states.append(hidden_states)
             weights.append(layer_weights)
-        return hidden_states, tuple(states) if output_hidden_states else None, tuple(weights) if output_attentions \
-            else None
+        states = tuple(states) if output_hidden_states else None
+        return hidden_states, states, tuple(weights) if output_attentions else None
 
 
 class BlockSparseSwitch:
