@@ -270,3 +270,22 @@ def test_cli_word_timestamps(capsys, folder, pipes):
         [(c["text"], c["timestamp"]) for c in expected["chunks"]]
     assert main(["transcribe", str(folder), SPEECH, "--timestamps"]) == 0  # bare flag: segments, as before
     assert "\t" in capsys.readouterr().out
+
+
+def test_server_word_timestamps(folder, pipes):
+    from serve_helpers import Live
+
+    from polymodal.serve import load_service
+
+    body = Path(SPEECH).read_bytes()
+    expected = pipes[1](body, return_timestamps="word")  # the server's pipeline keeps its defaults (5 beams)
+    running = Live(load_service(folder))
+    try:
+        status, _, reply = running.request("POST", "/predict?return_timestamps=word", body,
+                                           {"Content-Type": "audio/wav"}, timeout=300)
+        assert status == 200, reply
+        assert reply["text"] == expected["text"]
+        assert [(c["text"], tuple(c["timestamp"])) for c in reply["chunks"]] == \
+            [(c["text"], c["timestamp"]) for c in expected["chunks"]]
+    finally:
+        running.close()
