@@ -29,7 +29,7 @@ from polymodal.cli import main
 from polymodal.core.errors import ConfigError, InvalidInputError
 from polymodal.export import Int8Conv1d, Int8Conv2d, Int8Linear, quantize
 from polymodal.export import int8 as int8_module
-from polymodal.export.quantizer import FORMAT_VERSION
+from polymodal.export.quantizer import FORMAT_VERSION, default_modules_to_not_convert
 from polymodal.nn.linear import linears
 
 
@@ -75,6 +75,21 @@ def test_int8_conv1d_channels_last_and_contiguous():
         fast, slow = both_kernels(q, x)
         torch.testing.assert_close(fast, slow, atol=1e-4, rtol=1e-4)
         assert rel_error(fast, conv(x).detach()) < 0.02
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_int8_grouped_weight_normed_conv1d(static):
+    torch.manual_seed(0)
+    conv = nn.utils.parametrizations.weight_norm(nn.Conv1d(32, 32, 16, padding=8, groups=4), name="weight", dim=2)
+    q = Int8Conv1d.from_float(conv, static=static)
+    x = torch.randn(2, 40, 32).transpose(1, 2)  # (B, C, T) over frames-first memory, as wav2vec2 calls it
+    x[:, 5] *= 40  # an outlier channel: grouped layers keep one range (no float split)
+    if static:
+        q.set_input_range(x.amin(dim=(0, 2)), x.amax(dim=(0, 2)))
+        assert not hasattr(q, "input_outliers")
+    fast, slow = both_kernels(q, x)
+    torch.testing.assert_close(fast, slow, atol=1e-3, rtol=1e-4)
+    assert rel_error(fast, conv(x).detach()) < 0.05
 
 
 def test_int8_conv2d_close_to_float():
@@ -150,14 +165,40 @@ def test_round_trip_through_safetensors(tmp_path, family, static):
         torch.testing.assert_close(loaded(x)[field], quantized(x)[field], atol=0, rtol=0)
 
 
+def test_wav2vec2_conv_stack_float_by_default():
+    """Quiet (padded, silent) frames come out of the conv stack ~100x smaller than speech and the
+    feature projection's layer norm scales each frame back up: the stack stays float."""
+    model = tiny_wav2vec2()
+    assert default_modules_to_not_convert(model) == ["wav2vec2.feature_extractor"]
+    quantized = quantize(model)
+    assert not any(isinstance(m, Int8Conv1d) for m in quantized.wav2vec2.feature_extractor.modules())
+    assert isinstance(quantized.wav2vec2.feature_projection.projection, Int8Linear)
+    assert quantized.config.quantization_config["modules_to_not_convert"] == ["wav2vec2.feature_extractor"]
+    assert default_modules_to_not_convert(tiny_ast()) == []
+
+
+def test_quiet_frames_survive_with_the_conv_stack_float():
+    """A clip padded with silence to twice its length, no attention mask (wav2vec2-base style)."""
+    model = tiny_wav2vec2(feat_extract_norm="group")
+    torch.manual_seed(1)
+    x = torch.cat([torch.randn(2, 3000), torch.zeros(2, 3000)], dim=1)
+    with torch.no_grad():
+        ref = model(x).logits
+        for calibration in (None, [x]):  # silent frames' std is ~1% of speech frames' here
+            assert rel_error(quantize(model, calibration)(x).logits, ref) < 0.05
+            # The conv stack in int8 rounds the silent frames to zero: logits ~50% off.
+            assert rel_error(quantize(model, calibration, modules_to_not_convert=[])(x).logits, ref) > 0.3
+
+
 def test_first_wav2vec2_conv_stays_float_and_skip_list():
     model = tiny_wav2vec2()
-    quantized = quantize(model, modules_to_not_convert=["classifier"])
+    quantized = quantize(model, modules_to_not_convert=["classifier"])  # replaces the default list
     convs = quantized.wav2vec2.feature_extractor.conv_layers
     assert type(convs[0].conv) is nn.Conv1d  # reads 10 raw samples: kept float
     assert isinstance(convs[1].conv, Int8Conv1d)
     assert type(quantized.classifier) is nn.Linear
-    assert not isinstance(quantized.wav2vec2.encoder.pos_conv_embed.conv, Int8Conv1d)  # grouped, weight-normed
+    pos_conv = quantized.wav2vec2.encoder.pos_conv_embed.conv  # grouped and weight-normed: its computed weight
+    assert isinstance(pos_conv, Int8Conv1d) and pos_conv.groups == model.config.num_conv_pos_embedding_groups
 
 
 def test_quantize_bad_input(tmp_path):
@@ -336,7 +377,7 @@ def wav2vec2_with_outliers():
 @pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
 def test_wav2vec2_with_outlier_channels(static):
     model, x = wav2vec2_with_outliers(), padded_batch((4000, 2500, 3200))[0]
-    quantized = quantize(model, calibration_data=[x] if static else None)
+    quantized = quantize(model, calibration_data=[x] if static else None, modules_to_not_convert=[])
     with torch.no_grad():
         ref = model(x).logits
         features = model.wav2vec2.feature_extractor(x)
@@ -347,7 +388,7 @@ def test_wav2vec2_with_outlier_channels(static):
 
 def test_format_2_round_trip_keeps_outliers(tmp_path):
     model, x = wav2vec2_with_outliers(), padded_batch((4000, 2500, 3200))[0]
-    quantized = quantize(model, calibration_data=[x])
+    quantized = quantize(model, calibration_data=[x], modules_to_not_convert=[])
     config = quantized.config.quantization_config
     assert config["format_version"] == FORMAT_VERSION == 2
     last_conv = "wav2vec2.feature_extractor.conv_layers.2.conv"

@@ -17,7 +17,8 @@ _NAMES = {
     "quantize_dynamic": "dynamic",
     "Int8Conv1d": "int8", "Int8Conv2d": "int8", "Int8Linear": "int8",
     "default_inputs": "onnx", "export_onnx": "onnx",
-    "QUANT_METHOD": "quantizer", "prepare_quantized_model": "quantizer", "quantizable_layers": "quantizer",
+    "QUANT_METHOD": "quantizer", "default_modules_to_not_convert": "quantizer",
+    "prepare_quantized_model": "quantizer", "quantizable_layers": "quantizer",
     "quantize": "quantizer",
 }
 __all__ = sorted(_NAMES)

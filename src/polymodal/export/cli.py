@@ -31,7 +31,8 @@ def add_parser(sub, error_type: type[Exception]) -> None:
     p.add_argument("--calibration", nargs="+", default=None, metavar="FILE",
                    help="a few typical audio or image files for static int8")
     p.add_argument("--skip", nargs="+", default=(), metavar="MODULE",
-                   help="layers (or parents of layers) to keep in float, e.g. classifier")
+                   help="layers (or parents of layers) to keep in float besides the defaults (a wav2vec2-like "
+                        "conv stack), e.g. classifier")
     p.set_defaults(func=lambda args: run(args, error_type))
 
 
@@ -82,7 +83,7 @@ def _copy_other_files(model_dir: str, out_dir: Path) -> None:
 
 
 def run(args: argparse.Namespace, error_type) -> int:
-    from .quantizer import quantize
+    from .quantizer import default_modules_to_not_convert, quantize
 
     if not os.path.isdir(args.model_dir):
         raise error_type(f"model folder {args.model_dir!r} does not exist")
@@ -90,7 +91,8 @@ def run(args: argparse.Namespace, error_type) -> int:
         raise error_type("OUT_DIR must differ from MODEL_DIR (the float checkpoint is kept)")
     calibration = _calibration_inputs(args.model_dir, args.calibration, error_type) if args.calibration else None
     model = _load_model(args.model_dir, error_type)
-    quantized = quantize(model, calibration_data=calibration, modules_to_not_convert=args.skip)
+    skip = default_modules_to_not_convert(model) + list(args.skip)  # --skip adds to the defaults
+    quantized = quantize(model, calibration_data=calibration, modules_to_not_convert=skip)
     out_dir = Path(args.out_dir)
     quantized.save_pretrained(out_dir)
     _copy_other_files(args.model_dir, out_dir)

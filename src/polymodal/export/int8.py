@@ -124,9 +124,9 @@ class InputQParams(NamedTuple):
         return self.scale, self.zero_point, None if self.outliers is None else tuple(self.outliers.tolist())
 
 
-def measure_qparams(x: torch.Tensor, axis: int) -> InputQParams:
-    """Dynamic mode: parameters from ``x``'s own per-channel ranges, outliers split off."""
-    if x.shape[axis] < MIN_OUTLIER_CHANNELS:
+def measure_qparams(x: torch.Tensor, axis: int, split: bool = True) -> InputQParams:
+    """Dynamic mode: parameters from ``x``'s own per-channel ranges, outliers split off (when ``split``)."""
+    if not split or x.shape[axis] < MIN_OUTLIER_CHANNELS:
         return InputQParams(*input_range_qparams(x))
     low, high = channel_ranges(x, axis)
     outliers = find_outliers(low, high)
@@ -140,10 +140,11 @@ class QuantizedInput(NamedTuple):
     axis: int
 
 
-def quantize_input(x: torch.Tensor, static_qparams: InputQParams | None, axis: int = -1) -> QuantizedInput:
+def quantize_input(x: torch.Tensor, static_qparams: InputQParams | None, axis: int = -1,
+                   split: bool = True) -> QuantizedInput:
     """uint8 copy of ``x`` (contiguous) with the static parameters, or parameters measured on ``x``."""
     flat = x.float().contiguous()
-    qparams = static_qparams or measure_qparams(flat, axis)
+    qparams = static_qparams or measure_qparams(flat, axis, split)
     values = _quantize_u8(flat, qparams.scale, qparams.zero_point)
     if qparams.outliers is not None:  # the zero point stands for 0.0: these channels add nothing in int8
         values.index_fill_(axis, qparams.outliers, qparams.zero_point)
@@ -162,6 +163,8 @@ def fake_quantize(x: torch.Tensor, qparams: InputQParams, axis: int) -> torch.Te
 class _Int8Layer(nn.Module):
     """Shared state of the int8 layers: int8 weight, its scales, the input's quantisation."""
 
+    split_outliers = True  # grouped convolutions: False (an input channel feeds one group only)
+
     def _init_buffers(self, weight_shape: tuple[int, ...], bias: bool, static: bool, outliers: bool = True) -> None:
         self.register_buffer("weight", torch.zeros(weight_shape, dtype=torch.int8))
         self.register_buffer("weight_scale", torch.ones(weight_shape[0]))
@@ -170,7 +173,8 @@ class _Int8Layer(nn.Module):
         if static:
             self.register_buffer("input_scale", torch.ones(()))
             self.register_buffer("input_zero_point", torch.zeros((), dtype=torch.int32))
-            if outliers:  # absent in format-1 checkpoints (written before outlier channels were split)
+            # Absent in format-1 checkpoints (written before outlier channels were split).
+            if outliers and self.split_outliers:
                 self.register_buffer("input_outliers", torch.zeros(weight_shape[1], dtype=torch.bool))
         self._packed, self._packed_key = None, None
 
@@ -287,28 +291,32 @@ class Int8Linear(_Int8Layer):
 
 
 class _Int8Conv(_Int8Layer):
-    """``nn.Conv1d`` / ``nn.Conv2d`` (no groups, zero padding) with int8 weights and uint8 activations."""
+    """``nn.Conv1d`` / ``nn.Conv2d`` (zero padding; grouped too) with int8 weights and uint8 activations."""
 
     dims = 0
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding, dilation,
-                 bias: bool = True, static: bool = False, outliers: bool = True):
+                 bias: bool = True, static: bool = False, outliers: bool = True, groups: int = 1):
         super().__init__()
         as_tuple = (lambda v: (v,) * self.dims if isinstance(v, int) else tuple(v))
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride = as_tuple(kernel_size), as_tuple(stride)
         self.padding, self.dilation = as_tuple(padding), as_tuple(dilation)
-        self._init_buffers((out_channels, in_channels, *self.kernel_size), bias, static, outliers)
+        # The float share of an outlier channel would need a grouped conv of its own; grouped
+        # layers (wav2vec2's positional conv) keep one range per tensor.
+        self.split_outliers = groups == 1
+        self._init_buffers((out_channels, in_channels // groups, *self.kernel_size), bias, static, outliers)
 
     @classmethod
     def from_float(cls, layer: nn.Module, static: bool = False) -> _Int8Conv:
+        """From a float conv; a weight-normed one (a parametrisation) is quantised as the weight it computes."""
         new = cls(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
-                  layer.dilation, layer.bias is not None, static)
+                  layer.dilation, layer.bias is not None, static, groups=layer.groups)
         new._load_float(layer)
         return new
 
     def _conv_args(self) -> tuple[list[int], list[int], list[int], int]:
-        return list(self.stride), list(self.padding), list(self.dilation), 1
+        return list(self.stride), list(self.padding), list(self.dilation), self.groups
 
     def _float_conv(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         conv = F.conv1d if self.dims == 1 else F.conv2d
@@ -317,13 +325,14 @@ class _Int8Conv(_Int8Layer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self._use_onednn(x):
             xf = x.float()
-            qparams = self._static_qparams() or measure_qparams(xf, 1)
+            qparams = self._static_qparams() or measure_qparams(xf, 1, self.split_outliers)
             return self._float_conv(fake_quantize(xf, qparams, 1), self._dequantized_weight(), self.bias).to(x.dtype)
         # Quantise channels-last memory as it lies (wav2vec2's frames-first conv stack): a
         # contiguous copy of the transposed view would cost as much as the int8 conv itself.
         channels_last = x.movedim(1, -1)
         last = channels_last.is_contiguous()
-        quantized = quantize_input(channels_last if last else x, self._static_qparams(), -1 if last else 1)
+        quantized = quantize_input(channels_last if last else x, self._static_qparams(), -1 if last else 1,
+                                   self.split_outliers)
         qx, (scale, zero_point, outliers), source, axis = quantized
         qx = qx.movedim(-1, 1) if last else qx
         args = self._conv_args()
@@ -339,8 +348,9 @@ class _Int8Conv(_Int8Layer):
 
     def extra_repr(self) -> str:
         mode = "static" if self.static else "dynamic"
+        groups = f", groups={self.groups}" if self.groups != 1 else ""
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, int8, {mode}")
+                f"stride={self.stride}{groups}, int8, {mode}")
 
 
 class Int8Conv1d(_Int8Conv):
