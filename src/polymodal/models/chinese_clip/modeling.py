@@ -56,12 +56,7 @@ class ChineseCLIPModel(CLIPContrastiveHead, CLIPPreTrainedModel):
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
-        # BERT modules get BERT's initialisation; the vision tower and projections get CLIP's.
-        if any(module is m for m in self.text_model.modules()):
-            BertPreTrainedModel._init_weights(self.text_model, module)
-        else:
-            CLIPPreTrainedModel._init_weights(self, module)
-        self._init_logit_scale(module)
+        self._init_beside_text_tower(module, lambda m: BertPreTrainedModel._init_weights(self.text_model, m))
 
     def get_text_features(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                           output_attentions=None, output_hidden_states=None, return_dict=False, **kwargs):

@@ -410,6 +410,15 @@ class CLIPContrastiveHead:
             with torch.no_grad():
                 self.logit_scale.fill_(float(self.config.logit_scale_init_value))
 
+    def _init_beside_text_tower(self, module: nn.Module, text_init) -> None:
+        """``_init_weights`` of a head whose text tower is another family's (AltCLIP: XLM-R,
+        Chinese-CLIP: BERT): that tower's modules get ``text_init``, the rest CLIP's."""
+        if any(module is m for m in self.text_model.modules()):
+            text_init(module)
+        else:
+            CLIPPreTrainedModel._init_weights(self, module)
+        self._init_logit_scale(module)
+
     def get_image_features(self, pixel_values=None, output_attentions=None, output_hidden_states=None,
                            interpolate_pos_encoding=False, return_dict=False, **kwargs):
         """Projected image embeddings ``(batch, projection_dim)`` (not normalised).
