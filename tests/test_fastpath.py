@@ -85,3 +85,24 @@ def test_ast_both_paths():
         with cpu_fast_paths(False):
             plain = model(x).logits
     torch.testing.assert_close(fast, plain, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("stable,norm", VARIANTS, ids=VARIANT_IDS)
+def test_frozen_feature_encoder_in_training(stable, norm):
+    """Training with the conv stack frozen runs torch's convolutions without autograd: the same
+    features as the inference path, and nothing kept for backward."""
+    torch.manual_seed(0)
+    config = Wav2Vec2Config(**{**TINY, **NO_DROPOUT, "do_stable_layer_norm": stable, "feat_extract_norm": norm})
+    model = Wav2Vec2ForSequenceClassification(config)
+    model.freeze_feature_encoder()
+    encoder = model.wav2vec2.feature_extractor
+    x, _ = padded_batch((4000, 2500, 3200))
+    trained = encoder.train()(x)
+    assert trained.grad_fn is None and not trained.requires_grad
+    with torch.no_grad():
+        expected = encoder.eval()(x)
+    torch.testing.assert_close(trained, expected, atol=1e-5, rtol=1e-5)
+    loss = model.train()(x, labels=torch.tensor([0, 1, 0])).loss
+    loss.backward()
+    assert all(p.grad is None for p in encoder.parameters())
+    assert model.wav2vec2.feature_projection.projection.weight.grad is not None

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import dropout_attention as _dropout_attention
+
 
 def attention(
     query: torch.Tensor,
@@ -30,6 +32,9 @@ def attention(
         return _shared_keys_attention(query, key, value, mask, dropout=dropout, scale=scale,
                                       output_attentions=output_attentions, eager=eager)
     if not (output_attentions or eager):
+        if dropout and _dropout_attention.applies(query, key, value, mask, dropout):
+            # CPU training: SDPA's numbers and random stream, less kept for backward
+            return _dropout_attention.dropout_attention(query, key, value, mask, dropout, scale), None
         out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=dropout, scale=scale)
         return out, None
     scale = query.shape[-1] ** -0.5 if scale is None else scale

@@ -36,6 +36,7 @@ from .data import (
 )
 from .integrations import get_reporting_integration_callbacks
 from .optimization import get_optimizer_cls_and_kwargs, get_scheduler
+from .optimizer_state import prime_adam_state
 from .state import ExportableState, TrainerControl
 from .trainer_checkpoints import CheckpointMixin
 from .trainer_evaluation import EvaluationMixin
@@ -312,6 +313,7 @@ class Trainer(CheckpointMixin, EvaluationMixin):
         resume = self._resume_path(resume_from_checkpoint)
         if resume is not None:
             start_epoch, skip_batches = self._load_checkpoint(resume, updates_per_epoch, len(loader))
+        prime_adam_state(self.optimizer)  # before any activation: keeps peak RSS down (optimizer_state.py)
         self._interval_loss, self._last_logged, started = 0.0, self.state.global_step, time.time()
         self.model.zero_grad(set_to_none=True)
         self._event("on_train_begin")
