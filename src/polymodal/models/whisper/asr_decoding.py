@@ -17,10 +17,13 @@ from .languages import LANGUAGES
 from .word_grouping import collate_word_timestamps
 
 
-def _in_order(left_times, right_times) -> np.ndarray:
-    """``left <= right`` for ``(start, end)`` pairs compared as tuples (start first, then end)."""
-    a, b = np.asarray(left_times, dtype=float).reshape(-1, 2), np.asarray(right_times, dtype=float).reshape(-1, 2)
+def _in_order(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a <= b`` row by row for ``(start, end)`` rows compared as tuples (start first, then end)."""
     return (a[:, 0] < b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] <= b[:, 1]))
+
+
+def _pairs(times) -> np.ndarray:
+    return np.asarray(times, dtype=float).reshape(-1, 2)
 
 
 def longest_common_sequence(sequences: list[list[int]], times: list[list[tuple]] | None = None):
@@ -36,13 +39,15 @@ def longest_common_sequence(sequences: list[list[int]], times: list[list[tuple]]
     total_times: list[tuple] = []
     for index, right in enumerate(sequences[1:], start=1):
         best, best_bounds = 0.0, (len(left), len(left), 0, 0)
+        if times:
+            left_pairs, right_pairs = _pairs(left_times), _pairs(times[index])
         for i in range(1, len(left) + len(right)):
             eps = i / 10000.0  # prefer longer alignments on ties
             left_start, left_stop = max(0, len(left) - i), min(len(left), len(left) + len(right) - i)
             right_start, right_stop = max(0, i - len(left)), min(len(right), i)
             same = np.array(left[left_start:left_stop]) == np.array(right[right_start:right_stop])
             if times:
-                same &= _in_order(left_times[left_start:left_stop], times[index][right_start:right_stop])
+                same &= _in_order(left_pairs[left_start:left_stop], right_pairs[right_start:right_stop])
             matches = int(np.sum(same))
             score = matches / i + eps
             if matches > 1 and score > best:
