@@ -182,6 +182,9 @@ def test_decode_asr_words_matches(tokenizers):
     chunks = [_timed_output(ours, words[:52], 0.0, 6.0, 0.0, stride=(8.0, 0.0, 1.5)),
               _timed_output(ours, words[30:], 0.0, 6.5, 0.0, stride=(8.0, 1.5, 0.0))]
     _decode_both(tokenizers, chunks, return_language=False)
+    # the left run's times later than the right run's on the overlap: those tokens do not match
+    late = [_timed_output(ours, words[:52], 0.0, 6.0, 4.0, stride=(8.0, 0.0, 1.5)), chunks[1]]
+    _decode_both(tokenizers, late, return_language=False)
     # long-form output: times restart in each 30 s window
     windows = [_timed_output(ours, " first window words", 0.0, 29.0, 0.0)]
     second = _timed_output(ours, " second window words", 0.0, 10.0, 29.0)
