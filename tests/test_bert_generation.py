@@ -250,6 +250,11 @@ def test_encoder_decoder_config_errors():
         EncoderDecoderModel.from_encoder_decoder_pretrained(None, None)
     with pytest.raises(ConfigError, match="is_decoder=True"):
         transformers_free_config(add_cross_attention=True)
+    roberta = {"model_type": "roberta", **TINY}
+    with pytest.raises(ConfigError, match="BertGenerationDecoder"):  # roberta2roberta: no RoBERTa decoder here
+        EncoderDecoderConfig(encoder=roberta, decoder={**roberta, **DECODER})
+    with pytest.raises(ConfigError, match="BertGenerationDecoder"):
+        EncoderDecoderModel(EncoderDecoderConfig(encoder=roberta, decoder=roberta))
 
 
 def test_encoder_outputs_and_embeds_inputs(bert2bert):

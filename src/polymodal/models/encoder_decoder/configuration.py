@@ -20,7 +20,13 @@ def _sub_config(name: str, value, decoder: bool) -> PretrainedConfig:
     if not value.get("model_type"):
         raise ConfigError(f"EncoderDecoderConfig.{name} has no 'model_type'; cannot tell which model it configures.")
     klass = class_for(value["model_type"], "config", f"EncoderDecoderConfig.{name}")
-    return klass.from_dict(value)
+    try:
+        return klass.from_dict(value)
+    except ConfigError as exc:
+        if not decoder:
+            raise
+        raise ConfigError(f"EncoderDecoderConfig.decoder: {exc} The decoder needs cross-attention: use "
+                          "BertGenerationDecoder (a BERT or RoBERTa checkpoint loads into it).") from None
 
 
 class EncoderDecoderConfig(PretrainedConfig):

@@ -52,7 +52,15 @@ class EncoderDecoderModel(GenerationMixin, PreTrainedModel):
         from ..auto import AutoModel, AutoModelForCausalLM
 
         self.encoder = encoder if encoder is not None else AutoModel.from_config(config.encoder)
-        self.decoder = decoder if decoder is not None else AutoModelForCausalLM.from_config(config.decoder)
+        if decoder is None:
+            try:
+                decoder = AutoModelForCausalLM.from_config(config.decoder)
+            except ConfigError as exc:  # e.g. a RoBERTa decoder (roberta2roberta): no such class here
+                raise ConfigError(
+                    f"{exc} EncoderDecoderModel needs a decoder with cross-attention; polymodal has "
+                    "BertGenerationDecoder (a BERT or RoBERTa checkpoint loads into it) and "
+                    "BlenderbotSmallForCausalLM.") from None
+        self.decoder = decoder
         # One config object per part, so changing model.config.decoder changes the decoder.
         self.encoder.config, self.decoder.config = config.encoder, config.decoder
         self._check_parts()
