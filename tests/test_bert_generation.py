@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import transformers
+from bert_generation_helpers import write_tiny_bert
 from seq2seq_helpers import assert_outputs_close
 
 from polymodal.core.errors import ConfigError, InvalidInputError
@@ -213,6 +214,11 @@ def test_from_encoder_decoder_pretrained_and_parts(tmp_path):
     with torch.no_grad():
         assert_outputs_close(ours(ids, attention_mask=mask, labels=labels),
                              theirs(ids, attention_mask=mask, labels=labels))
+    with pytest.raises(ConfigError, match="decoder_model="):  # BERT has no causal LM class here
+        EncoderDecoderModel.from_encoder_decoder_pretrained(tmp_path / "enc", write_tiny_bert(tmp_path / "bert"))
+    bert_decoder = BertGenerationDecoder.from_pretrained(tmp_path / "bert", **DECODER)
+    paired = EncoderDecoderModel.from_encoder_decoder_pretrained(tmp_path / "enc", decoder_model=bert_decoder)
+    assert paired.decoder is bert_decoder
     # Built from two parts in code, as the model doc does.
     joined = EncoderDecoderModel(encoder=ours.encoder, decoder=ours.decoder)
     assert joined.config.decoder.add_cross_attention

@@ -151,7 +151,7 @@ class EncoderDecoderModel(GenerationMixin, PreTrainedModel):
         decoder is switched to ``is_decoder=True, add_cross_attention=True``: cross-attention
         weights its checkpoint lacks start random (train before use).
         """
-        from ..auto import AutoConfig, AutoModel, AutoModelForCausalLM
+        from ..auto import AutoModel, AutoModelForCausalLM
 
         parts = {}
         for name, path, auto in (("encoder", encoder_pretrained_model_name_or_path, AutoModel),
@@ -159,16 +159,7 @@ class EncoderDecoderModel(GenerationMixin, PreTrainedModel):
             options = {k[len(name) + 1:]: kwargs.pop(k) for k in list(kwargs)
                        if k.startswith(name + "_") and k not in _JOINT_KEYS}
             model = options.pop("model", None)
-            if model is None:
-                if path is None:
-                    raise InvalidInputError(f"Pass {name}_pretrained_model_name_or_path (or {name}_model=...).")
-                load = {k: options.pop(k) for k in list(options) if k in _LOAD_OPTIONS}
-                config = options.pop("config", None)
-                config = AutoConfig.from_pretrained(path) if config is None else config.copy()
-                config.update(options)  # what is left are config values
-                config.is_decoder = config.add_cross_attention = name == "decoder"
-                model = auto.from_pretrained(path, *model_args, config=config, **load)
-            parts[name] = model
+            parts[name] = model if model is not None else _load_part(name, path, auto, options, model_args)
         config = EncoderDecoderConfig.from_encoder_decoder_configs(parts["encoder"].config, parts["decoder"].config,
                                                                    **kwargs)
         return cls(config=config, encoder=parts["encoder"], decoder=parts["decoder"]).eval()
@@ -216,6 +207,28 @@ class EncoderDecoderModel(GenerationMixin, PreTrainedModel):
     def resize_token_embeddings(self, *args, **kwargs):
         raise NotImplementedError("Resize the parts instead: model.encoder.resize_token_embeddings(...) or "
                                   "model.decoder.resize_token_embeddings(...).")
+
+
+def _load_part(name: str, path, auto, options: dict, model_args):
+    """One part from its folder, switched to encoder or to decoder with cross-attention."""
+    from ..auto import AutoConfig
+
+    if path is None:
+        raise InvalidInputError(f"Pass {name}_pretrained_model_name_or_path (or {name}_model=...).")
+    load = {k: options.pop(k) for k in list(options) if k in _LOAD_OPTIONS}
+    config = options.pop("config", None)
+    config = AutoConfig.from_pretrained(path) if config is None else config.copy()
+    config.update(options)  # what is left are config values
+    config.is_decoder = config.add_cross_attention = name == "decoder"
+    try:
+        return auto.from_pretrained(path, *model_args, config=config, **load)
+    except ConfigError as exc:
+        if name == "encoder":
+            raise
+        raise ConfigError(
+            f"{exc} For a BERT/RoBERTa decoder load the checkpoint as BertGenerationDecoder.from_pretrained("
+            "path, is_decoder=True, add_cross_attention=True) and pass it as decoder_model=... "
+            "(or EncoderDecoderModel(encoder=..., decoder=...)).") from None
 
 
 def _matches_any(key: str, patterns) -> bool:
