@@ -131,8 +131,22 @@ def test_clear_errors(checkpoint):
         ours(torch.ones(1, 4, dtype=torch.long), decoder_input_ids=torch.ones(1, 41, dtype=torch.long))
 
 
+def test_blenderbot_model_needs_decoder_inputs():
+    from polymodal.models.blenderbot.configuration import BlenderbotConfig
+    from polymodal.models.blenderbot.modeling import BlenderbotModel
+
+    config = BlenderbotConfig(vocab_size=99, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=4,
+                              decoder_attention_heads=4, encoder_ffn_dim=32, decoder_ffn_dim=32,
+                              max_position_embeddings=64)
+    with pytest.raises(ValueError, match="decoder_start_token_id=1"):  # Transformers fails here too
+        BlenderbotModel(config)(torch.ones(1, 4, dtype=torch.long))
+
+
 def test_auto_classes(checkpoint):
     import polymodal
+    from polymodal.models.blenderbot_small.modeling import BlenderbotSmallForCausalLM
+
+    assert isinstance(polymodal.AutoModelForCausalLM.from_pretrained(checkpoint), BlenderbotSmallForCausalLM)
 
     assert isinstance(polymodal.AutoModelForSeq2SeqLM.from_pretrained(checkpoint),
                       BlenderbotSmallForConditionalGeneration)

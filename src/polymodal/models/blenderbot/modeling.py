@@ -15,6 +15,12 @@ class BlenderbotModel(BartModel):
     final_layer_norm = True
     position_offset = 0
 
+    def _default_decoder_input_ids(self, input_ids):
+        # Unlike BART, Transformers does not derive decoder inputs from input_ids here.
+        raise ValueError(
+            f"{type(self).__name__}: pass decoder_input_ids (start them with decoder_start_token_id="
+            f"{self.config.decoder_start_token_id}), or use BlenderbotForConditionalGeneration with labels.")
+
 
 class BlenderbotForConditionalGeneration(BartForConditionalGeneration):
     config_class = BlenderbotConfig
