@@ -112,6 +112,10 @@ def test_decoder_alone_logits_loss_cache_and_generate(tmp_path):
     prompt = ids[:1, :4]
     assert torch.equal(ours.generate(prompt, max_new_tokens=6, do_sample=False),
                        hf.generate(prompt, max_new_tokens=6, do_sample=False))
+    ours.save_pretrained(tmp_path / "saved")  # and back: Transformers reads what polymodal writes
+    reread = transformers.BertGenerationDecoder.from_pretrained(tmp_path / "saved").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(reread(ids).logits, got.logits, atol=1e-5, rtol=1e-4)
     left = ids[:2, :6].clone()
     left_mask = torch.ones_like(left)
     left[1, :2], left_mask[1, :2] = 0, 0  # a left-padded batch of prompts

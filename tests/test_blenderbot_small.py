@@ -147,7 +147,6 @@ def test_auto_classes(checkpoint):
     from polymodal.models.blenderbot_small.modeling import BlenderbotSmallForCausalLM
 
     assert isinstance(polymodal.AutoModelForCausalLM.from_pretrained(checkpoint), BlenderbotSmallForCausalLM)
-
     assert isinstance(polymodal.AutoModelForSeq2SeqLM.from_pretrained(checkpoint),
                       BlenderbotSmallForConditionalGeneration)
     assert isinstance(polymodal.AutoModel.from_pretrained(checkpoint), BlenderbotSmallModel)
