@@ -41,7 +41,7 @@ class BertGenerationConfig(PretrainedConfig):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "BertGenerationConfig":
-        """Also reads a BERT/RoBERTa ``config.json`` (as Transformers does, to warm-start from it)."""
+        """Also reads a BERT (or RoBERTa) ``config.json``, as Transformers does, to warm-start from it."""
         config_dict, overrides = cls.get_config_dict(pretrained_model_name_or_path, **kwargs)
         if config_dict.get("model_type") not in _BERT_LIKE:
             return super().from_pretrained(pretrained_model_name_or_path, **kwargs)

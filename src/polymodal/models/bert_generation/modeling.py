@@ -7,9 +7,10 @@
 * ``BertGenerationDecoder``: that decoder plus an LM head (``lm_head.decoder`` tied to the word
   embeddings, its bias the parameter ``lm_head.bias``).
 
-Parameter names are BERT's (``encoder.layer.N.attention.self.query`` …), so a BERT or RoBERTa
-checkpoint loads into either class (its ``token_type_embeddings`` and pooler are not used), which
-is how the paper warm-starts Bert2Bert. The feed-forward and add-&-norm blocks are BERT's own.
+Parameter names are BERT's (``encoder.layer.N.attention.self.query`` …), so a BERT checkpoint
+loads into either class (its ``token_type_embeddings`` and pooler are not used), which is how the
+paper warm-starts Bert2Bert (RoBERTa's numbering of positions from the padding index is not
+BertGeneration's, so RoBERTa weights load but do not compute the same function). The feed-forward and add-&-norm blocks are BERT's own.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def _sub_config(name: str, value, decoder: bool) -> PretrainedConfig:
         if not decoder:
             raise
         raise ConfigError(f"EncoderDecoderConfig.decoder: {exc} The decoder needs cross-attention: use "
-                          "BertGenerationDecoder (a BERT or RoBERTa checkpoint loads into it).") from None
+                          "BertGenerationDecoder (a BERT checkpoint loads into it).") from None
 
 
 class EncoderDecoderConfig(PretrainedConfig):

@@ -58,7 +58,7 @@ class EncoderDecoderModel(GenerationMixin, PreTrainedModel):
             except ConfigError as exc:  # e.g. a RoBERTa decoder (roberta2roberta): no such class here
                 raise ConfigError(
                     f"{exc} EncoderDecoderModel needs a decoder with cross-attention; polymodal has "
-                    "BertGenerationDecoder (a BERT or RoBERTa checkpoint loads into it) and "
+                    "BertGenerationDecoder (a BERT checkpoint loads into it) and "
                     "BlenderbotSmallForCausalLM.") from None
         self.decoder = decoder
         # One config object per part, so changing model.config.decoder changes the decoder.
@@ -226,7 +226,7 @@ def _load_part(name: str, path, auto, options: dict, model_args):
         if name == "encoder":
             raise
         raise ConfigError(
-            f"{exc} For a BERT/RoBERTa decoder load the checkpoint as BertGenerationDecoder.from_pretrained("
+            f"{exc} For a BERT decoder load the checkpoint as BertGenerationDecoder.from_pretrained("
             "path, is_decoder=True, add_cross_attention=True) and pass it as decoder_model=... "
             "(or EncoderDecoderModel(encoder=..., decoder=...)).") from None
 
