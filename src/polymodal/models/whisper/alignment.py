@@ -52,32 +52,46 @@ class AlignmentRecorder:
                                            decoder.config.decoder_attention_heads)
         self.heads_of = {layer: sorted({h for l, h in self.pairs if l == layer}) for layer, _ in self.pairs}
         self.steps: dict[int, list[torch.Tensor]] = {layer: [] for layer in self.heads_of}
+        self._latest: dict[tuple[str, int], torch.Tensor] = {}  # the projections the layer just made
         self._handles = []
 
     def __enter__(self) -> AlignmentRecorder:
         for layer in self.heads_of:
-            module = self.decoder.layers[layer].encoder_attn
-            self._handles.append(module.register_forward_hook(self._hook(layer), with_kwargs=True))
+            attention = self.decoder.layers[layer].encoder_attn
+            self._handles += [attention.q_proj.register_forward_hook(self._keep("query", layer, attention)),
+                              attention.k_proj.register_forward_hook(self._keep("key", layer, attention)),
+                              attention.register_forward_hook(self._record(layer), with_kwargs=True)]
         return self
 
     def __exit__(self, *exc) -> None:
         for handle in self._handles:
             handle.remove()
-        self._handles = []
+        self._handles, self._latest = [], {}
 
-    def _hook(self, layer: int):
+    def _keep(self, kind: str, layer: int, attention):
+        """Keeps the alignment heads of a projection the layer computes anyway (no second matmul).
+
+        The keys are projected once per generate() call (then cached) and every row keeps its own
+        input's keys through beam reordering, so the first projection serves every step.
+        """
+        heads = self.heads_of[layer]
+
+        def keep(module, args, output):
+            self._latest[kind, layer] = split_heads(output, attention.num_heads)[:, heads]  # (B, h, T, D)
+
+        return keep
+
+    def _record(self, layer: int):
         heads = self.heads_of[layer]
 
         def record(module, args, kwargs, output):
-            hidden = args[0] if args else kwargs["hidden_states"]
-            cache = kwargs.get("cache")
-            if cache is not None:  # the keys the layer just used (projected once, then cached)
-                key = cache.cross_attention_cache[module.layer_idx][0]
-            else:
-                key = split_heads(module.k_proj(kwargs["key_value_states"]), module.num_heads)
+            key = self._latest.get(("key", layer))
+            if key is None:  # keys cached before recording began: read them back
+                key = kwargs["cache"].cross_attention_cache[module.layer_idx][0][:, heads]
+                self._latest["key", layer] = key
             # Same rounding as the eager attention: the query is scaled before the product.
-            query = split_heads(module.q_proj(hidden) * module.scaling, module.num_heads)  # (B, H, T, D)
-            scores = torch.matmul(query[:, heads], key[:, heads].transpose(-1, -2))  # (B, h, T, S)
+            query = self._latest.pop(("query", layer)) * module.scaling
+            scores = torch.matmul(query, key.transpose(-1, -2))  # (B, h, T, S)
             self.steps[layer].append(scores.softmax(dim=-1, dtype=torch.float32))
 
         return record
