@@ -46,6 +46,10 @@ OUTLIER_RATIO = 8.0
 MAX_OUTLIER_FRACTION = 1 / 16
 # Fewer input channels than this (a patch embedding's RGB or mel input): one range, no split.
 MIN_OUTLIER_CHANNELS = 16
+# Dynamic layers look for outliers on this many rows (tokens / frames), evenly spaced: outlier
+# channels are systematic (large on nearly every row), and torch's per-channel min/max over all
+# rows costs 10-100x a whole-tensor min/max (100 ms for AST's 2428 x 3072 feed-forward input).
+SAMPLE_ROWS = 64
 
 
 def weight_to_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,11 +72,20 @@ def range_to_qparams(low: float, high: float) -> tuple[float, int]:
 
 def channel_ranges(x: torch.Tensor, axis: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel (min, max) of ``x`` over every dimension but ``axis``: two (C,) tensors."""
-    axis %= x.dim()
-    if axis == x.dim() - 1 and x.is_contiguous():  # channels last: one pass over (N, C) rows
-        return torch.aminmax(x.reshape(-1, x.shape[-1]), dim=0)
-    dims = tuple(d for d in range(x.dim()) if d != axis)
-    return x.amin(dim=dims), x.amax(dim=dims)
+    rows = x.movedim(axis, -1).reshape(-1, x.shape[axis])  # (N, C); a view when channels are last
+    return _fold(rows, torch.minimum), _fold(rows, torch.maximum)
+
+
+def _fold(rows: torch.Tensor, op) -> torch.Tensor:
+    """``op``-reduce (N, C) rows to (C,) by halving: elementwise kernels, several times faster
+    than torch's reduction over the leading dimension."""
+    while rows.shape[0] > 1:
+        half = rows.shape[0] // 2
+        folded = op(rows[:half], rows[half:2 * half])
+        if rows.shape[0] % 2:
+            folded[:1] = op(folded[:1], rows[-1:])
+        rows = folded
+    return rows[0]
 
 
 def find_outliers(low: torch.Tensor, high: torch.Tensor) -> torch.Tensor | None:
@@ -124,19 +137,28 @@ class InputQParams(NamedTuple):
         return self.scale, self.zero_point, None if self.outliers is None else tuple(self.outliers.tolist())
 
 
+def sampled_outliers(x: torch.Tensor, axis: int) -> torch.Tensor | None:
+    """Dynamic mode: outlier channels of ``x`` judged on ``SAMPLE_ROWS`` evenly spaced rows."""
+    if x.shape[axis] < MIN_OUTLIER_CHANNELS:
+        return None
+    rows = x.movedim(axis, -1).reshape(-1, x.shape[axis])  # (N, C)
+    if rows.shape[0] > SAMPLE_ROWS:
+        rows = rows.index_select(0, torch.linspace(0, rows.shape[0] - 1, SAMPLE_ROWS).long())
+    return find_outliers(_fold(rows, torch.minimum), _fold(rows, torch.maximum))
+
+
 def measure_qparams(x: torch.Tensor, axis: int, split: bool = True) -> InputQParams:
-    """Dynamic mode: parameters from ``x``'s own per-channel ranges, outliers split off (when ``split``)."""
-    if not split or x.shape[axis] < MIN_OUTLIER_CHANNELS:
+    """Dynamic mode: outlier channels (when ``split``), then the exact range of ``x`` without them."""
+    outliers = sampled_outliers(x, axis) if split else None
+    if outliers is None:
         return InputQParams(*input_range_qparams(x))
-    low, high = channel_ranges(x, axis)
-    outliers = find_outliers(low, high)
-    return InputQParams(*split_qparams(low, high, outliers), outliers)
+    return InputQParams(*input_range_qparams(x.index_fill(axis, outliers, 0.0)), outliers)
 
 
 class QuantizedInput(NamedTuple):
     values: torch.Tensor  # uint8, the float input's shape; outlier channels hold the zero point
     qparams: InputQParams
-    source: torch.Tensor  # the contiguous float32 input (the outlier channels are read from it)
+    outlier_values: torch.Tensor | None  # float32 (..., k) along ``axis``: the outlier channels
     axis: int
 
 
@@ -144,11 +166,33 @@ def quantize_input(x: torch.Tensor, static_qparams: InputQParams | None, axis: i
                    split: bool = True) -> QuantizedInput:
     """uint8 copy of ``x`` (contiguous) with the static parameters, or parameters measured on ``x``."""
     flat = x.float().contiguous()
-    qparams = static_qparams or measure_qparams(flat, axis, split)
-    values = _quantize_u8(flat, qparams.scale, qparams.zero_point)
-    if qparams.outliers is not None:  # the zero point stands for 0.0: these channels add nothing in int8
-        values.index_fill_(axis, qparams.outliers, qparams.zero_point)
-    return QuantizedInput(values, qparams, flat, axis)
+    if static_qparams is not None:
+        outliers = static_qparams.outliers
+        values = _quantize_u8(flat, static_qparams.scale, static_qparams.zero_point)
+        if outliers is None:
+            return QuantizedInput(values, static_qparams, None, axis)
+        values.index_fill_(axis, outliers, static_qparams.zero_point)  # the zero point stands for 0.0
+        return QuantizedInput(values, static_qparams, flat.index_select(axis, outliers), axis)
+    outliers = sampled_outliers(flat, axis) if split else None
+    if outliers is None:
+        qparams = InputQParams(*input_range_qparams(flat))
+        return QuantizedInput(_quantize_u8(flat, qparams.scale, qparams.zero_point), qparams, None, axis)
+    picked = flat.index_select(axis, outliers)
+    if (torch.is_grad_enabled() and flat.requires_grad) or (flat.is_inference() and not torch.is_inference_mode_enabled()):
+        flat = flat.index_fill(axis, outliers, 0.0)  # a tensor we may not write to: copy it
+        restore = False
+    else:
+        # Zero the outlier channels in place for the range and the int8 product, then put them
+        # back: a copy of a large activation costs ~10x the two strided passes.
+        flat.index_fill_(axis, outliers, 0.0)
+        restore = True
+    try:
+        qparams = InputQParams(*input_range_qparams(flat), outliers)
+        values = _quantize_u8(flat, qparams.scale, qparams.zero_point)
+    finally:
+        if restore:
+            flat.index_copy_(axis, outliers, picked)
+    return QuantizedInput(values, qparams, picked, axis)
 
 
 def fake_quantize(x: torch.Tensor, qparams: InputQParams, axis: int) -> torch.Tensor:
@@ -259,7 +303,7 @@ class Int8Linear(_Int8Layer):
 
     def _int8_forward(self, quantized: QuantizedInput, gelu: bool = False) -> torch.Tensor:
         """(N, out) float32 from a quantised input; GELU in the kernel unless outliers are added after."""
-        qx, (scale, zero_point, outliers), source, _ = quantized
+        qx, (scale, zero_point, outliers), picked, _ = quantized
         fused = "gelu" if gelu and outliers is None else "none"
         packed = self._packed_weight(lambda: torch.ops.onednn.qlinear_prepack(self.weight, None))
         out = torch.ops.onednn.qlinear_pointwise(
@@ -268,7 +312,7 @@ class Int8Linear(_Int8Layer):
         if outliers is None:
             return out
         # The outlier channels' share in float: (N, k) @ (k, out), k a few channels.
-        out.addmm_(source.view(-1, self.in_features).index_select(1, outliers), self._dequantized_weight(outliers).t())
+        out.addmm_(picked.view(-1, outliers.numel()), self._dequantized_weight(outliers).t())
         return torch.ops.aten.gelu_(out) if gelu else out
 
     @staticmethod
@@ -333,7 +377,7 @@ class _Int8Conv(_Int8Layer):
         last = channels_last.is_contiguous()
         quantized = quantize_input(channels_last if last else x, self._static_qparams(), -1 if last else 1,
                                    self.split_outliers)
-        qx, (scale, zero_point, outliers), source, axis = quantized
+        qx, (scale, zero_point, outliers), picked, axis = quantized
         qx = qx.movedim(-1, 1) if last else qx
         args = self._conv_args()
         packed = self._packed_weight(lambda: torch.ops.onednn.qconv_prepack(
@@ -341,7 +385,6 @@ class _Int8Conv(_Int8Layer):
         out = torch.ops.onednn.qconv_pointwise(qx, scale, zero_point, packed, self.weight_scale, self._zero_points(),
                                                self.bias, *args, 1.0, 0, torch.float32, "none", [], "")
         if outliers is not None:  # the outlier channels' share: a float conv over k input channels
-            picked = source.index_select(axis, outliers)
             out.add_(self._float_conv(picked.movedim(-1, 1) if last else picked, self._dequantized_weight(outliers),
                                       None))
         return out.to(x.dtype)
