@@ -73,6 +73,11 @@ def test_every_transformers_default_config_loads_cleanly():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         for model_type in MODEL_TYPES:
+            if model_type == "encoder-decoder":
+                # Transformers' default pairs two BERTs, the decoder with cross-attention, which
+                # polymodal builds as BertGenerationDecoder only: a clear ConfigError, tested in
+                # test_bert_generation.py::test_encoder_decoder_config_errors.
+                continue
             try:
                 theirs = transformers.AutoConfig.for_model(model_type)
             except ValueError:
