@@ -62,7 +62,7 @@ def default_modules_to_not_convert(model: nn.Module) -> list[str]:
     a trained model: per-frame std 0.005 vs 0.43), and ``feature_projection.layer_norm``
     normalises each frame by its own size. An int8 step that suits speech frames rounds the
     quiet ones to zero and the norm turns that into O(1) errors: with any single conv layer in
-    int8, the norm's output was 64-69% off and top-1 agreement 9-12%; with the stack float, 0.0%
+    int8, the norm's output was 64-68% off and top-1 agreement 9-12%; with the stack float, 0.0%
     and 100% (``benchmarks/bench_int8_agreement.py``). The stack is ~40% of a wav2vec2-base call.
     """
     names = []
