@@ -42,3 +42,20 @@ def test_deployment_takes_the_autoscaling_config(tmp_path):
     app = deployment(tmp_path, autoscaling_config=autoscaling_config(1, 3))
     options = app._bound_deployment._deployment_config.autoscaling_config
     assert (options.min_replicas, options.max_replicas) == (1, 3)
+
+
+def test_overload_is_refused_not_queued_in_the_proxy(tmp_path):
+    """Ray's proxy queues at most max_queue requests (then 503 + Retry-After); a replica takes more
+    than its batch queue, so overload reaches the app's fast 503 instead of waiting unseen."""
+    pytest.importorskip("ray.serve")
+    from polymodal.serve.ray import deployment, deployment_options
+    from polymodal.serve.service import ServeConfig
+
+    config = ServeConfig(max_queue=10, max_batch_size=4, retry_after_s=2)
+    options = deployment_options(config)
+    assert options["max_queued_requests"] == 10
+    assert options["max_ongoing_requests"] > config.max_queue + config.max_batch_size
+    deployed = deployment(tmp_path, config=config)._bound_deployment._deployment_config
+    assert deployed.max_queued_requests == 10
+    if "backpressure_config" in options:
+        assert (options["backpressure_config"].status_code, options["backpressure_config"].retry_after_s) == (503, 2)

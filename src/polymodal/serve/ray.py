@@ -43,14 +43,39 @@ def deployment(model_dir, replicas: int = 1, task: str | None = None, config: Se
         def __serve_build_asgi_app__(self):
             return create_app(self.service)
 
+    options = deployment_options(config, replicas, num_cpus, autoscaling_config)
+    return serve.deployment(PolymodalDeployment, **options).bind(os.fspath(model_dir), task, config, device, backend)
+
+
+# Requests a replica takes beyond its own batch queue: they reach its admission control, which
+# refuses them in milliseconds, instead of waiting unseen in the proxy.
+_OVERFLOW = 16
+
+
+def deployment_options(config: ServeConfig, replicas: int = 1, num_cpus: float = 1.0,
+                       autoscaling_config: dict | None = None) -> dict:
+    """``serve.deployment`` options that keep the single-machine server's overload behaviour.
+
+    Ray's proxy holds a request until a replica has room (``max_ongoing_requests``) and by
+    default queues without limit: under 2x overload (bench_serve.py) that gave no 503 at all and
+    requests answered after 120 s, past their deadline. So a replica accepts more than its batch
+    queue (the excess gets the app's fast 503 + Retry-After), and the proxy queues at most
+    ``max_queue`` more before answering 503 itself.
+    """
     options = {"name": "polymodal", "ray_actor_options": {"num_cpus": num_cpus},
-               # Enough requests per replica for its batcher to fill batches and its queue to answer 503.
-               "max_ongoing_requests": config.max_queue + config.max_batch_size}
+               "max_ongoing_requests": config.max_queue + config.max_batch_size + _OVERFLOW,
+               "max_queued_requests": config.max_queue}
+    try:  # Ray >= 2.5x: the proxy's own 503 carries Retry-After like the app's
+        from ray.serve.config import BackpressureConfig
+
+        options["backpressure_config"] = BackpressureConfig(status_code=503, retry_after_s=config.retry_after_s)
+    except ImportError:
+        pass
     if autoscaling_config:
         options["autoscaling_config"] = autoscaling_config
     else:
         options["num_replicas"] = replicas
-    return serve.deployment(PolymodalDeployment, **options).bind(os.fspath(model_dir), task, config, device, backend)
+    return options
 
 
 def autoscaling_config(replicas: int, max_replicas: int | None, target_ongoing_requests: float | None = None):
