@@ -107,7 +107,16 @@ class Wav2Vec2ConvLayer(nn.Module):
 def _group_norm_frames_(x: torch.Tensor, norm: nn.GroupNorm) -> None:
     """In-place per-channel GroupNorm of frames-first ``x`` (B, T, C), as torch's kernel does it:
     statistics in float32, then ``x * scale + shift`` with scale = γ/σ, shift = β − μ·scale."""
-    var, mean = torch.var_mean(x if x.dtype == torch.float32 else x.float(), dim=1, keepdim=True, correction=0)
+    # Two passes (sum, then centred squares a slice at a time) rather than torch.var_mean: its
+    # Welford reduction over the middle dimension took 96 ms of a 4 x 5 s call (2 threads), this
+    # 15 ms, within 3e-7 (relative) of float64 statistics.
+    xf = x if x.dtype == torch.float32 else x.float()
+    frames = xf.shape[1]
+    mean = xf.sum(1, keepdim=True).div_(frames)  # (B, 1, C)
+    var = torch.zeros_like(mean)
+    for xs in xf.split(_FRAME_SLICE, 1):
+        var.add_((xs - mean).square_().sum(1, keepdim=True))
+    var.div_(frames)
     scale = torch.rsqrt(var + norm.eps) * norm.weight.float()  # (B, 1, C)
     shift = norm.bias.float() - mean * scale
     x.mul_(scale.to(x.dtype)).add_(shift.to(x.dtype))
