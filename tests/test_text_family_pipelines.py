@@ -36,6 +36,8 @@ FAMILIES = {
     "data2vec-text": ("Data2VecText", dict(), "RobertaTokenizer", "roberta"),
     "xlm-roberta": ("XLMRoberta", dict(), "XLMRobertaTokenizer", "xlm-roberta"),
     "camembert": ("Camembert", dict(), "CamembertTokenizer", "xlm-roberta"),
+    # BORT: BERT's architecture with RoBERTa's tokenizer (its model page), nothing else.
+    "bort": ("Bert", dict(), "RobertaTokenizer", "roberta"),
     "canine": ("Canine", dict(num_hash_functions=4, num_hash_buckets=64, local_transformer_stride=4,
                               downsampling_rate=4, upsampling_kernel_size=4, max_position_embeddings=256),
                "CanineTokenizer", None),
