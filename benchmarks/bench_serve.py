@@ -277,6 +277,12 @@ def main() -> None:
                         rejected = [r[1] for r in records if r[2] == 503]
                         late = sum(r[1] > args.timeout_s for r in ok)
                         other = len(records) - len(ok) - len(rejected)
+                        if other:  # which statuses (0: the connection failed or timed out)
+                            counts: dict[int, int] = {}
+                            for r in records:
+                                if r[2] not in (200, 503):
+                                    counts[r[2]] = counts.get(r[2], 0) + 1
+                            print(f"other statuses at {factor:g}x: {dict(sorted(counts.items()))}", flush=True)
                         overload_rows.append((kind, name, f"{factor:g}x", rate, len(ok) / args.overload_duration,
                                               len(rejected) / max(len(records), 1), percentile(rejected, 99),
                                               percentile([r[1] for r in ok], 99), late, other,

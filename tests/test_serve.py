@@ -552,3 +552,19 @@ def test_overload_is_refused_before_decoding_when_the_queue_would_outlast_the_de
         for thread in (first, second):
             thread.join(30)
         running.close()
+
+
+def test_admission_counts_requests_still_being_decoded(clf_dir):
+    """Requests admitted but not yet in the batch queue (decoding, or held by Ray's replica) count
+    towards the wait a new request faces: otherwise they are let in and answered 504."""
+    service = load_service(clf_dir, config=ServeConfig(max_batch_size=8, timeout_s=10))
+    try:
+        service.batcher.seconds_per_item = 1.0  # as measured after a few batches
+        assert service.batcher.depth() == 0
+        service.in_flight = 5
+        assert service.refusal(time.monotonic() + 10) is None
+        service.in_flight = 20  # 20 s of work ahead, 10 s left
+        assert "deadline" in service.refusal(time.monotonic() + 10)
+    finally:
+        service.in_flight = 0
+        service.close()

@@ -69,9 +69,10 @@ class Batcher:
     def full(self) -> bool:
         return self.queue.full()
 
-    def expected_wait(self) -> float:
-        """Seconds of model time queued ahead of a new request (an estimate; 0 when the queue is empty)."""
-        return self.depth() * self.seconds_per_item
+    def expected_wait(self, ahead: int | None = None) -> float:
+        """Seconds of model time ahead of a new request: ``ahead`` requests (default: the queue's
+        depth) at the measured time per item (an estimate; 0 before the first batch)."""
+        return (self.depth() if ahead is None else ahead) * self.seconds_per_item
 
     def idle(self) -> bool:
         return not self.busy and self.queue.empty()
