@@ -11,6 +11,17 @@ TUPLE_KEYS = ("hidden_states", "attentions", "decoder_hidden_states", "encoder_h
               "encoder_attentions")
 
 
+def padded_batch(pad_id: int):
+    """(input_ids, attention_mask, labels) of 3 rows, two of them padded, ids in 4..98 (seeded)."""
+    torch.manual_seed(1)
+    ids = torch.randint(4, 99, (3, 9))
+    mask = torch.ones_like(ids)
+    mask[1, 6:] = 0
+    mask[2, 3:] = 0
+    labels = torch.randint(4, 99, (3, 6))
+    return ids.masked_fill(mask == 0, pad_id), mask, labels
+
+
 def assert_outputs_close(ours, theirs, atol=1e-5, keep=None):
     """Every tensor field Transformers returned matches (``keep`` selects unpadded decoder rows)."""
     for key in OUTPUT_KEYS:

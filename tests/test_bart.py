@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import transformers
-from seq2seq_helpers import assert_outputs_close, incremental_logits
+from seq2seq_helpers import assert_outputs_close, incremental_logits, padded_batch
 
 from polymodal.models.bart.modeling import BartForConditionalGeneration, BartModel
 from polymodal.models.blenderbot.modeling import BlenderbotForConditionalGeneration, BlenderbotModel
@@ -34,23 +34,13 @@ def family(request, tmp_path_factory):
     return request.param, _family_dir(tmp_path_factory, request.param)
 
 
-def _batch(pad_id):
-    torch.manual_seed(1)
-    ids = torch.randint(4, 99, (3, 9))
-    mask = torch.ones_like(ids)
-    mask[1, 6:] = 0
-    mask[2, 3:] = 0
-    labels = torch.randint(4, 99, (3, 6))
-    return ids.masked_fill(mask == 0, pad_id), mask, labels
-
-
 def test_forward_matches_transformers(family):
     name, path = family
     _, hf_lm, hf_base, ours_lm, ours_base, _ = FAMILIES[name]
     for hf_cls, ours_cls in ((hf_lm, ours_lm), (hf_base, ours_base)):
         theirs = hf_cls.from_pretrained(path, attn_implementation="eager").eval()
         ours = ours_cls.from_pretrained(path)
-        ids, mask, labels = _batch(theirs.config.pad_token_id)
+        ids, mask, labels = padded_batch(theirs.config.pad_token_id)
         kwargs = {"output_hidden_states": True, "output_attentions": True, "attention_mask": mask}
         kwargs.update({"labels": labels} if ours_cls is ours_lm else {"decoder_input_ids": labels})
         with torch.no_grad():
@@ -62,7 +52,7 @@ def test_forward_matches_transformers(family):
 def test_cache_and_padding(family):
     name, path = family
     ours = FAMILIES[name][3].from_pretrained(path)
-    ids, mask, labels = _batch(ours.config.pad_token_id)
+    ids, mask, labels = padded_batch(ours.config.pad_token_id)
     with torch.no_grad():
         full = ours(ids, attention_mask=mask, decoder_input_ids=labels, use_cache=False).logits
         encoded = ours.get_encoder()(ids, mask)
@@ -77,7 +67,7 @@ def test_training_gradients_match(family):
     # Dropout masks cannot match between implementations: compare with dropout off.
     theirs = FAMILIES[name][1].from_pretrained(path, dropout=0.0).train()
     ours = FAMILIES[name][3].from_pretrained(path, dropout=0.0).train()
-    ids, mask, labels = _batch(ours.config.pad_token_id)
+    ids, mask, labels = padded_batch(ours.config.pad_token_id)
     labels[0, 4:] = -100
     a = theirs(ids, attention_mask=mask, labels=labels)
     b = ours(ids, attention_mask=mask, labels=labels)
@@ -93,7 +83,7 @@ def test_polymodal_save_loads_in_transformers(family, tmp_path):
     assert ours.lm_head.weight is ours.model.shared.weight is ours.model.encoder.embed_tokens.weight
     ours.save_pretrained(tmp_path)
     theirs = FAMILIES[name][1].from_pretrained(tmp_path).eval()
-    ids, mask, labels = _batch(ours.config.pad_token_id)
+    ids, mask, labels = padded_batch(ours.config.pad_token_id)
     with torch.no_grad():
         torch.testing.assert_close(ours(ids, attention_mask=mask, decoder_input_ids=labels).logits,
                                    theirs(ids, attention_mask=mask, decoder_input_ids=labels).logits,
@@ -115,7 +105,7 @@ def test_generate_token_exact(family, kwargs):
     name, path = family
     theirs = FAMILIES[name][1].from_pretrained(path).eval()
     ours = FAMILIES[name][3].from_pretrained(path)
-    ids, mask, _ = _batch(ours.config.pad_token_id)
+    ids, mask, _ = padded_batch(ours.config.pad_token_id)
     assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs),
                        theirs.generate(ids, attention_mask=mask, **kwargs))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 import transformers
-from seq2seq_helpers import assert_outputs_close, incremental_logits
+from seq2seq_helpers import assert_outputs_close, incremental_logits, padded_batch
 
 from polymodal.models.blenderbot_small.modeling import (
     BlenderbotSmallForConditionalGeneration,
@@ -35,23 +35,13 @@ def checkpoint(request, tmp_path_factory):
     return path
 
 
-def _batch(pad_id):
-    torch.manual_seed(1)
-    ids = torch.randint(4, 99, (3, 9))
-    mask = torch.ones_like(ids)
-    mask[1, 6:] = 0
-    mask[2, 3:] = 0
-    labels = torch.randint(4, 99, (3, 6))
-    return ids.masked_fill(mask == 0, pad_id), mask, labels
-
-
 def test_forward_matches_transformers(checkpoint):
     pairs = ((transformers.BlenderbotSmallForConditionalGeneration, BlenderbotSmallForConditionalGeneration),
              (transformers.BlenderbotSmallModel, BlenderbotSmallModel))
     for hf_cls, ours_cls in pairs:
         theirs = hf_cls.from_pretrained(checkpoint, attn_implementation="eager").eval()
         ours = ours_cls.from_pretrained(checkpoint)
-        ids, mask, labels = _batch(theirs.config.pad_token_id)
+        ids, mask, labels = padded_batch(theirs.config.pad_token_id)
         kwargs = {"output_hidden_states": True, "output_attentions": True, "attention_mask": mask}
         kwargs.update({"labels": labels} if ours_cls is BlenderbotSmallForConditionalGeneration
                       else {"decoder_input_ids": labels})
@@ -62,7 +52,7 @@ def test_forward_matches_transformers(checkpoint):
 def test_without_attention_mask_and_with_embeds(checkpoint):
     theirs = transformers.BlenderbotSmallForConditionalGeneration.from_pretrained(checkpoint).eval()
     ours = BlenderbotSmallForConditionalGeneration.from_pretrained(checkpoint)
-    ids, _, labels = _batch(0)
+    ids, _, labels = padded_batch(0)
     embeds = torch.randn(3, 9, 32)
     with torch.no_grad():
         assert_outputs_close(ours(ids, decoder_input_ids=labels), theirs(ids, decoder_input_ids=labels))
@@ -72,7 +62,7 @@ def test_without_attention_mask_and_with_embeds(checkpoint):
 
 def test_cache_and_padding(checkpoint):
     ours = BlenderbotSmallForConditionalGeneration.from_pretrained(checkpoint)
-    ids, mask, labels = _batch(ours.config.pad_token_id)
+    ids, mask, labels = padded_batch(ours.config.pad_token_id)
     with torch.no_grad():
         full = ours(ids, attention_mask=mask, decoder_input_ids=labels, use_cache=False).logits
         encoded = ours.get_encoder()(ids, mask)
@@ -85,7 +75,7 @@ def test_cache_and_padding(checkpoint):
 def test_training_loss_and_gradients_match(checkpoint):
     theirs = transformers.BlenderbotSmallForConditionalGeneration.from_pretrained(checkpoint, dropout=0.0).train()
     ours = BlenderbotSmallForConditionalGeneration.from_pretrained(checkpoint, dropout=0.0).train()
-    ids, mask, labels = _batch(ours.config.pad_token_id)
+    ids, mask, labels = padded_batch(ours.config.pad_token_id)
     labels[0, 4:] = -100
     a = theirs(ids, attention_mask=mask, labels=labels)
     b = ours(ids, attention_mask=mask, labels=labels)
@@ -102,7 +92,7 @@ def test_polymodal_save_loads_in_transformers(checkpoint, tmp_path):
     assert ours.lm_head.weight is ours.model.shared.weight is ours.model.decoder.embed_tokens.weight
     ours.save_pretrained(tmp_path)
     theirs = transformers.BlenderbotSmallForConditionalGeneration.from_pretrained(tmp_path).eval()
-    ids, mask, labels = _batch(ours.config.pad_token_id)
+    ids, mask, labels = padded_batch(ours.config.pad_token_id)
     with torch.no_grad():
         torch.testing.assert_close(ours(ids, attention_mask=mask, decoder_input_ids=labels).logits,
                                    theirs(ids, attention_mask=mask, decoder_input_ids=labels).logits,
@@ -116,7 +106,7 @@ def test_polymodal_save_loads_in_transformers(checkpoint, tmp_path):
 def test_generate_token_exact(checkpoint, kwargs):
     theirs = transformers.BlenderbotSmallForConditionalGeneration.from_pretrained(checkpoint).eval()
     ours = BlenderbotSmallForConditionalGeneration.from_pretrained(checkpoint)
-    ids, mask, _ = _batch(ours.config.pad_token_id)
+    ids, mask, _ = padded_batch(ours.config.pad_token_id)
     assert torch.equal(ours.generate(ids, attention_mask=mask, **kwargs),
                        theirs.generate(ids, attention_mask=mask, **kwargs))
 
@@ -161,7 +151,7 @@ def test_causal_lm_matches_transformers(checkpoint, tmp_path):
     hf.save_pretrained(tmp_path)
     ours = BlenderbotSmallForCausalLM.from_pretrained(tmp_path)
     assert ours.lm_head.weight is ours.model.decoder.embed_tokens.weight
-    ids, mask, _ = _batch(0)
+    ids, mask, _ = padded_batch(0)
     labels = ids.masked_fill(mask == 0, -100)
     states = torch.randn(3, 5, 32)
     with torch.no_grad():

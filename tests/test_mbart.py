@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import transformers
-from seq2seq_helpers import assert_outputs_close, incremental_logits
+from seq2seq_helpers import assert_outputs_close, incremental_logits, padded_batch
 
 import polymodal
 from polymodal.models.mbart.modeling import MBartForConditionalGeneration, MBartModel, shift_tokens_right
@@ -24,14 +24,9 @@ def mbart_dir(tmp_path_factory):
 
 
 def _batch(pad_id=1):
-    torch.manual_seed(1)
-    ids = torch.randint(4, 99, (3, 9))
-    mask = torch.ones_like(ids)
-    mask[1, 6:] = 0
-    mask[2, 3:] = 0
-    labels = torch.randint(4, 99, (3, 6))
+    ids, mask, labels = padded_batch(pad_id)
     labels[1, 4:] = pad_id  # a padded target: its language id is the last non-pad token
-    return ids.masked_fill(mask == 0, pad_id), mask, labels
+    return ids, mask, labels
 
 
 def test_forward_matches_transformers(mbart_dir):

@@ -43,6 +43,33 @@ class Seq2SeqLMOutput(ModelOutput):
     encoder_attentions: Any = None
 
 
+@output_dataclass
+class Seq2SeqSequenceClassifierOutput(ModelOutput):
+    loss: Any = None
+    logits: Any = None
+    past_key_values: Any = None
+    decoder_hidden_states: Any = None
+    decoder_attentions: Any = None
+    cross_attentions: Any = None
+    encoder_last_hidden_state: Any = None
+    encoder_hidden_states: Any = None
+    encoder_attentions: Any = None
+
+
+@output_dataclass
+class Seq2SeqQuestionAnsweringModelOutput(ModelOutput):
+    loss: Any = None
+    start_logits: Any = None
+    end_logits: Any = None
+    past_key_values: Any = None
+    decoder_hidden_states: Any = None
+    decoder_attentions: Any = None
+    cross_attentions: Any = None
+    encoder_last_hidden_state: Any = None
+    encoder_hidden_states: Any = None
+    encoder_attentions: Any = None
+
+
 def as_encoder_output(encoder_outputs) -> BaseModelOutput:
     """Accept the encoder output as a ModelOutput, a tuple or a bare tensor."""
     if isinstance(encoder_outputs, BaseModelOutput):

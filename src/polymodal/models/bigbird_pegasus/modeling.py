@@ -14,15 +14,17 @@ for good when an input is too short for block-sparse attention.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ...core.errors import InvalidInputError
-from ...core.outputs import BaseModelOutput, ModelOutput, model_forward, output_dataclass
-from ...core.seq2seq_outputs import BaseModelOutputWithPastAndCrossAttentions
+from ...core.outputs import BaseModelOutput, model_forward
+from ...core.seq2seq_outputs import (
+    BaseModelOutputWithPastAndCrossAttentions,
+    Seq2SeqQuestionAnsweringModelOutput,
+    Seq2SeqSequenceClassifierOutput,
+)
 from ...generation import GenerationMixin
 from ...nn.attention import padding_mask
 from ...nn.block_sparse import BlockSparseMask, block_padding
@@ -198,33 +200,6 @@ class BigBirdPegasusForConditionalGeneration(BigBirdPegasusPreTrainedModel, Bart
 # --------------------------------------------------------------------------- classification and QA heads
 _MODEL_FIELDS = ("past_key_values", "decoder_hidden_states", "decoder_attentions", "cross_attentions",
                  "encoder_last_hidden_state", "encoder_hidden_states", "encoder_attentions")
-
-
-@output_dataclass
-class Seq2SeqSequenceClassifierOutput(ModelOutput):
-    loss: Any = None
-    logits: Any = None
-    past_key_values: Any = None
-    decoder_hidden_states: Any = None
-    decoder_attentions: Any = None
-    cross_attentions: Any = None
-    encoder_last_hidden_state: Any = None
-    encoder_hidden_states: Any = None
-    encoder_attentions: Any = None
-
-
-@output_dataclass
-class Seq2SeqQuestionAnsweringModelOutput(ModelOutput):
-    loss: Any = None
-    start_logits: Any = None
-    end_logits: Any = None
-    past_key_values: Any = None
-    decoder_hidden_states: Any = None
-    decoder_attentions: Any = None
-    cross_attentions: Any = None
-    encoder_last_hidden_state: Any = None
-    encoder_hidden_states: Any = None
-    encoder_attentions: Any = None
 
 
 class _HeadModel(BigBirdPegasusPreTrainedModel):
