@@ -253,8 +253,14 @@ def test_full_queue_503_and_deadline_504(clf_dir):
     assert sorted(r[0] for r in replies) == [504, 504]  # neither finished within its 3 s deadline
 
 
-def test_slow_client_does_not_block_others_and_is_cut_off(clf_dir, clf_pipe):
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_slow_client_does_not_block_others_and_is_cut_off(clf_dir, clf_pipe, parser, monkeypatch):
+    from polymodal.serve import server
+
+    if parser == "h11":  # the fallback where httptools is not installed
+        monkeypatch.setattr(server, "HttpToolsProtocol", None)
     running = Live(load_service(clf_dir), header_timeout_s=1.5)
+    assert running.server.config.http.__name__ == ("_FastProtocol" if parser == "httptools" else "_Protocol")
     try:
         slow = running.connect()
 
