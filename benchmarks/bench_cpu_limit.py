@@ -1,6 +1,7 @@
 """Issue 12's inference rows: fp32 vs Transformers and ONNX Runtime, int8 vs Transformers fp32.
 
     python benchmarks/bench_cpu_limit.py [--repeats 5] [--threads 2] [--families wav2vec2 clip ast] [--no-onnx]
+                                         [--conv-stack-variants]
 
 Per family, one checkpoint folder written by Transformers (seeded random weights) is loaded by
 both libraries; ONNX Runtime runs polymodal's ``export_onnx`` graph of the same weights; int8 is
@@ -9,6 +10,10 @@ other inputs of the same shape). Shapes: wav2vec2-base classifier 4 × 5 s, CLIP
 features for 8 images, AST-base (1024 frames × 128 bins) 2 clips. All sides run interleaved
 (harness.py), medians and per-round ratios to Transformers fp32 are reported, and the cosine
 of each side's pooled output (logits / image embeddings) with Transformers' is printed.
+
+``--conv-stack-variants`` adds two wav2vec2 int8 static rows that differ only in the conv feature
+encoder: kept float (format 2's default) and run in bfloat16 (weights and input cast; the other
+route issue 12 weighed against the default, int8 with one activation scale per output frame).
 """
 
 from __future__ import annotations
@@ -58,7 +63,16 @@ def ort_session(model, inputs: dict, path: Path, threads: int):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def sides(family: str, folder: Path, inputs: dict, threads: int, onnx: bool = True) -> dict:
+def bf16_conv_stack(model):
+    """``model`` (int8, conv stack float) with its conv feature encoder run in bfloat16."""
+    encoder = model.wav2vec2.feature_extractor.to(torch.bfloat16)
+    float_forward = encoder.forward
+    encoder.forward = lambda values: float_forward(values.to(torch.bfloat16)).float()
+    return model
+
+
+def sides(family: str, folder: Path, inputs: dict, threads: int, onnx: bool = True,
+          conv_stack_variants: bool = False) -> dict:
     import transformers
 
     import polymodal
@@ -74,6 +88,12 @@ def sides(family: str, folder: Path, inputs: dict, threads: int, onnx: bool = Tr
         "polymodal int8 dynamic": (lambda m: lambda: m(**inputs)[field])(quantize(ours)),
         "polymodal int8 static": (lambda m: lambda: m(**inputs)[field])(quantize(ours, calibration)),
     }
+    if conv_stack_variants and family == "wav2vec2":
+        stack = ["wav2vec2.feature_extractor"]
+        runners["polymodal int8 static, conv stack float"] = (lambda m: lambda: m(**inputs)[field])(
+            quantize(ours, calibration, stack))
+        runners["polymodal int8 static, conv stack bf16"] = (lambda m: lambda: m(**inputs)[field])(
+            bf16_conv_stack(quantize(ours, calibration, stack)))
     session = ort_session(ours, inputs, folder / "model.onnx", threads) if onnx else None
     if session is not None:
         names = [o.name for o in session.get_outputs()]
@@ -82,10 +102,11 @@ def sides(family: str, folder: Path, inputs: dict, threads: int, onnx: bool = Tr
     return runners
 
 
-def measure(family: str, root: Path, repeats: int, threads: int, onnx: bool = True) -> list[dict]:
+def measure(family: str, root: Path, repeats: int, threads: int, onnx: bool = True,
+            conv_stack_variants: bool = False) -> list[dict]:
     folder = checkpoint(family, root)
     inputs = FAMILIES[family][4](torch.Generator().manual_seed(0))
-    runners = sides(family, folder, inputs, threads, onnx)
+    runners = sides(family, folder, inputs, threads, onnx, conv_stack_variants)
     with torch.inference_mode():
         reference = runners["Transformers fp32"]()
         cosines = {name: torch.nn.functional.cosine_similarity(fn().float(), reference, dim=-1).min().item()
@@ -103,13 +124,15 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "polymodal_bench_cpu_limit")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime side")
+    parser.add_argument("--conv-stack-variants", action="store_true",
+                        help="wav2vec2: add int8 rows with the conv stack float and in bfloat16")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")
     print(f"torch {torch.__version__}, {args.threads} threads, load average {os.getloadavg()}")
     rows = []
     for family in args.families:
-        rows += measure(family, args.folder, args.repeats, args.threads, not args.no_onnx)
+        rows += measure(family, args.folder, args.repeats, args.threads, not args.no_onnx, args.conv_stack_variants)
     print_table(rows, list(rows[0]))
     print(f"load average after {os.getloadavg()}")
 

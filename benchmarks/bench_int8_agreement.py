@@ -41,6 +41,7 @@ from torch import nn
 
 from polymodal.export import int8 as int8_module
 from polymodal.export import quantize
+from polymodal.export import quantizer as quantizer_module
 
 MAX_SECONDS = 3.6  # every clip in the set is shorter
 RATE = 8000  # the set's own sampling rate (espeak-ng voices): 16 kHz would double the cost, add nothing
@@ -50,12 +51,20 @@ W2V2_STAGES = ("wav2vec2.feature_extractor", "wav2vec2.feature_projection.layer_
 
 @contextlib.contextmanager
 def per_tensor_only():
-    """Outlier splitting off: one uint8 range per tensor (what format-1 checkpoints did)."""
+    """Outlier splitting off and no per-frame conv scales: one uint8 range per tensor (what
+    format-1 checkpoints did)."""
     saved, int8_module.OUTLIER_RATIO = int8_module.OUTLIER_RATIO, math.inf
+    saved_frames, quantizer_module.frame_scaled_layers = quantizer_module.frame_scaled_layers, lambda m, n: []
     try:
         yield
     finally:
         int8_module.OUTLIER_RATIO = saved
+        quantizer_module.frame_scaled_layers = saved_frames
+
+
+def conv_stacks(model) -> list[str]:
+    """Names of wav2vec2-like conv feature encoders in ``model`` (none in the CNN or AST)."""
+    return [name for name, _ in quantizer_module._conv_stacks(model)]
 
 
 def sides(model, calibration: list[dict]) -> dict:
@@ -64,6 +73,8 @@ def sides(model, calibration: list[dict]) -> dict:
     plain = contextlib.nullcontext
     out = {"float32": (model, plain), "int8 dynamic": (quantize(model), plain),
            "int8 static": (quantize(model, calibration), plain)}
+    if conv_stacks(model):  # format 2's default: the conv stack float (per-frame int8 is format 3's)
+        out["int8 static, conv stack float"] = (quantize(model, calibration, conv_stacks(model)), plain)
     with per_tensor_only():
         out["int8 dynamic (before)"] = (quantize(model, modules_to_not_convert=[]), per_tensor_only)
         out["int8 static (before)"] = (quantize(model, calibration, modules_to_not_convert=[]), per_tensor_only)

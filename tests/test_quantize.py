@@ -29,6 +29,8 @@ from polymodal.cli import main
 from polymodal.core.errors import ConfigError, InvalidInputError
 from polymodal.export import Int8Conv1d, Int8Conv2d, Int8Linear, quantize
 from polymodal.export import int8 as int8_module
+from polymodal.export import quantizer as quantizer_module
+from polymodal.export.int8_frames import Int8FrameConv1d
 from polymodal.export.quantizer import FORMAT_VERSION, default_modules_to_not_convert
 from polymodal.nn.linear import linears
 
@@ -75,6 +77,69 @@ def test_int8_conv1d_channels_last_and_contiguous():
         fast, slow = both_kernels(q, x)
         torch.testing.assert_close(fast, slow, atol=1e-4, rtol=1e-4)
         assert rel_error(fast, conv(x).detach()) < 0.02
+
+
+@pytest.mark.parametrize("kernel,stride", [(3, 2), (2, 2)])  # wav2vec2's conv layers 2-5 and 6-7
+def test_int8_frame_conv1d_per_frame_scales(kernel, stride):
+    """One scale per output frame: frames 100x quieter keep their relative precision."""
+    torch.manual_seed(0)
+    conv = nn.Conv1d(48, 40, kernel, stride=stride, bias=True)
+    q = Int8FrameConv1d.from_float(conv)
+    x = torch.randn(2, 61, 48)  # frames-first
+    x[:, 30:] *= 0.01  # the second half quiet
+    with torch.no_grad():
+        ref = conv(x.transpose(1, 2)).transpose(1, 2)
+        fast, slow = both_kernels(q.forward_frames, x)
+        torch.testing.assert_close(fast, slow, atol=1e-4, rtol=1e-4)  # oneDNN == the float fallback
+        quiet = slice(30 // stride + 1, None)  # output frames that read quiet frames only
+        assert rel_error(fast[:, quiet], ref[:, quiet]) < 0.02
+        assert rel_error(fast, ref) < 0.02
+        # channels-first call (torch's conv path) computes the same numbers
+        torch.testing.assert_close(q(x.transpose(1, 2)), fast.transpose(1, 2), atol=1e-5, rtol=1e-5)
+        # one scale per tensor (Int8Conv1d) crushes the quiet frames
+        per_tensor = Int8Conv1d.from_float(conv)(x.transpose(1, 2)).transpose(1, 2)
+        assert rel_error(per_tensor[:, quiet], ref[:, quiet]) > 5 * rel_error(fast[:, quiet], ref[:, quiet])
+        assert not fast.isnan().any()
+        zeros = q.forward_frames(torch.zeros(1, 9, 48))  # digital silence: the bias, no NaN
+        torch.testing.assert_close(zeros, conv.bias.expand_as(zeros))
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_int8_frame_conv1d_outlier_channels(static):
+    torch.manual_seed(0)
+    conv = nn.Conv1d(64, 32, 3, stride=2, bias=False)
+    x = torch.randn(2, 41, 64).abs()
+    x[..., OUTLIERS] *= 40
+    q = Int8FrameConv1d.from_float(conv, static=static)
+    if static:
+        q.set_input_range(*int8_module.channel_ranges(x, -1))
+        assert q.input_outliers.nonzero().flatten().tolist() == OUTLIERS
+    with torch.no_grad():
+        ref = conv(x.transpose(1, 2)).transpose(1, 2)
+        before = x.clone()
+        fast, slow = both_kernels(q.forward_frames, x)
+        torch.testing.assert_close(x, before, atol=0, rtol=0)  # outlier columns zeroed in place, then restored
+        torch.testing.assert_close(fast, slow, atol=1e-4, rtol=1e-4)
+        # What the small channels contribute survives (each row's peak is theirs, not the outliers'):
+        # its error 4% (the outliers' weight rounding included) against 17% without the split.
+        small = [c for c in range(64) if c not in OUTLIERS]
+        ref_small = nn.functional.conv1d(x[..., small].transpose(1, 2), conv.weight[:, small], None, 2).transpose(1, 2)
+        assert rel_error(fast, ref) < 0.01
+        assert rel_error(fast - (ref - ref_small), ref_small) < 0.06
+        if not static:
+            with per_tensor_only():  # no outlier split
+                unsplit = q.forward_frames(x)
+            assert rel_error(unsplit - (ref - ref_small), ref_small) > 0.12
+
+
+def test_int8_frame_conv1d_bad_input():
+    q = Int8FrameConv1d.from_float(nn.Conv1d(16, 8, 3, stride=2))
+    with pytest.raises(InvalidInputError, match=r"frames-first input \(batch, frames, 16\)"):
+        q.forward_frames(torch.randn(2, 10, 12))
+    with pytest.raises(InvalidInputError, match="fewer than this convolution's kernel"):
+        q.forward_frames(torch.randn(2, 2, 16))
+    with pytest.raises(InvalidInputError, match="kernel <= 2 x stride"):
+        Int8FrameConv1d.from_float(nn.Conv1d(16, 8, 5, stride=2))
 
 
 @pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
@@ -138,7 +203,8 @@ def test_round_trip_through_safetensors(tmp_path, family, static):
     model, x = build(), inputs()
     quantized = quantize(model, calibration_data=[x] if static else None)
     names = quantized.config.quantization_config["modules"]
-    assert names and all(isinstance(quantized.get_submodule(n), (Int8Linear, Int8Conv1d, Int8Conv2d)) for n in names)
+    int8_classes = (Int8Linear, Int8Conv1d, Int8Conv2d, Int8FrameConv1d)
+    assert names and all(isinstance(quantized.get_submodule(n), int8_classes) for n in names)
     assert not any(isinstance(m, Int8Linear) for m in model.modules())  # the original is untouched
     with torch.no_grad():
         ref, got = model(x)[field], quantized(x)[field]
@@ -161,33 +227,61 @@ def test_round_trip_through_safetensors(tmp_path, family, static):
         loaded = type(model).from_pretrained(tmp_path)
     finally:
         int8_module.weight_to_int8 = original
+    assert [type(loaded.get_submodule(n)) for n in names] == [type(quantized.get_submodule(n)) for n in names]
     with torch.no_grad():
         torch.testing.assert_close(loaded(x)[field], quantized(x)[field], atol=0, rtol=0)
 
 
-def test_wav2vec2_conv_stack_float_by_default():
+@contextlib.contextmanager
+def conv_stack_per_tensor():
+    """Format 1-2's int8 conv stack: the per-tensor Int8Conv1d, no per-frame scales."""
+    saved, quantizer_module.frame_scaled_layers = quantizer_module.frame_scaled_layers, lambda model, names: []
+    try:
+        yield
+    finally:
+        quantizer_module.frame_scaled_layers = saved
+
+
+def test_wav2vec2_conv_stack_int8_per_frame_by_default():
     """Quiet (padded, silent) frames come out of the conv stack ~100x smaller than speech and the
-    feature projection's layer norm scales each frame back up: the stack stays float."""
+    feature projection's layer norm scales each frame back up: the stack's convs get one
+    activation scale per output frame (the first, 10 raw samples per output, stays float)."""
     model = tiny_wav2vec2()
-    assert default_modules_to_not_convert(model) == ["wav2vec2.feature_extractor"]
+    assert default_modules_to_not_convert(model) == []
     quantized = quantize(model)
-    assert not any(isinstance(m, Int8Conv1d) for m in quantized.wav2vec2.feature_extractor.modules())
+    convs = [layer.conv for layer in quantized.wav2vec2.feature_extractor.conv_layers]
+    assert type(convs[0]) is nn.Conv1d and all(isinstance(c, Int8FrameConv1d) for c in convs[1:])
     assert isinstance(quantized.wav2vec2.feature_projection.projection, Int8Linear)
-    assert quantized.config.quantization_config["modules_to_not_convert"] == ["wav2vec2.feature_extractor"]
+    config = quantized.config.quantization_config
+    assert config["frame_scaled_modules"] == [f"wav2vec2.feature_extractor.conv_layers.{i}.conv" for i in (1, 2)]
+    assert config["modules_to_not_convert"] == []
     assert default_modules_to_not_convert(tiny_ast()) == []
+    # A conv stack the per-frame layer cannot run (kernel > 2 x stride) stays float as a whole.
+    odd = tiny_wav2vec2(conv_kernel=(10, 5, 3))
+    assert default_modules_to_not_convert(odd) == ["wav2vec2.feature_extractor"]
+    assert quantize(odd).config.quantization_config["frame_scaled_modules"] == []
 
 
-def test_quiet_frames_survive_with_the_conv_stack_float():
+def test_quiet_frames_survive_per_frame_scales():
     """A clip padded with silence to twice its length, no attention mask (wav2vec2-base style)."""
     model = tiny_wav2vec2(feat_extract_norm="group")
     torch.manual_seed(1)
     x = torch.cat([torch.randn(2, 3000), torch.zeros(2, 3000)], dim=1)
+    x[:, 3000:] = 1e-3 * torch.randn(2, 3000)  # quiet, not digital silence
     with torch.no_grad():
         ref = model(x).logits
-        for calibration in (None, [x]):  # silent frames' std is ~1% of speech frames' here
-            assert rel_error(quantize(model, calibration)(x).logits, ref) < 0.05
-            # The conv stack in int8 rounds the silent frames to zero: logits ~50% off.
-            assert rel_error(quantize(model, calibration, modules_to_not_convert=[])(x).logits, ref) > 0.3
+        features = model.wav2vec2.feature_extractor(x)
+        for calibration in (None, [x]):  # quiet frames' std is ~1% of speech frames' here
+            quantized = quantize(model, calibration)
+            quiet = slice(features.shape[-1] // 2 + 2, None)  # output frames that read only the quiet half
+            got = quantized.wav2vec2.feature_extractor(x)
+            assert rel_error(got[..., quiet], features[..., quiet]) < 0.05  # relative to their own size
+            assert rel_error(quantized(x).logits, ref) < 0.05
+            # Conv stack float (format 2's default): as close.
+            assert rel_error(quantize(model, calibration, ["wav2vec2.feature_extractor"])(x).logits, ref) < 0.05
+            # One scale per tensor rounds the quiet frames to zero: logits ~50% off.
+            with conv_stack_per_tensor():
+                assert rel_error(quantize(model, calibration, modules_to_not_convert=[])(x).logits, ref) > 0.3
 
 
 def test_first_wav2vec2_conv_stays_float_and_skip_list():
@@ -195,7 +289,7 @@ def test_first_wav2vec2_conv_stays_float_and_skip_list():
     quantized = quantize(model, modules_to_not_convert=["classifier"])  # replaces the default list
     convs = quantized.wav2vec2.feature_extractor.conv_layers
     assert type(convs[0].conv) is nn.Conv1d  # reads 10 raw samples: kept float
-    assert isinstance(convs[1].conv, Int8Conv1d)
+    assert isinstance(convs[1].conv, Int8FrameConv1d)
     assert type(quantized.classifier) is nn.Linear
     pos_conv = quantized.wav2vec2.encoder.pos_conv_embed.conv  # grouped and weight-normed: its computed weight
     assert isinstance(pos_conv, Int8Conv1d) and pos_conv.groups == model.config.num_conv_pos_embedding_groups
@@ -390,18 +484,35 @@ def test_wav2vec2_with_outlier_channels(static):
         assert nn.functional.cosine_similarity(quantized(x).logits, ref, dim=-1).min() > 0.99
 
 
-def test_format_2_round_trip_keeps_outliers(tmp_path):
+def test_format_3_round_trip_keeps_outliers(tmp_path):
     model, x = wav2vec2_with_outliers(), padded_batch((4000, 2500, 3200))[0]
     quantized = quantize(model, calibration_data=[x], modules_to_not_convert=[])
     config = quantized.config.quantization_config
-    assert config["format_version"] == FORMAT_VERSION == 2
+    assert config["format_version"] == FORMAT_VERSION == 3
     last_conv = "wav2vec2.feature_extractor.conv_layers.2.conv"
+    assert last_conv in config["frame_scaled_modules"]
     assert quantized.get_submodule(last_conv).input_outliers.nonzero().flatten().tolist() == [0, 1]
     quantized.save_pretrained(tmp_path)
     with safe_open(str(tmp_path / "model.safetensors"), "pt") as f:
         saved = f.get_tensor(last_conv + ".input_outliers")
     assert saved.dtype == torch.bool and saved.sum() == 2
     loaded = type(model).from_pretrained(tmp_path)
+    assert isinstance(loaded.get_submodule(last_conv), Int8FrameConv1d)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x).logits, quantized(x).logits, atol=0, rtol=0)
+
+
+def test_format_2_checkpoints_still_load(tmp_path):
+    """Written before per-frame conv scales: the conv stack float, no frame_scaled_modules."""
+    model, x = tiny_wav2vec2(feat_extract_norm="group"), padded_batch((4000, 2500, 3200))[0]
+    quantized = quantize(model, calibration_data=[x], modules_to_not_convert=["wav2vec2.feature_extractor"])
+    quantized.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["quantization_config"]["format_version"] = 2
+    del config["quantization_config"]["frame_scaled_modules"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    loaded = type(model).from_pretrained(tmp_path)
+    assert not any(isinstance(m, (Int8Conv1d, Int8FrameConv1d)) for m in loaded.wav2vec2.feature_extractor.modules())
     with torch.no_grad():
         torch.testing.assert_close(loaded(x).logits, quantized(x).logits, atol=0, rtol=0)
 
@@ -411,7 +522,7 @@ def test_format_1_checkpoints_still_load(tmp_path):
     from safetensors.torch import load_file, save_file
 
     model, x = tiny_wav2vec2(), padded_batch((4000, 2500, 3200))[0]
-    with per_tensor_only():
+    with per_tensor_only(), conv_stack_per_tensor():
         quantized = quantize(model, calibration_data=[x])
     quantized.save_pretrained(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())

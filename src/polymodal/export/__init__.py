@@ -15,7 +15,7 @@ import importlib
 
 _NAMES = {
     "quantize_dynamic": "dynamic",
-    "Int8Conv1d": "int8", "Int8Conv2d": "int8", "Int8Linear": "int8",
+    "Int8Conv1d": "int8", "Int8Conv2d": "int8", "Int8Linear": "int8", "Int8FrameConv1d": "int8_frames",
     "default_inputs": "onnx", "export_onnx": "onnx",
     "QUANT_METHOD": "quantizer", "default_modules_to_not_convert": "quantizer",
     "prepare_quantized_model": "quantizer", "quantizable_layers": "quantizer",

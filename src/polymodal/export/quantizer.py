@@ -20,12 +20,15 @@ from torch.nn.utils import parametrize
 from ..core.errors import ConfigError, InvalidInputError
 from ..nn.fastpath import cpu_fast_paths
 from .int8 import INT8_CLASSES, MAX_OUTLIER_FRACTION, OUTLIER_RATIO, Int8Linear, _Int8Layer, channel_ranges
+from .int8_frames import Int8FrameConv1d
 
 QUANT_METHOD = "polymodal-int8"
 SCHEMES = ("dynamic", "static")
 # 1: per-tensor activations. 2: outlier input channels kept float (static layers save the set as
-# ``input_outliers``). Format-1 checkpoints still load: their static layers have no outlier set.
-FORMAT_VERSION = 2
+# ``input_outliers``). 3: wav2vec2-like conv stacks in int8 with one activation scale per output
+# frame (``frame_scaled_modules``). Older checkpoints still load: format 1's static layers have no
+# outlier set, formats 1-2 kept those conv stacks float (listed in ``modules_to_not_convert``).
+FORMAT_VERSION = 3
 # Layers with fewer inputs per output than this stay float: a wav2vec2 first conv reads 10 raw
 # samples, where 8-bit input steps are audible noise, and costs little in float.
 MIN_FAN_IN = 32
@@ -54,22 +57,39 @@ def _quantizable(layer: nn.Module) -> bool:
     return layer.padding_mode == "zeros" and isinstance(layer.padding, tuple)
 
 
-def default_modules_to_not_convert(model: nn.Module) -> list[str]:
-    """What :func:`quantize` keeps float unless told otherwise: the conv stack of wav2vec2-like
-    models (Wav2Vec2, HuBERT, Data2Vec-Audio: a ``feature_extractor`` with ``conv_layers``).
-
-    Why: padded or silent frames leave that stack's output ~100x smaller than speech frames (on
-    a trained model: per-frame std 0.005 vs 0.43), and ``feature_projection.layer_norm``
-    normalises each frame by its own size. An int8 step that suits speech frames rounds the
-    quiet ones to zero and the norm turns that into O(1) errors: with any single conv layer in
-    int8, the norm's output was 64-68% off and top-1 agreement 9-12%; with the stack float, 0.0%
-    and 100% (``benchmarks/bench_int8_agreement.py``). The stack is ~40% of a wav2vec2-base call.
-    """
-    names = []
+def _conv_stacks(model: nn.Module):
+    """(name, module) of the conv feature encoders of wav2vec2-like models (Wav2Vec2, HuBERT,
+    Data2Vec-Audio: a ``feature_extractor`` with ``conv_layers``)."""
     for name, module in model.named_modules():
         if name.rpartition(".")[2] == "feature_extractor" and hasattr(module, "conv_layers"):
+            yield name, module
+
+
+def default_modules_to_not_convert(model: nn.Module) -> list[str]:
+    """What :func:`quantize` keeps float unless told otherwise: a wav2vec2-like conv stack with a
+    layer that cannot run with per-frame activation scales (none of the released shapes).
+
+    Why per frame: padded or silent frames leave that stack's output ~100x smaller than speech
+    frames (on a trained model: per-frame std 0.005 vs 0.43), and ``feature_projection.layer_norm``
+    normalises each frame by its own size. One int8 step per tensor that suits speech frames rounds
+    the quiet ones to zero and the norm turns that into O(1) errors (any single conv layer in int8
+    per tensor: 64-68% off after the norm, 9-12% top-1 agreement). :func:`frame_scaled_layers`
+    gives those layers one scale per output frame instead; a stack it cannot cover stays float.
+    """
+    names = []
+    for name, module in _conv_stacks(model):
+        convs = [m for m in module.modules() if isinstance(m, nn.Conv1d) and _fan_in(m) >= MIN_FAN_IN]
+        if not all(Int8FrameConv1d.supports(conv) for conv in convs):
             names.append(name)
     return names
+
+
+def frame_scaled_layers(model: nn.Module, names: Iterable[str]) -> list[str]:
+    """Of the layers being quantised, those of wav2vec2-like conv stacks: they run as
+    :class:`~polymodal.export.int8_frames.Int8FrameConv1d`, one activation scale per output frame
+    (see :func:`default_modules_to_not_convert` for why one scale per tensor fails there)."""
+    stacks = tuple(name + "." for name, _ in _conv_stacks(model))
+    return [name for name in names if name.startswith(stacks) and Int8FrameConv1d.supports(model.get_submodule(name))]
 
 
 def quantizable_layers(model: nn.Module, modules_to_not_convert: Iterable[str] = ()) -> list[str]:
@@ -172,10 +192,12 @@ def quantize(model: nn.Module, calibration_data=None, modules_to_not_convert: It
         raise InvalidInputError(f"{type(model).__name__} has no linear or convolution layer to quantise.")
     static = calibration_data is not None
     ranges = _calibrate(model, names, _as_batches(model, calibration_data)) if static else {}
+    frame_scaled = frame_scaled_layers(model, names)
     quantized = copy.deepcopy(model).eval()
     for name in names:
         layer = quantized.get_submodule(name)
-        new = INT8_CLASSES[_float_type(layer)].from_float(layer, static=static)
+        cls = Int8FrameConv1d if name in frame_scaled else INT8_CLASSES[_float_type(layer)]
+        new = cls.from_float(layer, static=static)
         if static:
             new.set_input_range(*ranges[name])
         _replace(quantized, name, new)
@@ -190,11 +212,16 @@ def quantize(model: nn.Module, calibration_data=None, modules_to_not_convert: It
                            + ("at calibration" if static else "on every call"),
             "modules_to_not_convert": skip, "modules": names,
         }
+        # Format 3: these conv layers' activations have one scale per output frame (int8_frames).
+        config.quantization_config["frame_scaled_modules"] = frame_scaled
     return quantized
 
 
-def _empty_int8(layer: nn.Module, static: bool, version: int) -> nn.Module:
+def _empty_int8(layer: nn.Module, static: bool, version: int, frame_scaled: bool = False) -> nn.Module:
     """An int8 layer shaped like the float ``layer``, to receive saved int8 tensors."""
+    if frame_scaled:
+        return Int8FrameConv1d(layer.in_channels, layer.out_channels, layer.kernel_size[0], layer.stride[0],
+                               layer.bias is not None, static)
     cls = INT8_CLASSES[_float_type(layer)]
     bias, outliers = layer.bias is not None, version >= 2
     if cls is Int8Linear:
@@ -218,6 +245,7 @@ def prepare_quantized_model(model: nn.Module, quantization_config: dict) -> None
         raise ConfigError(f"quantization_config.format_version is {version!r}, but this polymodal reads int8 "
                           f"checkpoint formats 1 to {FORMAT_VERSION}; upgrade polymodal, or quantise the float "
                           "checkpoint again with this version.")
+    frame_scaled = set(quantization_config.get("frame_scaled_modules", [])) if version >= 3 else set()
     for name in quantization_config.get("modules", []):
         try:
             layer = model.get_submodule(name)
@@ -227,4 +255,8 @@ def prepare_quantized_model(model: nn.Module, quantization_config: dict) -> None
         if _float_type(layer) not in INT8_CLASSES:
             raise ConfigError(f"quantization_config names {name!r}, a {type(layer).__name__}; only linear and "
                               "convolution layers are quantised.")
-        _replace(model, name, _empty_int8(layer, scheme == "static", version))
+        if name in frame_scaled and not Int8FrameConv1d.supports(layer):
+            raise ConfigError(f"quantization_config lists {name!r} in frame_scaled_modules, but it is not a "
+                              "Conv1d without padding, dilation or groups; was the checkpoint saved from another "
+                              "architecture?")
+        _replace(model, name, _empty_int8(layer, scheme == "static", version, name in frame_scaled))

@@ -132,7 +132,8 @@ def _conv_frames(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
     size of its input or output — the largest tensors of the model). Same sums in another order.
     """
     if not isinstance(conv, nn.Conv1d):  # an int8 conv (polymodal.export) runs its own kernel
-        return conv(x.transpose(1, 2)).transpose(1, 2)
+        forward_frames = getattr(conv, "forward_frames", None)  # frames-first too: no layout copies
+        return forward_frames(x) if forward_frames is not None else conv(x.transpose(1, 2)).transpose(1, 2)
     weight, kernel, stride = conv.weight, conv.kernel_size[0], conv.stride[0]
     batch, frames_in, c_in = x.shape
     if kernel > 2 * stride or conv.groups != 1 or conv.padding != (0,) or conv.dilation != (1,):
