@@ -8,12 +8,16 @@ weights, 1 s clips) and each server setup (uvicorn with batching, uvicorn at bat
   p50/p99 latency;
 * open loop at 2x and 5x the sustainable rate (the 32-client throughput) → the server stays up,
   its RSS over time, rejections (503) and their p99 latency, whether accepted requests met the
-  deadline (``--timeout-s``) and whether every 200 carries the offline pipeline's answer.
+  deadline (``--timeout-s``; 504 when not) and whether every 200 carries the offline pipeline's
+  answer; and where an accepted request's time went, from the server's ``Server-Timing`` header
+  (before the server — Ray's proxy —, queue, model), with the wait admission expected for each 504.
 
     .venv/bin/python benchmarks/bench_serve.py --models demo wav2vec2-base --duration 10 --overload-duration 60
     .venv/bin/python benchmarks/bench_serve.py --models wav2vec2-base --ray      # 2 Ray Serve replicas too
+    # quick overload-only iterations: one setup, a fixed sustainable rate, a 3 s warm-up
+    .venv/bin/python benchmarks/bench_serve.py --models wav2vec2-base --setups ray --sustainable 13 --overload-duration 20
 
-Prints Markdown tables (the ones in docs/serving.md).
+Prints Markdown tables (the ones in docs/serving.md) and the load average after each overload level.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ import numpy as np
 
 RATE = 16000
 TOP_K = 3
+SETUPS = {"uvicorn-1": ("uvicorn, batch 1", 1, False), "uvicorn-8": ("uvicorn, batch 8", 8, False),
+          "ray": ("Ray Serve x2, batch 8", 8, True)}
 
 
 # ----------------------------------------------------------------------------- models and clips
@@ -128,26 +134,41 @@ class Server:
             subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], capture_output=True)
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None, timeout: float = 120):
+def request(port: int, method: str, path: str, body: bytes | None = None, timeout: float = 120, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body)
         response = conn.getresponse()
+        if headers is not None:
+            headers.update((name.lower(), value) for name, value in response.getheaders())
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def server_timing(text: str) -> dict:
+    """``queue;dur=1.0, model;dur=2.0`` → {"queue": 1.0, "model": 2.0} (ms)."""
+    out = {}
+    for part in text.split(","):
+        name, _, rest = part.strip().partition(";dur=")
+        if rest:
+            out[name] = float(rest)
+    return out
 
 
 # ----------------------------------------------------------------------------- load generators (own process)
 
 
 def _send(port: int, bodies: list[bytes], index: int, out: list) -> None:
-    start = time.perf_counter()
+    start, headers = time.perf_counter(), {}
     try:
-        status, data = request(port, "POST", f"/predict?top_k={TOP_K}", bodies[index])
+        status, data = request(port, "POST", f"/predict?top_k={TOP_K}", bodies[index], headers=headers)
     except OSError:
         status, data = 0, b""
-    out.append((start, time.perf_counter() - start, status, index, data if status == 200 else b""))
+    # The body of a 200 (checked against the offline answer) or of an unexpected status (which error
+    # it was); the server's own account of the time (Server-Timing) to split the latency.
+    keep = data if status not in (503,) else b""
+    out.append((start, time.perf_counter() - start, status, index, keep, server_timing(headers.get("server-timing", ""))))
 
 
 def closed_loop(port: int, bodies: list[bytes], clients: int, seconds: float, results) -> None:
@@ -203,7 +224,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def wrong_answers(records: list, expected: list) -> int:
     wrong = 0
-    for _, _, status, index, data in records:
+    for _, _, status, index, data, _ in records:
         if status != 200:
             continue
         got, want = json.loads(data), expected[index]
@@ -226,6 +247,10 @@ def main() -> None:
                         help="OMP threads of the server (1 on a machine whose cores are shared: spinning OpenMP "
                         "threads on busy cores cost 20x here)")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--setups", nargs="+", choices=list(SETUPS), default=None,
+                        help="which servers (default: uvicorn-1 uvicorn-8, plus ray with --ray)")
+    parser.add_argument("--sustainable", type=float, default=None,
+                        help="skip the closed-loop levels and overload relative to this many req/s")
     args = parser.parse_args()
     # A terminated benchmark still stops its server (the finally blocks run on SystemExit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -233,20 +258,20 @@ def main() -> None:
     import polymodal
 
     bodies = clips()
-    load_rows, overload_rows = [], []
+    load_rows, overload_rows, timing_rows = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.models:
             folder = make_model(kind, Path(tmp) / kind)
             pipe = polymodal.pipeline("audio-classification", model=str(folder))
             expected = [pipe(body, top_k=TOP_K) for body in bodies]
-            setups = [("uvicorn, batch 1", 1, False), ("uvicorn, batch 8", 8, False)]
-            if args.ray:
-                setups.append(("Ray Serve x2, batch 8", 8, True))
-            for name, batch, ray in setups:
+            chosen = args.setups or ["uvicorn-1", "uvicorn-8", *(["ray"] if args.ray else [])]
+            for name, batch, ray in (SETUPS[key] for key in chosen):
                 server = Server(folder, args.port, batch, ray, args.timeout_s, args.threads)
                 try:
-                    sustainable = 0.0
-                    for clients in args.clients:
+                    sustainable = args.sustainable or 0.0
+                    if args.sustainable:  # warm up only (the admission's speed estimate needs batches)
+                        run_load(closed_loop, args.port, bodies, max(args.clients), 3.0)
+                    for clients in [] if args.sustainable else args.clients:
                         run_load(closed_loop, args.port, bodies, clients, 2.0)  # warm-up
                         records, _ = run_load(closed_loop, args.port, bodies, clients, args.duration)
                         ok = [r for r in records if r[2] == 200]
@@ -276,19 +301,23 @@ def main() -> None:
                         ok = [r for r in records if r[2] == 200]
                         rejected = [r[1] for r in records if r[2] == 503]
                         late = sum(r[1] > args.timeout_s for r in ok)
-                        other = len(records) - len(ok) - len(rejected)
+                        timed_out = sum(r[2] == 504 for r in records)  # accepted, then missed the deadline
+                        other = len(records) - len(ok) - len(rejected) - timed_out
                         if other:  # which statuses (0: the connection failed or timed out)
                             counts: dict[int, int] = {}
                             for r in records:
-                                if r[2] not in (200, 503):
+                                if r[2] not in (200, 503, 504):
                                     counts[r[2]] = counts.get(r[2], 0) + 1
                             print(f"other statuses at {factor:g}x: {dict(sorted(counts.items()))}", flush=True)
+                        timing_rows.append((kind, name, f"{factor:g}x", *time_split(records)))
+                        print("|", " | ".join(_fmt(v) for v in timing_rows[-1]), "|", flush=True)
                         overload_rows.append((kind, name, f"{factor:g}x", rate, len(ok) / args.overload_duration,
                                               len(rejected) / max(len(records), 1), percentile(rejected, 99),
-                                              percentile([r[1] for r in ok], 99), late, other,
+                                              percentile([r[1] for r in ok], 99), late, timed_out, other,
                                               wrong_answers(records, expected), server.alive(),
                                               " → ".join(f"{v:.0f}" for v in rss[:: max(1, len(rss) // 6)])))
                         print("|", " | ".join(_fmt(v) for v in overload_rows[-1]), "|", flush=True)
+                        print("load average:", Path("/proc/loadavg").read_text().strip(), flush=True)
                 finally:
                     server.stop()
     print("\n| model | server | clients | req/s | p50 ms | p99 ms | errors | wrong answers |")
@@ -297,10 +326,34 @@ def main() -> None:
         print("|", " | ".join(_fmt(v) for v in row), "|")
     if overload_rows:
         print("\n| model | server | load | offered req/s | 200/s | 503 share | p99 503 ms | p99 200 ms | 200 past "
-              "deadline | other errors | wrong answers | up | server RSS MB over time |")
-        print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+              "deadline | 504 | other errors | wrong answers | up | server RSS MB over time |")
+        print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
         for row in overload_rows:
             print("|", " | ".join(_fmt(v) for v in row), "|")
+        print("\nWhere the time went under overload (ms, p50 / p99 over the 200s; 504s: p50). before server: the "
+              "client's latency minus the server's own (Ray: the proxy and its queue); expected: the wait the "
+              "server's admission estimated for a request that then got 504.")
+        print("| model | server | load | 200 before server | 200 queue | 200 model | 200 in server | 504s | "
+              "504 before server | 504 in server | 504 expected at admission |")
+        print("| --- | --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |")
+        for row in timing_rows:
+            print("|", " | ".join(_fmt(v) for v in row), "|")
+
+
+def time_split(records: list) -> tuple:
+    """Server-Timing of the 200s (p50 / p99) and of the 504s (p50): where an accepted request's time went."""
+    def p50_p99(values):
+        return f"{np.percentile(values, 50):.0f} / {np.percentile(values, 99):.0f}" if values else "-"
+
+    def p50(values):
+        return float(np.percentile(values, 50)) if values else float("nan")
+
+    ok = [r for r in records if r[2] == 200 and "app" in r[5]]
+    late = [r for r in records if r[2] == 504]
+    return (p50_p99([r[1] * 1000 - r[5]["app"] for r in ok]), p50_p99([r[5].get("queue", 0) for r in ok]),
+            p50_p99([r[5].get("model", 0) for r in ok]), p50_p99([r[5]["app"] for r in ok]), len(late),
+            p50([r[1] * 1000 - r[5]["app"] for r in late if "app" in r[5]]),
+            p50([r[5]["app"] for r in late if "app" in r[5]]), p50([r[5]["expected"] for r in late if "expected" in r[5]]))
 
 
 def _fmt(value) -> str:

@@ -99,7 +99,23 @@ async def _predict(request: Request) -> Response:
 
 
 async def _answer(request: Request, svc: Service) -> Response:
-    deadline = time.monotonic() + svc.config.timeout_s
+    arrival = time.monotonic()
+    deadline = arrival + svc.config.timeout_s
+    expected = svc.expected_wait()
+    try:
+        return await _answer_by(request, svc, arrival, deadline)
+    except HTTPError as exc:
+        if exc.status == 504:  # where the time went: the wait admission expected vs the time spent
+            exc.headers = {**exc.headers, "Server-Timing": _timing(app=time.monotonic() - arrival,
+                                                                   expected=expected)}
+        raise
+
+
+def _timing(**seconds: float) -> str:
+    return ", ".join(f"{name};dur={value * 1000:.1f}" for name, value in seconds.items())
+
+
+async def _answer_by(request: Request, svc: Service, arrival: float, deadline: float) -> Response:
     body = await _read_body(request, svc)
     future = await svc.predict(body, _content_type(request), list(request.query_params.multi_items()), deadline)
     if getattr(future, "stream", None) is not None:
@@ -112,7 +128,10 @@ async def _answer(request: Request, svc: Service) -> Response:
             future.cancel()
             logger.info("client disconnected before its answer", extra={"event": "disconnect"})
             return Response(status_code=499)
-        return _json_response(200, waiter.result())
+        started, finished = getattr(future, "timing", (arrival, arrival))
+        # Server-Timing (ms): waiting in this server before the batch, the batch, and the whole stay
+        timing = _timing(queue=started - arrival, model=finished - started, app=time.monotonic() - arrival)
+        return _json_response(200, waiter.result(), {"Server-Timing": timing})
     finally:
         watcher.cancel()
         waiter.cancel()

@@ -47,9 +47,10 @@ class Batcher:
         self.queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self.on_batch = on_batch or (lambda size: None)
         self.busy = False
-        # Seconds of model time per queued input (moving average over batches): the admission
-        # check refuses a request at once when the queue ahead of it would outlast its deadline.
+        # Wall-clock seconds per served input under the current load (see _pace): the admission
+        # check refuses a request at once when the work ahead of it would outlast its deadline.
         self.seconds_per_item = 0.0
+        self._taken = 0.0  # when the worker took the first request of the batch it is on
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="polymodal-batcher", daemon=True)
         self._thread.start()
@@ -70,9 +71,15 @@ class Batcher:
         return self.queue.full()
 
     def expected_wait(self, ahead: int | None = None) -> float:
-        """Seconds of model time ahead of a new request: ``ahead`` requests (default: the queue's
-        depth) at the measured time per item (an estimate; 0 before the first batch)."""
-        return (self.depth() if ahead is None else ahead) * self.seconds_per_item
+        """Seconds until a new request has its answer with ``ahead`` requests (default: the queue's
+        depth) before it, at the observed time per item (an estimate; 0 before the first batch).
+
+        The new request's own batch counts whole: it runs with up to ``max_batch_size - 1`` others
+        and answers when the batch ends, so the work is rounded up to full batches.
+        """
+        ahead = self.depth() if ahead is None else ahead
+        batches = -(-(ahead + 1) // self.max_batch_size)
+        return batches * self.max_batch_size * self.seconds_per_item
 
     def idle(self) -> bool:
         return not self.busy and self.queue.empty()
@@ -86,7 +93,7 @@ class Batcher:
             jobs = [self.queue.get(timeout=0.05)]
         except queue.Empty:
             return []
-        self.busy = True
+        self.busy, self._taken = True, time.monotonic()
         deadline = time.monotonic() + self.max_wait_s
         while len(jobs) < self.max_batch_size:
             left = deadline - time.monotonic()
@@ -112,17 +119,34 @@ class Batcher:
                     groups.setdefault(job.key, []).append(job)
                 for group in groups.values():
                     self._predict(group)
+                if live:
+                    self._pace(len(live), time.monotonic() - self._taken)
             finally:
                 self.busy = False
+
+    def _pace(self, items: int, seconds: float) -> None:
+        """Fold one batch's wall-clock time per input into ``seconds_per_item``.
+
+        Wall clock from taking the batch's first request to its last answer, not the model call
+        alone: under load that includes waiting for the CPU the decode threads, the event loop and
+        (Ray Serve) the other replicas use, which is the pace at which the queue really drains.
+        A slowdown is adopted fast and a speed-up slowly: admitting by a stale fast estimate lets
+        in requests that then miss their deadline (504), while a stale slow one only refuses a few
+        more (503, retried) until it catches up. (Not at once: one long input's batch would then
+        shut the door until the queue ran dry.)
+        """
+        sample = seconds / items
+        if not self.seconds_per_item:
+            self.seconds_per_item = sample
+        else:
+            self.seconds_per_item += (0.5 if sample > self.seconds_per_item else 0.1) * (
+                sample - self.seconds_per_item)
 
     def _predict(self, jobs: list[_Job]) -> None:
         self.on_batch(len(jobs))
         start = time.monotonic()
         try:
             results = self.predict([job.item for job in jobs], jobs[0].params)
-            per_item = (time.monotonic() - start) / len(jobs)
-            self.seconds_per_item = per_item if not self.seconds_per_item else (
-                0.8 * self.seconds_per_item + 0.2 * per_item)
             if len(results) != len(jobs):
                 raise RuntimeError(f"predict returned {len(results)} results for {len(jobs)} inputs")
         except InvalidInputError as exc:
@@ -137,7 +161,9 @@ class Batcher:
             for job in jobs:
                 _set(job.future, exception=exc)
             return
+        end = time.monotonic()
         for job, result in zip(jobs, results):
+            job.future.timing = (start, end)  # the app's Server-Timing header: queue and model time
             _set(job.future, result=result)
 
 
