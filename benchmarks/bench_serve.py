@@ -125,13 +125,24 @@ class Server:
         return self.process.poll() is None
 
     def stop(self) -> None:
+        import psutil
+
+        # Only this server's own process tree (its Ray cluster included): `ray stop --force` would
+        # also end Ray clusters other people run on the same machine.
+        try:
+            tree = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.Error:
+            tree = []
         self.process.terminate()
         try:
             self.process.wait(60)
         except subprocess.TimeoutExpired:
             self.process.kill()
-        if self.ray:
-            subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], capture_output=True)
+        for child in tree:  # what the server's shutdown left running
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, timeout: float = 120, headers=None):

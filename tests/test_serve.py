@@ -603,6 +603,23 @@ def test_admission_keeps_headroom_and_counts_the_whole_own_batch():
         batcher.close()
 
 
+def test_a_cold_server_admits_two_batches_until_it_has_timed_one(clf_dir):
+    """Before any batch has run there is no speed estimate: a burst then gets two batches in and
+    503 for the rest (not dozens admitted and answered 504), until the first batch gives the pace."""
+    service = load_service(clf_dir, config=ServeConfig(max_batch_size=4, timeout_s=10))
+    try:
+        assert service.batcher.seconds_per_item == 0
+        service.in_flight = 8  # (counting the new request itself, as Service.predict's check does)
+        assert service.refusal(time.monotonic() + 10) is None
+        service.in_flight = 9
+        assert "warming up" in service.refusal(time.monotonic() + 10)
+        service.batcher.seconds_per_item = 0.01  # timed: the deadline rule takes over
+        assert service.refusal(time.monotonic() + 10) is None
+    finally:
+        service.in_flight = 0
+        service.close()
+
+
 def test_pace_adopts_a_slowdown_fast_and_a_speedup_slowly():
     """The time per item admission uses follows a slowdown (another replica or process taking the
     cores) within a batch or two, and a speed-up only gradually; one slow batch does not shut the door."""

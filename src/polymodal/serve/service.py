@@ -136,16 +136,24 @@ class Service:
             return "The server is shutting down; retry on another replica."
         if self.batcher.full():
             return "The server is busy (request queue full); retry shortly."
+        if not self.batcher.seconds_per_item and self._ahead() > 2 * self.config.max_batch_size:
+            # No batch timed yet, so no estimate: a cold server hit by a burst would otherwise admit
+            # everything (a Ray replica takes dozens) and answer most of it 504. Two batches keep
+            # the model busy until the first one gives the pace.
+            return "The server is busy (warming up); retry shortly."
         if self.expected_wait() > ADMIT_SHARE * (deadline - time.monotonic()):
             return "The server is busy (the queue ahead would outlast this request's deadline); retry shortly."
         return None
 
-    def expected_wait(self) -> float:
-        """Seconds until a request admitted now would have its answer (an estimate)."""
+    def _ahead(self) -> int:
         # Ahead of a new request is not only the batch queue but every admitted request still being
         # decoded or run: under Ray Serve a replica holds dozens of them, and counting the queue
         # alone let requests in that then missed their deadline (504s in bench_serve's Ray rows).
-        return self.batcher.expected_wait(max(self.batcher.depth(), self.in_flight))
+        return max(self.batcher.depth(), self.in_flight)
+
+    def expected_wait(self) -> float:
+        """Seconds until a request admitted now would have its answer (an estimate)."""
+        return self.batcher.expected_wait(self._ahead())
 
     def _admit(self, deadline: float) -> None:
         """503 at once when the queue is full or would not reach this request before its deadline."""
