@@ -80,8 +80,9 @@ def test_int8_conv1d_channels_last_and_contiguous():
 
 
 @pytest.mark.parametrize("kernel,stride", [(3, 2), (2, 2)])  # wav2vec2's conv layers 2-5 and 6-7
-def test_int8_frame_conv1d_per_frame_scales(kernel, stride):
+def test_int8_frame_conv1d_per_frame_scales(kernel, stride, monkeypatch):
     """One scale per output frame: frames 100x quieter keep their relative precision."""
+    monkeypatch.setattr("polymodal.export.int8_frames._CHUNK_ROWS", 7)  # several chunks per clip, a short last one
     torch.manual_seed(0)
     conv = nn.Conv1d(48, 40, kernel, stride=stride, bias=True)
     q = Int8FrameConv1d.from_float(conv)
@@ -540,3 +541,110 @@ def test_format_1_checkpoints_still_load(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ConfigError, match="format_version.*upgrade polymodal"):
         type(model).from_pretrained(tmp_path)
+
+
+# --- AST / ViT int8 speed: fused residual, uint8 feed-forward chain, bf16 attention ----------
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_int8_linear_residual_in_the_kernel(static):
+    torch.manual_seed(0)
+    layer, x, residual = nn.Linear(64, 48), torch.randn(3, 5, 64), torch.randn(3, 5, 48)
+    x[..., OUTLIERS] *= 40
+    q = Int8Linear.from_float(layer, static=static)
+    if static:
+        q.set_input_range(*int8_module.channel_ranges(x, -1))
+    before = residual.clone()
+    with torch.no_grad():
+        fused = q(x, residual=residual)
+        torch.testing.assert_close(fused, q(x) + residual, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(residual, before, atol=0, rtol=0)  # a new tensor: the residual is kept
+        fast, slow = both_kernels(lambda t: q(t, residual=residual), x)
+        torch.testing.assert_close(fast, slow, atol=1e-4, rtol=1e-4)
+        # a residual the kernel cannot take (another dtype): added after, same numbers
+        torch.testing.assert_close(q(x, residual=residual.double()), fused.double(), atol=1e-5, rtol=1e-5)
+
+
+def test_int8_gelu_chain_hands_uint8_to_the_second_layer():
+    torch.manual_seed(0)
+    fc1, fc2 = nn.Linear(32, 96), nn.Linear(96, 32)
+    x, residual = torch.randn(2, 7, 32), torch.randn(2, 7, 32)
+    hidden = nn.functional.gelu(fc1(x))
+    q1, q2 = Int8Linear.from_float(fc1, static=True), Int8Linear.from_float(fc2, static=True)
+    q1.set_input_range(*int8_module.channel_ranges(x, -1))
+    q2.set_input_range(*int8_module.channel_ranges(hidden.detach(), -1))
+    with torch.no_grad():
+        chained = Int8Linear.forward_gelu_chain(q1, q2, x, residual)
+        apart = q2(q1(x, gelu=True), residual=residual)
+        step = float(q2.input_scale) * q2._dequantized_weight().abs().sum(1).max()  # one uint8 step, every input
+        assert (chained - apart).abs().max() <= step  # the same uint8 up to rounding ties
+        assert rel_error(chained - residual, fc2(hidden)) < 0.02
+        # dynamic layers, or outlier channels on the hidden input: not chained (None: run apart)
+        assert Int8Linear.forward_gelu_chain(Int8Linear.from_float(fc1), q2, x) is None
+        q2.input_outliers[:2] = True
+        assert Int8Linear.forward_gelu_chain(q1, q2, x) is None
+
+
+def ast_projections(model):
+    layer = model.audio_spectrogram_transformer.encoder.layer[0].attention.attention
+    return [layer.query, layer.key, layer.value]
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_ast_bf16_attention_close_to_float(static):
+    model = tiny_ast()
+    x, mask = torch.randn(3, 48, 32), torch.ones(3, 2 + 8)  # cls + distillation + 2 x 4 patches
+    mask[0, -3:] = 0
+    runs = {dtype: quantize(model, [x] if static else None, attention_dtype=dtype)
+            for dtype in ("float32", "bfloat16")}
+    assert all(p.output_dtype is torch.bfloat16 for p in ast_projections(runs["bfloat16"]))
+    assert all(p.output_dtype is None for p in ast_projections(runs["float32"]))
+    assert runs["bfloat16"].config.quantization_config["attention_dtype"] == "bfloat16"
+    with torch.no_grad():
+        ref = model(x, attention_mask=mask, output_hidden_states=True)
+        for quantized in runs.values():
+            out = quantized(x, attention_mask=mask, output_hidden_states=True, output_attentions=True)
+            assert out.logits.dtype == torch.float32 and out.attentions[0].dtype == torch.float32
+            assert all(h.dtype == torch.float32 for h in out.hidden_states)
+            assert rel_error(out.hidden_states[-1], ref.hidden_states[-1]) < 0.03
+            assert nn.functional.cosine_similarity(out.logits, ref.logits, dim=-1).min() > 0.99
+        bf16, fp32 = (runs[d](x, attention_mask=mask).logits for d in ("bfloat16", "float32"))
+        assert rel_error(bf16, fp32) < 0.02  # bf16 attention adds little to int8's own error
+
+
+def test_ast_attention_dtype_round_trip_and_older_checkpoints(tmp_path):
+    model, x = tiny_ast(), torch.randn(3, 48, 32)
+    quantized = quantize(model, [x], attention_dtype="bfloat16")
+    quantized.save_pretrained(tmp_path)
+    loaded = ASTForAudioClassification.from_pretrained(tmp_path)
+    assert all(p.output_dtype is torch.bfloat16 for p in ast_projections(loaded))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x).logits, quantized(x).logits, atol=0, rtol=0)
+    # A checkpoint written before attention_dtype existed: float32 attention, as it ran then.
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["quantization_config"]["attention_dtype"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    older = ASTForAudioClassification.from_pretrained(tmp_path)
+    assert all(p.output_dtype is None for p in ast_projections(older))
+    with torch.no_grad():
+        torch.testing.assert_close(older(x).logits, quantize(model, [x], attention_dtype="float32")(x).logits,
+                                   atol=1e-5, rtol=1e-5)
+    config["quantization_config"]["attention_dtype"] = "float16"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="attention_dtype"):
+        ASTForAudioClassification.from_pretrained(tmp_path)
+    with pytest.raises(InvalidInputError, match="attention_dtype must be one of"):
+        quantize(model, attention_dtype="fp16")
+
+
+def test_bf16_attention_falls_back_to_float32_without_bf16_gemms(tmp_path, monkeypatch):
+    model, x = tiny_ast(), torch.randn(3, 48, 32)
+    quantize(model, [x], attention_dtype="bfloat16").save_pretrained(tmp_path)
+    monkeypatch.setattr(quantizer_module, "native_bf16", lambda: False)
+    assert quantize(model).config.quantization_config["attention_dtype"] == "float32"  # the default here
+    loaded = ASTForAudioClassification.from_pretrained(tmp_path)  # a bf16 checkpoint on such a CPU
+    assert all(p.output_dtype is None for p in ast_projections(loaded))
+    monkeypatch.setattr(quantizer_module, "native_bf16", lambda: True)
+    assert quantize(model).config.quantization_config["attention_dtype"] == "bfloat16"
+    with torch.no_grad():
+        ref = model(x).logits
+        assert nn.functional.cosine_similarity(loaded(x).logits, ref, dim=-1).min() > 0.99
