@@ -52,6 +52,22 @@ MIN_OUTLIER_CHANNELS = 16
 SAMPLE_ROWS = 64
 
 
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX): there, attention
+    over int8 projections runs in bf16 (``ATTENTION_DTYPES``); elsewhere bf16 GEMMs are emulated
+    and slower than float32, so attention stays float32."""
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+# How attention over int8 q / k / v projections is computed: their kernels write that dtype and
+# SDPA runs in it. bf16 halves the bytes attention reads and doubles the GEMM rate (AST-base: 1214
+# tokens, attention was ~26% of an int8 call in float32); the error it adds (~0.4% relative on the
+# attention output) is below int8's own.
+ATTENTION_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
 def weight_to_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-output-channel symmetric int8: (out, ...) float → (int8 weight, float32 scale (out,))."""
     w = weight.detach().float()
@@ -279,6 +295,10 @@ class Int8Linear(_Int8Layer):
     """``nn.Linear`` with int8 weights and uint8 activations (static or dynamic)."""
 
     fuses_gelu = True  # nn.linear.linear(layer, x, gelu=True) passes GELU to the kernel
+    fuses_residual = True  # nn.linear.linear(layer, x, residual=r) adds r in the kernel
+    # The dtype the kernel writes (None: the input's). Attention projections are set to bf16 by
+    # the quantiser where the CPU has bf16 GEMMs, so attention runs in bf16 (ATTENTION_DTYPES).
+    output_dtype: torch.dtype | None = None
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, static: bool = False,
                  outliers: bool = True):
@@ -292,28 +312,49 @@ class Int8Linear(_Int8Layer):
         new._load_float(layer)
         return new
 
-    def forward(self, x: torch.Tensor, gelu: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, gelu: bool = False, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """``layer(x)``, then GELU when ``gelu``, then ``+ residual`` when given."""
         shape = (*x.shape[:-1], self.out_features)
+        dtype = self.output_dtype or x.dtype
         if not self._use_onednn(x):
             x2 = x.reshape(-1, self.in_features).float()  # (N, in)
             qparams = self._static_qparams() or measure_qparams(x2, -1)
             out = F.linear(fake_quantize(x2, qparams, -1), self._dequantized_weight(), self.bias)
-            return (F.gelu(out) if gelu else out).reshape(shape).to(x.dtype)
-        return self._int8_forward(quantize_input(x, self._static_qparams()), gelu).view(shape).to(x.dtype)
+            out = (F.gelu(out) if gelu else out).reshape(shape)
+            return (out if residual is None else out + residual).to(dtype)
+        if residual is not None and (dtype != torch.float32 or not _fusable_residual(residual, shape, gelu)):
+            return self.forward(x, gelu) + residual
+        out = self._int8_forward(quantize_input(x, self._static_qparams()), gelu, residual, dtype)
+        return out.view(shape)
 
-    def _int8_forward(self, quantized: QuantizedInput, gelu: bool = False) -> torch.Tensor:
-        """(N, out) float32 from a quantised input; GELU in the kernel unless outliers are added after."""
+    def _int8_forward(self, quantized: QuantizedInput, gelu: bool = False, residual: torch.Tensor | None = None,
+                      dtype: torch.dtype = torch.float32, output_qparams: InputQParams | None = None) -> torch.Tensor:
+        """(N, out) from a quantised input: float32 or bf16 (``dtype``), or uint8 with
+        ``output_qparams`` (the next layer's input quantisation). GELU and the residual add run
+        in the kernel unless outliers are added after; a residual needs float32 output."""
         qx, (scale, zero_point, outliers), picked, _ = quantized
         fused = "gelu" if gelu and outliers is None else "none"
         packed = self._packed_weight(lambda: torch.ops.onednn.qlinear_prepack(self.weight, None))
-        out = torch.ops.onednn.qlinear_pointwise(
-            qx.view(-1, self.in_features), scale, zero_point, packed, self.weight_scale, self._zero_points(),
-            self.bias, 1.0, 0, torch.float32, fused, [], "none" if fused == "gelu" else "")
+        kernel_dtype = torch.float32 if outliers is not None else dtype
+        out_scale, out_zero_point = (1.0, 0) if output_qparams is None else output_qparams[:2]
+        if output_qparams is not None:
+            kernel_dtype = torch.uint8
+        args = (qx.view(-1, self.in_features), scale, zero_point, packed, self.weight_scale, self._zero_points())
+        if residual is not None:
+            # oneDNN's binary post-op: out = x·Wᵀ + b + residual in one pass, a new tensor (the
+            # residual is left as it is: the caller may still hold it, e.g. as a hidden state).
+            out = torch.ops.onednn.qlinear_pointwise.binary(
+                *args, residual.reshape(-1, self.out_features), self.bias, out_scale, out_zero_point, kernel_dtype,
+                1.0, 0, "add", 1.0, "none", [], "")
+        else:
+            out = torch.ops.onednn.qlinear_pointwise(
+                *args, self.bias, out_scale, out_zero_point, kernel_dtype, fused, [],
+                "none" if fused == "gelu" else "")
         if outliers is None:
             return out
         # The outlier channels' share in float: (N, k) @ (k, out), k a few channels.
         out.addmm_(picked.view(-1, outliers.numel()), self._dequantized_weight(outliers).t())
-        return torch.ops.aten.gelu_(out) if gelu else out
+        return (torch.ops.aten.gelu_(out) if gelu else out).to(dtype)
 
     @staticmethod
     def forward_shared(x: torch.Tensor, layers) -> tuple[torch.Tensor, ...] | None:
@@ -326,12 +367,38 @@ class Int8Linear(_Int8Layer):
         if len({None if q is None else q.key() for q in qparams}) != 1:
             return None
         quantized = quantize_input(x, qparams[0])  # dynamic: measured once, outliers found once
-        return tuple(layer._int8_forward(quantized).view(*x.shape[:-1], layer.out_features).to(x.dtype)
-                     for layer in layers)
+        return tuple(layer._int8_forward(quantized, dtype=layer.output_dtype or x.dtype).view(
+            *x.shape[:-1], layer.out_features) for layer in layers)
+
+    @staticmethod
+    def forward_gelu_chain(fc1: nn.Module, fc2: nn.Module, x: torch.Tensor,
+                           residual: torch.Tensor | None = None) -> torch.Tensor | None:
+        """``fc2(gelu(fc1(x))) + residual`` with fc1's kernel writing uint8 in fc2's static input
+        quantisation: the wide hidden activation (AST-base: 2428 × 3072) is never written as
+        float nor quantised in a pass of its own. None when the pair cannot chain (dynamic,
+        outlier channels on either input, not the oneDNN kernels): the caller runs them apart."""
+        if not (isinstance(fc1, Int8Linear) and isinstance(fc2, Int8Linear) and fc1.static and fc2.static
+                and fc1._use_onednn(x)):
+            return None
+        inner, outer = fc1._static_qparams(), fc2._static_qparams()
+        if inner.outliers is not None or outer.outliers is not None:
+            return None
+        shape = (*x.shape[:-1], fc2.out_features)
+        if residual is not None and not _fusable_residual(residual, shape, False):
+            return None
+        hidden = fc1._int8_forward(quantize_input(x, inner), gelu=True, output_qparams=outer)  # uint8
+        out = fc2._int8_forward(QuantizedInput(hidden, outer, None, -1), residual=residual)
+        return out.view(shape).to(x.dtype)
 
     def extra_repr(self) -> str:
         mode = "static" if self.static else "dynamic"
-        return f"in_features={self.in_features}, out_features={self.out_features}, int8, {mode}"
+        dtype = "" if self.output_dtype is None else f", {str(self.output_dtype).replace('torch.', '')} output"
+        return f"in_features={self.in_features}, out_features={self.out_features}, int8, {mode}{dtype}"
+
+
+def _fusable_residual(residual: torch.Tensor, shape: tuple, gelu: bool) -> bool:
+    """oneDNN's add post-op needs a float32 residual of the output's shape (and no GELU after it)."""
+    return not gelu and residual.dtype == torch.float32 and tuple(residual.shape) == tuple(shape)
 
 
 class _Int8Conv(_Int8Layer):

@@ -19,7 +19,16 @@ from torch.nn.utils import parametrize
 
 from ..core.errors import ConfigError, InvalidInputError
 from ..nn.fastpath import cpu_fast_paths
-from .int8 import INT8_CLASSES, MAX_OUTLIER_FRACTION, OUTLIER_RATIO, Int8Linear, _Int8Layer, channel_ranges
+from .int8 import (
+    ATTENTION_DTYPES,
+    INT8_CLASSES,
+    MAX_OUTLIER_FRACTION,
+    OUTLIER_RATIO,
+    Int8Linear,
+    _Int8Layer,
+    channel_ranges,
+    native_bf16,
+)
 from .int8_frames import Int8FrameConv1d
 
 QUANT_METHOD = "polymodal-int8"
@@ -105,6 +114,35 @@ def quantizable_layers(model: nn.Module, modules_to_not_convert: Iterable[str] =
     return names
 
 
+def attention_projections(model: nn.Module) -> list[str]:
+    """Names of the q / k / v projections whose attention runs in their output dtype: those a
+    module lists in its ``attention_projections`` (ViT's, hence AST's and DeiT's, self-attention)."""
+    names = []
+    for name, module in model.named_modules():
+        for child in getattr(type(module), "attention_projections", ()):
+            names.append(f"{name}.{child}" if name else child)
+    return names
+
+
+def _resolve_attention_dtype(attention_dtype: str | None) -> str:
+    """``None`` → bf16 where the CPU has bf16 GEMMs, else float32; a name is checked."""
+    if attention_dtype is None:
+        return "bfloat16" if native_bf16() else "float32"
+    if attention_dtype not in ATTENTION_DTYPES:
+        raise InvalidInputError(f"attention_dtype must be one of {sorted(ATTENTION_DTYPES)} or None (bfloat16 where "
+                                f"the CPU multiplies bf16 natively), got {attention_dtype!r}.")
+    return attention_dtype
+
+
+def _set_attention_dtype(model: nn.Module, attention_dtype: str) -> None:
+    """Make the int8 attention projections write ``attention_dtype`` (float32: the input's dtype)."""
+    dtype = None if attention_dtype == "float32" else ATTENTION_DTYPES[attention_dtype]
+    for name in attention_projections(model):
+        layer = model.get_submodule(name)
+        if isinstance(layer, Int8Linear):
+            layer.output_dtype = dtype
+
+
 def _check_model(model) -> None:
     if not isinstance(model, nn.Module):
         raise InvalidInputError(f"quantize expects a torch nn.Module (a polymodal model), got {type(model).__name__}.")
@@ -173,7 +211,8 @@ def _replace(model: nn.Module, name: str, new: nn.Module) -> None:
     setattr(model.get_submodule(parent_name) if parent_name else model, child, new)
 
 
-def quantize(model: nn.Module, calibration_data=None, modules_to_not_convert: Iterable[str] | None = None) -> nn.Module:
+def quantize(model: nn.Module, calibration_data=None, modules_to_not_convert: Iterable[str] | None = None,
+             attention_dtype: str | None = None) -> nn.Module:
     """A copy of ``model`` with int8 linear and convolution layers (CPU; the original is unchanged).
 
     ``calibration_data``: a few typical inputs (a tensor for the main input, a dict of inputs,
@@ -182,8 +221,13 @@ def quantize(model: nn.Module, calibration_data=None, modules_to_not_convert: It
     layers (or parents of layers) to keep in float; ``None`` means
     :func:`default_modules_to_not_convert` (a wav2vec2-like conv stack), a list replaces it —
     ``default_modules_to_not_convert(model) + ["classifier"]`` adds to it, ``[]`` converts all.
+    ``attention_dtype``: what attention over int8 q / k / v runs in (ViT-style self-attention:
+    ViT, DeiT, AST) — ``"bfloat16"`` or ``"float32"``; ``None`` picks bf16 where the CPU has
+    bf16 GEMMs (AVX-512 BF16, AMX). It is saved, and a loaded model runs the same way (float32
+    on a CPU without bf16 GEMMs, where bf16 would be slower).
     """
     _check_model(model)
+    attention_dtype = _resolve_attention_dtype(attention_dtype)
     if modules_to_not_convert is None:
         modules_to_not_convert = default_modules_to_not_convert(model)
     skip = [modules_to_not_convert] if isinstance(modules_to_not_convert, str) else list(modules_to_not_convert)
@@ -201,6 +245,7 @@ def quantize(model: nn.Module, calibration_data=None, modules_to_not_convert: It
         if static:
             new.set_input_range(*ranges[name])
         _replace(quantized, name, new)
+    _set_attention_dtype(quantized, attention_dtype)
     config = getattr(quantized, "config", None)
     if config is not None:
         config.quantization_config = {
@@ -210,6 +255,8 @@ def quantize(model: nn.Module, calibration_data=None, modules_to_not_convert: It
             "activations": f"uint8, affine, per tensor; input channels above {OUTLIER_RATIO:g}x the median channel's "
                            f"|max| (at most {MAX_OUTLIER_FRACTION:.2%}) in float, found "
                            + ("at calibration" if static else "on every call"),
+            # Absent before: float32. Read by prepare_quantized_model.
+            "attention_dtype": attention_dtype,
             "modules_to_not_convert": skip, "modules": names,
         }
         # Format 3: these conv layers' activations have one scale per output frame (int8_frames).
@@ -260,3 +307,10 @@ def prepare_quantized_model(model: nn.Module, quantization_config: dict) -> None
                               "Conv1d without padding, dilation or groups; was the checkpoint saved from another "
                               "architecture?")
         _replace(model, name, _empty_int8(layer, scheme == "static", version, name in frame_scaled))
+    attention_dtype = quantization_config.get("attention_dtype", "float32")  # absent: written before bf16
+    if attention_dtype not in ATTENTION_DTYPES:
+        raise ConfigError(f"quantization_config.attention_dtype must be one of {sorted(ATTENTION_DTYPES)}, got "
+                          f"{attention_dtype!r}.")
+    if attention_dtype == "bfloat16" and not native_bf16():
+        attention_dtype = "float32"  # no bf16 GEMMs on this CPU: float32 is faster there, and closer
+    _set_attention_dtype(model, attention_dtype)

@@ -29,6 +29,8 @@ def linear(layer: nn.Linear, x: torch.Tensor, gelu: bool = False,
         out = _FUSED_LINEAR(x, layer.weight, layer.bias, "gelu" if gelu else "none", [], "none" if gelu else "")
     elif gelu and getattr(layer, "fuses_gelu", False):  # an int8 layer applies GELU in its own kernel
         out = layer(x, gelu=True)
+    elif residual is not None and getattr(layer, "fuses_residual", False):  # ... and the residual add
+        return layer(x, residual=residual)
     else:
         out = layer(x)
         out = F.gelu(out) if gelu else out
@@ -39,6 +41,18 @@ def _fusable_residual(residual: torch.Tensor, x: torch.Tensor, layer: nn.Linear)
     """oneDNN's sum post-op needs the residual in the output's exact shape and dtype."""
     return (residual.dtype == x.dtype and residual.device == x.device
             and residual.shape == (*x.shape[:-1], layer.out_features))
+
+
+def gelu_mlp(fc1: nn.Module, fc2: nn.Module, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+    """``fc2(gelu(fc1(x))) + residual`` (a transformer's feed-forward block, dropout off).
+
+    Layers that can hand the hidden activation from one kernel to the next in a cheaper form say
+    so with a ``forward_gelu_chain(fc1, fc2, x, residual)`` static method (polymodal's static
+    int8 linear writes it as the uint8 the second layer reads); otherwise two ``linear`` calls.
+    """
+    chain = getattr(type(fc1), "forward_gelu_chain", None)
+    out = chain(fc1, fc2, x, residual) if chain is not None else None
+    return out if out is not None else linear(fc2, linear(fc1, x, gelu=True), residual=residual)
 
 
 def linears(x: torch.Tensor, *layers: nn.Module) -> tuple[torch.Tensor, ...]:

@@ -29,7 +29,7 @@ from ...nn.attention import (
 from ...nn.checkpointing import run_layers
 from ...nn.classification_loss import classification_loss
 from ...nn.init import init_dense_and_norm
-from ...nn.linear import linear, linears
+from ...nn.linear import gelu_mlp, linear, linears
 from .configuration import ViTConfig, pair
 
 
@@ -148,6 +148,11 @@ def apply_mask_token(patches: torch.Tensor, bool_masked_pos, mask_token) -> torc
 
 # --------------------------------------------------------------------------- encoder
 class ViTSelfAttention(nn.Module):
+    # Attention runs in the dtype these projections write: an int8 model's quantiser sets them to
+    # bf16 where the CPU multiplies bf16 natively (export/int8.py, ATTENTION_DTYPES); the block
+    # still returns its input's dtype.
+    attention_projections = ("query", "key", "value")
+
     def __init__(self, config):
         super().__init__()
         width = config.hidden_size
@@ -160,9 +165,14 @@ class ViTSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool):
         # linears: an int8 model quantises x once for the three projections
         q, k, v = (split_heads(t, self.num_heads) for t in linears(x, self.query, self.key, self.value))  # (B, H, T, D)
+        if mask is not None and mask.is_floating_point() and mask.dtype != q.dtype:
+            mask = mask.to(q.dtype)  # SDPA wants an additive mask in the queries' dtype
         out, weights = attention(q, k, v, mask, dropout=self.dropout if self.training else 0.0,
                                  output_attentions=output_attentions, eager=prefer_eager(x.shape[1], x.device))
-        return merge_heads(out), weights  # (B, T, H*D)
+        out = merge_heads(out)  # (B, T, H*D)
+        if out.dtype != x.dtype:  # bf16 attention inside an fp32 model
+            out, weights = out.to(x.dtype), None if weights is None else weights.to(x.dtype)
+        return out, weights
 
 
 def dense_dropout_add(dense: nn.Linear, dropout: nn.Dropout, x: torch.Tensor, residual: torch.Tensor | None):
@@ -232,7 +242,12 @@ class ViTLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, output_attentions: bool = False):
         x, weights = self.attention(self.layernorm_before(x), mask, output_attentions, residual=x)
-        return self.output(self.intermediate(self.layernorm_after(x)), residual=x), weights
+        hidden = self.layernorm_after(x)
+        dense = self.intermediate.dense
+        if self.intermediate.fuse_gelu and not self.training and hasattr(type(dense), "forward_gelu_chain"):
+            # int8: the two dense layers as one chain (the hidden activation stays uint8, nn.linear)
+            return gelu_mlp(dense, self.output.dense, hidden, residual=x), weights
+        return self.output(self.intermediate(hidden), residual=x), weights
 
 
 class ViTEncoder(nn.Module):
