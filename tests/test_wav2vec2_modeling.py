@@ -442,3 +442,26 @@ def test_conv_bias_and_adapters_parity(tmp_path):
         assert_close(ours(x, attention_mask=mask).logits, expected)  # inference fast path
     grad_path = ours(x.clone().requires_grad_(), attention_mask=mask).logits  # autograd path
     assert_close(grad_path.detach(), expected)
+
+
+def test_first_conv_group_norm_folded_into_one_gemm(monkeypatch):
+    """Inference path: the first conv's GroupNorm statistics come from the raw windows' mean and
+    covariance and the norm is folded into the conv's weights; same numbers as conv + GroupNorm."""
+    from polymodal.models.wav2vec2 import modeling
+
+    torch.manual_seed(0)
+    config = Wav2Vec2Config(**{**TINY, "conv_bias": True})
+    layer = modeling.Wav2Vec2ConvLayer(config, 0, "group").eval()
+    with torch.no_grad():
+        layer.layer_norm.weight.normal_(1.0, 0.3)
+        layer.layer_norm.bias.normal_(0.0, 0.5)
+    x = torch.randn(3, 2005) + 0.2  # an offset: the mean matters
+    x[:, 1000:] *= 0.01  # a quiet half
+    x[2] = 0.0  # digital silence: variance 0, the eps alone
+    folded, fold = [], modeling._conv_group_norm_frames
+    monkeypatch.setattr(modeling, "_conv_group_norm_frames", lambda *args: folded.append(1) or fold(*args))
+    with torch.no_grad():
+        expected = layer(x[:, None]).transpose(1, 2)  # torch's conv + GroupNorm
+        got = layer.forward_frames(x[:, :, None])
+    assert folded
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)

@@ -93,8 +93,12 @@ class Wav2Vec2ConvLayer(nn.Module):
         a slice at a time; group-norm statistics are per channel and layer-norm statistics per
         frame, so each slice runs the very kernel ``forward`` runs, on the same numbers.
         """
-        x = _conv_frames(self.conv, x)
         norm = getattr(self, "layer_norm", None)
+        if self.norm == "group" and _folds_group_norm(self.conv, x):
+            x = _conv_group_norm_frames(self.conv, norm, x)
+            inplace = _INPLACE_ACTIVATIONS.get(self.activation_name)
+            return inplace(x) if inplace is not None else self.activation(x)
+        x = _conv_frames(self.conv, x)
         if self.norm == "group":
             _group_norm_frames_(x, norm)
         elif self.norm == "layer":
@@ -120,6 +124,46 @@ def _group_norm_frames_(x: torch.Tensor, norm: nn.GroupNorm) -> None:
     scale = torch.rsqrt(var + norm.eps) * norm.weight.float()  # (B, 1, C)
     shift = norm.bias.float() - mean * scale
     x.mul_(scale.to(x.dtype)).add_(shift.to(x.dtype))
+
+
+_FOLD_MAX_TAPS = 64  # inputs per output (k · C_in) up to which a group norm is folded into the conv
+
+
+def _folds_group_norm(conv: nn.Module, x: torch.Tensor) -> bool:
+    """Whether ``_conv_group_norm_frames`` applies: a float conv with few inputs per output
+    (wav2vec2-base's first layer: 10 raw samples), no padding, dilation or groups."""
+    return (type(conv) is nn.Conv1d and x.dtype == torch.float32 and conv.weight.dtype == torch.float32
+            and conv.groups == 1 and conv.padding == (0,) and conv.dilation == (1,)
+            and conv.in_channels * conv.kernel_size[0] <= _FOLD_MAX_TAPS and x.shape[1] >= conv.kernel_size[0])
+
+
+def _conv_group_norm_frames(conv: nn.Conv1d, norm: nn.GroupNorm, x: torch.Tensor) -> torch.Tensor:
+    """``conv`` then per-channel GroupNorm over time, as *one* batched GEMM: (B, S, C_in) → (B, S', C_out).
+
+    Channel c's output is w_c · window + b_c, so its mean and variance over the frames follow
+    from the windows' own mean μ and covariance Σ (k·C_in ≤ 64 numbers per window): mean
+    w_c · μ + b_c, variance w_cᵀ Σ w_c, computed in float64 (exact where the two-pass statistics
+    over the conv output were within 3e-7). The norm is then an affine map per channel, folded
+    into each clip's weights and bias, so the large output (B, S', 512 for wav2vec2-base) is
+    written once — instead of a conv (two GEMM passes), two statistics passes and the affine pass.
+    """
+    batch, frames_in, c_in = x.shape
+    kernel, stride = conv.kernel_size[0], conv.stride[0]
+    frames = (frames_in - kernel) // stride + 1
+    x = x.contiguous()
+    windows = x.as_strided((batch, frames, kernel * c_in), (frames_in * c_in, stride * c_in, 1), x.storage_offset())
+    taps = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, kernel * c_in).t()  # (k·C_in, C_out), tap-major
+    exact = windows.double()  # (B, S', k·C_in): small (k·C_in ≤ 64)
+    mean = exact.mean(1)  # (B, k·C_in)
+    centred = exact - mean[:, None]
+    covariance = centred.transpose(1, 2) @ centred / frames  # (B, k·C_in, k·C_in)
+    taps64 = taps.double()
+    variance = ((covariance @ taps64) * taps64).sum(1)  # (B, C_out): w_cᵀ Σ w_c
+    scale = torch.rsqrt(variance + norm.eps) * norm.weight.double()  # (B, C_out)
+    # (w·win + b − (w·μ + b)) · scale + β: the conv bias cancels.
+    shift = norm.bias.double() - (mean @ taps64) * scale
+    weights = (taps64[None] * scale[:, None]).float()  # (B, k·C_in, C_out)
+    return torch.baddbmm(shift.float()[:, None], windows, weights)
 
 
 def _conv_frames(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
