@@ -162,8 +162,12 @@ def _conv_group_norm_frames(conv: nn.Conv1d, norm: nn.GroupNorm, x: torch.Tensor
     scale = torch.rsqrt(variance + norm.eps) * norm.weight.double()  # (B, C_out)
     # (w·win + b − (w·μ + b)) · scale + β: the conv bias cancels.
     shift = norm.bias.double() - (mean @ taps64) * scale
-    weights = (taps64[None] * scale[:, None]).float()  # (B, k·C_in, C_out)
-    return torch.baddbmm(shift.float()[:, None], windows, weights)
+    # The shift rides in the GEMM as a last weight row against a column of ones: the output is
+    # written once (baddbmm with a broadcast bias first copies the bias into all of it). The
+    # windows are copied for that column, but they are small (k·C_in + 1 numbers per frame).
+    weights = torch.cat([taps64[None] * scale[:, None], shift[:, None]], 1).float()  # (B, k·C_in + 1, C_out)
+    rows = torch.cat([windows, windows.new_ones(batch, frames, 1)], -1)  # (B, S', k·C_in + 1)
+    return torch.bmm(rows, weights)
 
 
 def _conv_frames(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
