@@ -37,7 +37,9 @@ _TINY = 1e-30  # an all-zero window (digital silence): any positive peak gives z
 # Windows are divided by their peaks and quantised this many rows at a time: the float rows stay
 # in cache, where one pass over all of them allocates (and page-faults) a float copy 1.5x the size
 # of the input (k / s) — 3-5x slower for wav2vec2-base's second layer (4 x 5 s, one thread).
-_CHUNK_ROWS = 256
+# 512 rows (3 MB of float for k·C = 1536): 128-512 were alike on one thread; with two threads on
+# a loaded machine, smaller chunks (more, shorter parallel regions) were 2-5x slower.
+_CHUNK_ROWS = 512
 
 
 class Int8FrameConv1d(_Int8Layer):
