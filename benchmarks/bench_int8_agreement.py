@@ -19,9 +19,11 @@ voice; chance is 7.1%):
 
 Each is quantised with ``polymodal.export.quantize`` dynamically and statically (calibrated on
 16 training clips), and, for comparison, as ``quantize`` did before (every layer in int8, one
-uint8 range per tensor). Printed: float32 and int8 accuracy on the test voices, top-1 agreement
-of int8 with float32, and the smallest cosine between float32 and int8 logits; ``--stages``
-adds the relative error after each stage of the Wav2Vec2 (where int8 error grows).
+uint8 range per tensor, no per-frame conv scales); the Wav2Vec2 also with its conv stack float
+(format 2's default, before per-frame scales). Printed: float32 and int8 accuracy on the test
+voices, top-1 agreement of int8 with float32, and the smallest cosine between float32 and int8
+logits; ``--stages`` adds the relative error after each stage of the Wav2Vec2 (where int8 error
+grows).
 """
 
 from __future__ import annotations
