@@ -77,6 +77,8 @@ def sides(model, calibration: list[dict]) -> dict:
            "int8 static": (quantize(model, calibration), plain)}
     if conv_stacks(model):  # format 2's default: the conv stack float (per-frame int8 is format 3's)
         out["int8 static, conv stack float"] = (quantize(model, calibration, conv_stacks(model)), plain)
+    if quantizer_module.attention_projections(model):  # AST: the default runs attention in bf16 where it can
+        out["int8 static, fp32 attention"] = (quantize(model, calibration, attention_dtype="float32"), plain)
     with per_tensor_only():
         out["int8 dynamic (before)"] = (quantize(model, modules_to_not_convert=[]), per_tensor_only)
         out["int8 static (before)"] = (quantize(model, calibration, modules_to_not_convert=[]), per_tensor_only)
@@ -89,21 +91,27 @@ def batches(inputs: dict, size: int = 32):
 
 
 def report(name: str, model, train_inputs: dict, test_inputs: dict, labels: np.ndarray,
-           stages: tuple[str, ...] = ()) -> list[str]:
+           stages: tuple[str, ...] = (), pooled=None) -> list[str]:
+    """Table rows per side; ``pooled(model, batch)``, when given, adds the smallest cosine
+    between float32 and int8 pooled embeddings (the head's input)."""
     calibration = [{k: v[i:i + 4] for k, v in train_inputs.items()} for i in range(0, 16, 4)]
     models = sides(model.eval(), calibration)
-    logits = {}
+    logits, embeddings = {}, {}
     with torch.inference_mode():
         for side, (m, context) in models.items():
             with context():
                 logits[side] = torch.cat([m(**batch).logits for batch in batches(test_inputs)])
+                if pooled is not None:
+                    embeddings[side] = torch.cat([pooled(m, batch) for batch in batches(test_inputs)])
     ref = logits["float32"]
     lines = []
     for side, out in logits.items():
         accuracy = (out.argmax(-1).numpy() == labels).mean()
         agree = (out.argmax(-1) == ref.argmax(-1)).float().mean().item()
         cosine = torch.nn.functional.cosine_similarity(out, ref, dim=-1).min().item()
-        lines.append(f"| {name} | {side} | {accuracy:.1%} | {agree:.1%} | {cosine:.4f} |")
+        pooled_cosine = "" if pooled is None else "{:.4f}".format(torch.nn.functional.cosine_similarity(
+            embeddings[side], embeddings["float32"], dim=-1).min().item())
+        lines.append(f"| {name} | {side} | {accuracy:.1%} | {agree:.1%} | {cosine:.4f} | {pooled_cosine} |")
     if stages:
         print(f"relative error per stage, {name}, 32 test clips:")
         first = batches(test_inputs)[0]
@@ -294,35 +302,83 @@ def small_wav2vec2(folder: Path, epochs: int, warmup_steps: int, lr: float, free
 
 # --------------------------------------------------------------------------- AST
 
-def small_ast(folder: Path, epochs: int, lr: float, save_to: Path | None = None) -> list[str]:
-    from polymodal import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification, Trainer, TrainingArguments
+def spec_augment(x: torch.Tensor, generator: torch.Generator, shift: int, freq_mask: int, time_mask: int,
+                 masks: int) -> torch.Tensor:
+    """(B, T, F) spectrograms, each rolled by up to ``shift`` frames, then ``masks`` frequency bands
+    (up to ``freq_mask`` bins) and time spans (up to ``time_mask`` frames) set to 0, the feature
+    extractor's mean (SpecAugment, Park et al., 2019): the AST otherwise learns the training voices."""
+    batch, frames, bins = x.shape
+    if shift:
+        offsets = torch.randint(-shift, shift + 1, (batch,), generator=generator).tolist()
+        x = torch.stack([row.roll(offset, 0) for row, offset in zip(x, offsets)])
+    else:
+        x = x.clone()
+    for _ in range(masks):
+        for size, width, axis in ((bins, freq_mask, 2), (frames, time_mask, 1)):
+            start = torch.randint(0, size, (batch, 1), generator=generator)
+            span = torch.randint(0, width + 1, (batch, 1), generator=generator)
+            positions = torch.arange(size)[None]
+            hit = (positions >= start) & (positions < start + span)  # (B, size)
+            x = x.masked_fill(hit[:, None, :] if axis == 2 else hit[:, :, None], 0.0)
+    return x
+
+
+def train_ast(model, values: torch.Tensor, labels: torch.Tensor, epochs: int, lr: float, augment: bool,
+              seed: int) -> None:
+    """AdamW, one-cycle schedule, label smoothing 0.1, batches of 16; SpecAugment when ``augment``."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
+    per_epoch = math.ceil(len(values) / 16)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=epochs * per_epoch, pct_start=0.1)
+    generator = torch.Generator().manual_seed(seed)
+    model.train()
+    started = time.perf_counter()
+    for epoch in range(epochs):
+        total = 0.0
+        for rows in torch.randperm(len(values), generator=generator).split(16):
+            x = spec_augment(values[rows], generator, 20, 8, 20, 1) if augment else values[rows]
+            loss = nn.functional.cross_entropy(model(x).logits, labels[rows], label_smoothing=0.1)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(rows)
+        if (epoch + 1) % 5 == 0 or epoch == epochs - 1:
+            print(f"  AST epoch {epoch + 1}: loss {total / len(values):.3f} ({time.perf_counter() - started:.0f} s)")
+    model.eval()
+
+
+def small_ast(epochs: int, lr: float, augment: bool = True, save_to: Path | None = None,
+              load_from: Path | None = None) -> list[str]:
+    from polymodal import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
     from polymodal.datasets import Audio, load_spoken_intents
     from polymodal.train.trainer import set_seed
 
     frames = 368  # 3.6 s at 100 frames / s, rounded up to whole 16-frame patches
     extractor = ASTFeatureExtractor(num_mel_bins=64, max_length=frames)
     intents = load_spoken_intents().cast_column("audio", Audio(sampling_rate=16000))
-    encoded = intents.map(lambda b: extractor([a["array"] for a in b["audio"]], sampling_rate=16000),
-                          remove_columns="audio", batched=True)
+    data = {split: (torch.tensor(np.asarray(extractor([a["array"] for a in intents[split]["audio"]],
+                                                      sampling_rate=16000)["input_values"])),
+                    torch.tensor(intents[split]["label"])) for split in ("train", "test")}
     names = intents["train"].label_names
-    set_seed(0)
-    config = ASTConfig(hidden_size=96, num_hidden_layers=2, num_attention_heads=4, intermediate_size=192,
-                       num_mel_bins=64, max_length=frames, frequency_stride=16, time_stride=16,
-                       hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, num_labels=len(names),
-                       id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)})
-    model = ASTForAudioClassification(config)
-    args = TrainingArguments(output_dir=str(folder / "ast"), num_train_epochs=epochs, learning_rate=lr,
-                             per_device_train_batch_size=16, warmup_ratio=0.1, weight_decay=0.01,
-                             save_strategy="no", eval_strategy="no", logging_steps=25, seed=0)
-    started = time.perf_counter()
-    Trainer(model=model, args=args, train_dataset=encoded["train"]).train()
-    print(f"  AST trained in {time.perf_counter() - started:.0f} s")
-    if save_to is not None:
-        model.save_pretrained(save_to)
-    inputs = {split: {"input_values": torch.tensor(np.asarray(encoded[split]["input_values"]))}
-              for split in ("train", "test")}
-    labels = np.asarray(encoded["test"]["label"])
-    return report(f"AST small ({len(labels)} test clips)", model, inputs["train"], inputs["test"], labels)
+    if load_from is not None:  # an AST this script trained and saved before: measure int8 only
+        model = ASTForAudioClassification.from_pretrained(load_from).eval()
+    else:
+        set_seed(0)
+        config = ASTConfig(hidden_size=96, num_hidden_layers=2, num_attention_heads=4, intermediate_size=192,
+                           num_mel_bins=64, max_length=frames, frequency_stride=16, time_stride=16,
+                           hidden_dropout_prob=0.1 if augment else 0.0, attention_probs_dropout_prob=0.0,
+                           num_labels=len(names), id2label=dict(enumerate(names)),
+                           label2id={n: i for i, n in enumerate(names)})
+        model = ASTForAudioClassification(config)
+        started = time.perf_counter()
+        train_ast(model, *data["train"], epochs, lr, augment, seed=0)
+        print(f"  AST trained in {time.perf_counter() - started:.0f} s")
+        if save_to is not None:
+            model.save_pretrained(save_to)
+    inputs = {split: {"input_values": data[split][0]} for split in ("train", "test")}
+    labels = data["test"][1].numpy()
+    return report(f"AST small ({len(labels)} test clips)", model, inputs["train"], inputs["test"], labels,
+                  pooled=lambda m, batch: m.audio_spectrogram_transformer(**batch).pooler_output)
 
 
 def main() -> None:
@@ -336,7 +392,9 @@ def main() -> None:
     parser.add_argument("--w2v2-train-conv", action="store_true", help="fine-tune the conv stack too")
     parser.add_argument("--ast-epochs", type=int, default=40)
     parser.add_argument("--ast-lr", type=float, default=2e-3)
+    parser.add_argument("--no-ast-augment", action="store_true", help="train the AST without SpecAugment")
     parser.add_argument("--save-ast", type=Path, default=None, help="save the trained AST here")
+    parser.add_argument("--load-ast", type=Path, default=None, help="measure an AST saved by --save-ast")
     parser.add_argument("--stages", action="store_true", help="print the Wav2Vec2's int8 error per stage")
     parser.add_argument("--save-w2v2", type=Path, default=None, help="save the trained Wav2Vec2 here")
     parser.add_argument("--load-w2v2", type=Path, default=None, help="measure a Wav2Vec2 saved by --save-w2v2")
@@ -345,15 +403,15 @@ def main() -> None:
     warnings.simplefilter("ignore")
     print(f"torch {torch.__version__}, {args.threads} threads, load average {os.getloadavg()}")
     folder = Path(tempfile.mkdtemp())
-    lines = ["| model | side | test accuracy | top-1 agreement with float32 | min logit cosine |",
-             "|---|---|---|---|---|"]
+    lines = ["| model | side | test accuracy | top-1 agreement with float32 | min logit cosine | min pooled cosine |",
+             "|---|---|---|---|---|---|"]
     if args.cnn_epochs:
         lines += demo_cnn(folder, args.cnn_epochs)
     if args.w2v2_epochs:
         lines += small_wav2vec2(folder, args.w2v2_epochs, args.w2v2_warmup_steps, args.w2v2_lr,
                                 not args.w2v2_train_conv, args.save_w2v2, args.stages, args.load_w2v2)
-    if args.ast_epochs:
-        lines += small_ast(folder, args.ast_epochs, args.ast_lr, args.save_ast)
+    if args.ast_epochs or args.load_ast:
+        lines += small_ast(args.ast_epochs, args.ast_lr, not args.no_ast_augment, args.save_ast, args.load_ast)
     print("\n".join(lines))
     print(f"load average after {os.getloadavg()}")
 
