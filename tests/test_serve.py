@@ -254,6 +254,9 @@ def test_full_queue_503_and_deadline_504(clf_dir):
         held.release.set()
         running.close()
     assert sorted(r[0] for r in replies) == [504, 504]  # neither finished within its 3 s deadline
+    for _, headers, _ in replies:  # a 504 says how long it stayed and what admission expected
+        timing = dict(part.strip().split(";dur=") for part in headers["server-timing"].split(","))
+        assert set(timing) == {"app", "expected"} and float(timing["app"]) >= 2900
 
 
 @pytest.mark.parametrize("parser", ["httptools", "h11"])
