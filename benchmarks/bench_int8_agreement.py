@@ -15,7 +15,8 @@ voice; chance is 7.1%):
   transformer, the feature projection and the head are trained on the intents for 30 epochs
   over conv features computed once (``--w2v2-train-conv``: the conv stack too, much slower):
   98% on the held-out voices after ~8 minutes on one busy core;
-* a small AST on 64-bin log-mel patches (40 epochs; it generalises poorly to new voices, ~38%).
+* a small AST on 32-bin log-mel patches spanning the whole spectrum (32 × 32, stride 8 in time),
+  trained 40 epochs with SpecAugment and label smoothing: ~90% on the held-out voices.
 
 Each is quantised with ``polymodal.export.quantize`` dynamically and statically (calibrated on
 16 training clips), and, for comparison, as ``quantize`` did before (every layer in int8, one
@@ -302,6 +303,13 @@ def small_wav2vec2(folder: Path, epochs: int, warmup_steps: int, lr: float, free
 
 # --------------------------------------------------------------------------- AST
 
+# The AST's patches span the whole spectrum (32 mel bins x 32 frames, a new one every 8 frames: 43
+# tokens), like the log-mel CNN's full-band convolution. With AST-base-style 16 x 16 patches (4
+# frequency bands x 23 non-overlapping time steps) the same training reached 17-37% on the held-out
+# voices (31% with SpecAugment, 37.5% without); with these, ~90% in 40 epochs (~3 minutes at 1 thread).
+MELS_AST = 32
+
+
 def spec_augment(x: torch.Tensor, generator: torch.Generator, shift: int, freq_mask: int, time_mask: int,
                  masks: int) -> torch.Tensor:
     """(B, T, F) spectrograms, each rolled by up to ``shift`` frames, then ``masks`` frequency bands
@@ -335,7 +343,7 @@ def train_ast(model, values: torch.Tensor, labels: torch.Tensor, epochs: int, lr
     for epoch in range(epochs):
         total = 0.0
         for rows in torch.randperm(len(values), generator=generator).split(16):
-            x = spec_augment(values[rows], generator, 20, 8, 20, 1) if augment else values[rows]
+            x = spec_augment(values[rows], generator, 20, 4, 20, 1) if augment else values[rows]
             loss = nn.functional.cross_entropy(model(x).logits, labels[rows], label_smoothing=0.1)
             optimizer.zero_grad()
             loss.backward()
@@ -353,8 +361,8 @@ def small_ast(epochs: int, lr: float, augment: bool = True, save_to: Path | None
     from polymodal.datasets import Audio, load_spoken_intents
     from polymodal.train.trainer import set_seed
 
-    frames = 368  # 3.6 s at 100 frames / s, rounded up to whole 16-frame patches
-    extractor = ASTFeatureExtractor(num_mel_bins=64, max_length=frames)
+    frames = 368  # 3.6 s at 100 frames / s: (368 - 32) / 8 + 1 = 43 patches
+    extractor = ASTFeatureExtractor(num_mel_bins=MELS_AST, max_length=frames)
     intents = load_spoken_intents().cast_column("audio", Audio(sampling_rate=16000))
     data = {split: (torch.tensor(np.asarray(extractor([a["array"] for a in intents[split]["audio"]],
                                                       sampling_rate=16000)["input_values"])),
@@ -365,7 +373,8 @@ def small_ast(epochs: int, lr: float, augment: bool = True, save_to: Path | None
     else:
         set_seed(0)
         config = ASTConfig(hidden_size=96, num_hidden_layers=2, num_attention_heads=4, intermediate_size=192,
-                           num_mel_bins=64, max_length=frames, frequency_stride=16, time_stride=16,
+                           num_mel_bins=MELS_AST, patch_size=MELS_AST, max_length=frames,
+                           frequency_stride=MELS_AST, time_stride=8,
                            hidden_dropout_prob=0.1 if augment else 0.0, attention_probs_dropout_prob=0.0,
                            num_labels=len(names), id2label=dict(enumerate(names)),
                            label2id={n: i for i, n in enumerate(names)})
@@ -391,7 +400,7 @@ def main() -> None:
     parser.add_argument("--w2v2-lr", type=float, default=3e-3)
     parser.add_argument("--w2v2-train-conv", action="store_true", help="fine-tune the conv stack too")
     parser.add_argument("--ast-epochs", type=int, default=40)
-    parser.add_argument("--ast-lr", type=float, default=2e-3)
+    parser.add_argument("--ast-lr", type=float, default=1e-3)
     parser.add_argument("--no-ast-augment", action="store_true", help="train the AST without SpecAugment")
     parser.add_argument("--save-ast", type=Path, default=None, help="save the trained AST here")
     parser.add_argument("--load-ast", type=Path, default=None, help="measure an AST saved by --save-ast")
