@@ -29,6 +29,25 @@ def test_dropout_is_bitwise_nn_dropout(p, shape):
         assert torch.equal(ours, theirs)
 
 
+@pytest.mark.parametrize("p", [0.1, 0.37])
+@pytest.mark.parametrize("shape", [(4, 12, 19, 19), (3, 1001)])
+def test_keep_mask_is_the_float_draw_as_bools(p, shape):
+    from polymodal.nn.dropout import apply_keep, keep_mask, kept_value
+
+    x = torch.randn(*shape)
+    x.view(-1)[:3] = torch.tensor([-1.0, float("inf"), float("nan")])
+    torch.manual_seed(11)
+    noise = torch.empty_like(x).bernoulli_(1 - p)  # what F.dropout draws on CPU
+    noise.div_(1 - p)
+    theirs, after = x * noise, torch.rand(3)
+    torch.manual_seed(11)
+    keep = keep_mask(x, p)
+    ours = apply_keep(x, keep, kept_value(x, p))
+    assert keep.dtype == torch.bool and torch.equal(keep, noise != 0) and torch.equal(torch.rand(3), after)
+    # bit for bit, signed zeros and NaN included
+    assert torch.equal(ours.view(torch.int32), theirs.view(torch.int32))
+
+
 def test_dropout_saves_a_one_byte_mask():
     x = torch.randn(8, 32, requires_grad=True)
     saved = []

@@ -7,6 +7,11 @@ about 130 MB of the ~640 MB of saved activations. Here the noise is drawn the sa
 random stream, the output and the gradients are bit-for-bit those of ``nn.Dropout``), but only
 ``noise != 0`` is kept; backward rebuilds the noise from it. Elsewhere (CUDA, eval, p = 0 or 1)
 this is plain ``F.dropout``.
+
+The keep mask is drawn straight into a bool tensor (``keep_mask``): torch's scalar ``bernoulli_``
+draws one double per element whatever the output dtype (serial kernel; MKL's one seed per call on
+Intel), so the mask and the random stream are those of the float32 draw, without writing a float32
+noise tensor, dividing it and comparing it to zero (three passes fewer per dropout in training).
 """
 
 from __future__ import annotations
@@ -16,19 +21,34 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def keep_mask(x: torch.Tensor, p: float) -> torch.Tensor:
+    """``torch.empty_like(x).bernoulli_(1 - p) != 0`` (``nn.Dropout``'s draw on CPU), as bools."""
+    return torch.empty(x.shape, dtype=torch.bool, device=x.device).bernoulli_(1 - p)
+
+
+def kept_value(x: torch.Tensor, p: float) -> torch.Tensor:
+    """The noise's kept value ``1 / (1 - p)``, rounded as ``noise.div_(1 - p)`` rounds it (0-dim)."""
+    return x.new_ones(()).div_(1 - p)
+
+
+def apply_keep(x: torch.Tensor, keep: torch.Tensor, scale: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """``x * noise`` with noise = ``keep * scale``, bit for bit: ``x * 1.0 * s`` is ``x * s`` and ``x * 0.0``
+    keeps the sign of zero (and NaN) as the float multiply does; no float noise tensor is made."""
+    return (x.mul_(keep) if inplace else x.mul(keep)).mul_(scale)
+
+
 class _CompactDropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, p: float) -> torch.Tensor:
-        noise = torch.empty_like(x).bernoulli_(1 - p)  # the draw F.dropout makes on CPU
-        noise.div_(1 - p)
-        ctx.save_for_backward(noise != 0)
-        ctx.scale = noise.new_ones(()).div_(1 - p)  # the kept value, rounded as in the noise
-        return x * noise
+        keep = keep_mask(x, p)
+        ctx.save_for_backward(keep)
+        ctx.scale = kept_value(x, p)
+        return apply_keep(x, keep, ctx.scale)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (mask,) = ctx.saved_tensors
-        return grad * (mask * ctx.scale), None
+        return apply_keep(grad, mask, ctx.scale), None
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:

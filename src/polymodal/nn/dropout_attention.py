@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from .dropout import apply_keep, keep_mask, kept_value
+
 
 class _DropoutAttention(torch.autograd.Function):
     @staticmethod
@@ -21,10 +23,9 @@ class _DropoutAttention(torch.autograd.Function):
             scores.add_(mask)
         probs = torch.softmax(scores, dim=-1)
         del scores
-        noise = torch.empty_like(probs).bernoulli_(1 - p)  # the draw of SDPA's math path
-        noise.div_(1 - p)
-        out = torch.matmul(probs * noise, v)
-        ctx.save_for_backward(q, k, v, probs, noise != 0)
+        keep = keep_mask(probs, p)  # the draw of SDPA's math path, as bools (nn/dropout.py)
+        out = torch.matmul(apply_keep(probs, keep, kept_value(probs, p)), v)
+        ctx.save_for_backward(q, k, v, probs, keep)
         ctx.p, ctx.scale = p, scale
         return out
 

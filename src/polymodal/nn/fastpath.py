@@ -37,6 +37,12 @@ def use_cpu_fast_path(x: torch.Tensor, *params: torch.Tensor) -> bool:
     return not torch.is_autocast_enabled("cpu")
 
 
+def enabled() -> bool:
+    """Whether :func:`cpu_fast_paths` leaves the fast paths on (kernels with a backward of their own,
+    like wav2vec2's channels-last positional convolution, ask only this)."""
+    return _enabled
+
+
 @contextlib.contextmanager
 def cpu_fast_paths(enabled: bool):
     """Turn the CPU fast paths on or off inside a ``with`` block (the plain torch ops run instead)."""

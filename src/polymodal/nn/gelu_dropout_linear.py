@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .dropout import apply_keep, keep_mask, kept_value
+
 
 class _GeluDropoutLinear(torch.autograd.Function):
     @staticmethod
@@ -19,11 +21,8 @@ class _GeluDropoutLinear(torch.autograd.Function):
         hidden = F.gelu(pre)
         keep = None
         if p > 0:
-            noise = torch.empty_like(hidden).bernoulli_(1 - p)  # nn.Dropout's draw
-            noise.div_(1 - p)
-            keep = noise != 0
-            hidden = hidden.mul_(noise)
-            del noise
+            keep = keep_mask(hidden, p)  # nn.Dropout's draw, as bools (nn/dropout.py)
+            hidden = apply_keep(hidden, keep, kept_value(hidden, p), inplace=True)
         out = F.linear(hidden, weight, bias)
         ctx.save_for_backward(pre, weight, keep)
         ctx.p, ctx.has_bias = p, bias is not None

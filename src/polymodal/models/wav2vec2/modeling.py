@@ -23,7 +23,7 @@ from torch import nn
 from ...core.errors import ConfigError, InvalidInputError
 from ...core.modeling import PreTrainedModel
 from ...core.outputs import CausalLMOutput, ModelOutput, SequenceClassifierOutput, model_forward, output_dataclass
-from ...nn import gelu_dropout_linear
+from ...nn import fastpath, gelu_dropout_linear
 from ...nn.activations import get_activation
 from ...nn.attention import attention, merge_heads, padding_mask, split_heads
 from ...nn.checkpointing import run_layer
@@ -267,10 +267,37 @@ class Wav2Vec2PositionalConvEmbedding(nn.Module):
         self.activation = get_activation(config.feat_extract_activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, H) -> (B, T, H)
+        if _channels_last_conv_applies(self.conv, x):
+            return self._forward_channels_last(x.contiguous())
         y = self.conv(x.transpose(1, 2))  # (B, H, T + trim)
         if self.trim:
             y = y[:, :, :-self.trim]
         return self.activation(y).transpose(1, 2)
+
+    def _forward_channels_last(self, x: torch.Tensor) -> torch.Tensor:
+        """The same convolution on frames-first memory, seen as a channels-last (B, H, 1, T) image.
+
+        ``conv1d`` on the transposed (B, H, T) view first copies it to channels-first, where
+        oneDNN runs this grouped, 128-wide convolution as im2col + GEMM; on channels-last memory
+        it picks its direct (brgemm) kernels for forward and input gradient, and the output comes
+        back frames-first with no transposes. 0.72-0.76x the time of forward + backward for
+        4 x 3 s at wav2vec2-base size (1 and 2 threads, interleaved); the same sums in another
+        order (~1e-6 relative).
+        """
+        conv = self.conv
+        weight = conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # weight norm applied here
+        y = F.conv2d(x.transpose(1, 2).unsqueeze(2), weight, conv.bias, padding=(0, conv.padding[0]),
+                     groups=conv.groups).squeeze(2).transpose(1, 2)  # (B, T + trim, H), contiguous
+        if self.trim:
+            y = y[:, :-self.trim]
+        return self.activation(y)
+
+
+def _channels_last_conv_applies(conv: nn.Module, x: torch.Tensor) -> bool:
+    """A float32 CPU ``nn.Conv1d`` (weight-normed or not), not traced for export, no autocast."""
+    return (isinstance(conv, nn.Conv1d) and x.device.type == "cpu" and x.dtype == torch.float32
+            and conv.weight.dtype == torch.float32 and torch.backends.mkldnn.is_available()
+            and fastpath.enabled() and not torch.jit.is_tracing() and not torch.is_autocast_enabled("cpu"))
 
 
 class Wav2Vec2Attention(nn.Module):
