@@ -14,8 +14,8 @@ of each side's pooled output (logits / image embeddings) with Transformers' is p
 ``--conv-stack-variants`` adds two wav2vec2 int8 static rows that differ only in the conv feature
 encoder: kept float (format 2's default) and run in bfloat16 (weights and input cast; the other
 route issue 12 weighed against the default, int8 with one activation scale per output frame).
-AST adds an int8 static row with attention in float32 (``attention_dtype="float32"``): the default
-rows run it in bf16 on CPUs with bf16 GEMMs (AVX-512 BF16 / AMX), float32 elsewhere.
+AST adds an int8 static row with attention in bf16 (``attention_dtype="bfloat16"``); the default
+rows run it in bf16 on CPUs with AMX, in float32 elsewhere.
 """
 
 from __future__ import annotations
@@ -96,9 +96,9 @@ def sides(family: str, folder: Path, inputs: dict, threads: int, onnx: bool = Tr
             quantize(ours, calibration, stack))
         runners["polymodal int8 static, conv stack bf16"] = (lambda m: lambda: m(**inputs)[field])(
             bf16_conv_stack(quantize(ours, calibration, stack)))
-    if family == "ast":  # the int8 rows above run attention in bf16 where the CPU has bf16 GEMMs
-        runners["polymodal int8 static, fp32 attention"] = (lambda m: lambda: m(**inputs)[field])(
-            quantize(ours, calibration, attention_dtype="float32"))
+    if family == "ast":  # the rows above: attention in bf16 with AMX, float32 elsewhere (the default)
+        runners["polymodal int8 static, bf16 attention"] = (lambda m: lambda: m(**inputs)[field])(
+            quantize(ours, calibration, attention_dtype="bfloat16"))
     session = ort_session(ours, inputs, folder / "model.onnx", threads) if onnx else None
     if session is not None:
         names = [o.name for o in session.get_outputs()]

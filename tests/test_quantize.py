@@ -640,11 +640,12 @@ def test_bf16_attention_falls_back_to_float32_without_bf16_gemms(tmp_path, monke
     model, x = tiny_ast(), torch.randn(3, 48, 32)
     quantize(model, [x], attention_dtype="bfloat16").save_pretrained(tmp_path)
     monkeypatch.setattr(quantizer_module, "native_bf16", lambda: False)
-    assert quantize(model).config.quantization_config["attention_dtype"] == "float32"  # the default here
     loaded = ASTForAudioClassification.from_pretrained(tmp_path)  # a bf16 checkpoint on such a CPU
     assert all(p.output_dtype is None for p in ast_projections(loaded))
-    monkeypatch.setattr(quantizer_module, "native_bf16", lambda: True)
-    assert quantize(model).config.quantization_config["attention_dtype"] == "bfloat16"
+    # The default: bf16 only where it is faster (AMX), float32 elsewhere.
+    for amx, expected in ((False, "float32"), (True, "bfloat16")):
+        monkeypatch.setattr(quantizer_module, "bf16_attention_pays", lambda amx=amx: amx)
+        assert quantize(model).config.quantization_config["attention_dtype"] == expected
     with torch.no_grad():
         ref = model(x).logits
         assert nn.functional.cosine_similarity(loaded(x).logits, ref, dim=-1).min() > 0.99

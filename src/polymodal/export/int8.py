@@ -52,19 +52,28 @@ MIN_OUTLIER_CHANNELS = 16
 SAMPLE_ROWS = 64
 
 
-def native_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX): there, attention
-    over int8 projections runs in bf16 (``ATTENTION_DTYPES``); elsewhere bf16 GEMMs are emulated
-    and slower than float32, so attention stays float32."""
+def _cpu_has(*checks: str) -> bool:
     cpu = getattr(torch, "cpu", None)
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
 
 
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX). A checkpoint saved
+    with bf16 attention runs it in bf16 there; elsewhere bf16 GEMMs are emulated, slower than
+    float32, so it runs float32."""
+    return _cpu_has("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+
+
+def bf16_attention_pays() -> bool:
+    """Whether ``quantize`` picks bf16 attention by default: only with AMX tiles, where torch's CPU
+    flash attention multiplies bf16 blocks on them. With AVX-512 BF16 alone (AMD Zen 4, 2 threads,
+    AST-base's 2 x 12 heads x 1214 tokens) bf16 SDPA measured 1.05x float32's time (64.5 vs 61.5
+    ms, interleaved medians): float32 is already near the FMA peak there, so bf16 buys no speed."""
+    return _cpu_has("_is_amx_tile_supported")
+
+
 # How attention over int8 q / k / v projections is computed: their kernels write that dtype and
-# SDPA runs in it. bf16 halves the bytes attention reads and doubles the GEMM rate (AST-base: 1214
-# tokens, attention was ~26% of an int8 call in float32); the error it adds (~0.4% relative on the
-# attention output) is below int8's own.
+# SDPA runs in it. The error bf16 adds (~0.4% relative on the attention output) is below int8's own.
 ATTENTION_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
@@ -296,8 +305,8 @@ class Int8Linear(_Int8Layer):
 
     fuses_gelu = True  # nn.linear.linear(layer, x, gelu=True) passes GELU to the kernel
     fuses_residual = True  # nn.linear.linear(layer, x, residual=r) adds r in the kernel
-    # The dtype the kernel writes (None: the input's). Attention projections are set to bf16 by
-    # the quantiser where the CPU has bf16 GEMMs, so attention runs in bf16 (ATTENTION_DTYPES).
+    # The dtype the kernel writes (None: the input's). The quantiser sets attention projections
+    # to bf16 for bf16 attention (ATTENTION_DTYPES).
     output_dtype: torch.dtype | None = None
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, static: bool = False,
