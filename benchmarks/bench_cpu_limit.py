@@ -14,8 +14,9 @@ of each side's pooled output (logits / image embeddings) with Transformers' is p
 ``--conv-stack-variants`` adds two wav2vec2 int8 static rows that differ only in the conv feature
 encoder: kept float (format 2's default) and run in bfloat16 (weights and input cast; the other
 route issue 12 weighed against the default, int8 with one activation scale per output frame).
-AST adds an int8 static row with attention in bf16 (``attention_dtype="bfloat16"``); the default
-rows run it in bf16 on CPUs with AMX, in float32 elsewhere.
+AST adds an int8 static row with attention in bf16 (``attention_dtype="bfloat16"``; the default
+rows run it in bf16 on CPUs with AMX, in float32 elsewhere) and one "unfused" (the residual add
+after the int8 kernel and the feed-forward hidden in float, as before issue 12's AST work).
 """
 
 from __future__ import annotations
@@ -73,6 +74,21 @@ def bf16_conv_stack(model):
     return model
 
 
+def unfused(model, inputs: dict, field: str):
+    """The int8 model as it ran before the AST work: the residual added after the output
+    projection's kernel, the feed-forward hidden written as float and quantised apart."""
+    from polymodal.export.int8 import Int8Linear
+
+    def run():
+        chain = Int8Linear.__dict__["forward_gelu_chain"]
+        Int8Linear.forward_gelu_chain, Int8Linear.fuses_residual = staticmethod(lambda *args: None), False
+        try:
+            return model(**inputs)[field]
+        finally:
+            Int8Linear.forward_gelu_chain, Int8Linear.fuses_residual = chain, True
+    return run
+
+
 def sides(family: str, folder: Path, inputs: dict, threads: int, onnx: bool = True,
           conv_stack_variants: bool = False) -> dict:
     import transformers
@@ -99,6 +115,7 @@ def sides(family: str, folder: Path, inputs: dict, threads: int, onnx: bool = Tr
     if family == "ast":  # the rows above: attention in bf16 with AMX, float32 elsewhere (the default)
         runners["polymodal int8 static, bf16 attention"] = (lambda m: lambda: m(**inputs)[field])(
             quantize(ours, calibration, attention_dtype="bfloat16"))
+        runners["polymodal int8 static, unfused"] = unfused(quantize(ours, calibration), inputs, field)
     session = ort_session(ours, inputs, folder / "model.onnx", threads) if onnx else None
     if session is not None:
         names = [o.name for o in session.get_outputs()]
