@@ -326,3 +326,23 @@ def test_stale_temporary_checkpoint_folders_are_removed(init_dir, tmp_path):
     trainer = polymodal.Trainer(model=model, args=_args(polymodal, tmp_path, max_steps=1), train_dataset=_dataset(4))
     trainer.train()
     assert not stale.exists() and keep.exists()
+
+
+def test_losses_match_transformers_with_dropout_on(tmp_path):
+    # Dropout draws from the global RNG, so equal losses need the same random stream as Transformers'
+    # Trainer, including the one draw its generator-less train loader takes at each epoch start.
+    path = tmp_path / "init"
+    hf_model("Wav2Vec2ForSequenceClassification", False, "group", num_labels=3, mask_time_prob=0.0,
+             hidden_dropout=0.1, attention_dropout=0.1, activation_dropout=0.1, feat_proj_dropout=0.1,
+             layerdrop=0.0).save_pretrained(path)
+    data = _dataset(8)
+    args = dict(gradient_accumulation_steps=1, num_train_epochs=2, train_sampling_strategy="random")
+    losses = []
+    for lib in (transformers, polymodal):
+        model = lib.AutoModelForAudioClassification.from_pretrained(path)
+        trainer = lib.Trainer(model=model, args=_args(lib, tmp_path / lib.__name__, **args), train_dataset=data)
+        trainer.train()
+        history = trainer.state.log_history if lib is transformers else trainer.state["log_history"]
+        losses.append([e["loss"] for e in history if "loss" in e])
+    assert len(losses[0]) == len(losses[1]) == 4
+    np.testing.assert_allclose(losses[1], losses[0], atol=1e-5)
