@@ -280,7 +280,7 @@ class Wav2Vec2PositionalConvEmbedding(nn.Module):
         ``conv1d`` on the transposed (B, H, T) view first copies it to channels-first, where
         oneDNN runs this grouped, 128-wide convolution as im2col + GEMM; on channels-last memory
         it picks its direct (brgemm) kernels for forward and input gradient, and the output comes
-        back frames-first with no transposes. 0.72-0.76x the time of forward + backward for
+        back frames-first with no transposes. 0.71-0.76x the time of forward + backward for
         4 x 3 s at wav2vec2-base size (1 and 2 threads, interleaved); the same sums in another
         order (~1e-6 relative).
         """
