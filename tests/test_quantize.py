@@ -649,3 +649,19 @@ def test_bf16_attention_falls_back_to_float32_without_bf16_gemms(tmp_path, monke
     with torch.no_grad():
         ref = model(x).logits
         assert nn.functional.cosine_similarity(loaded(x).logits, ref, dim=-1).min() > 0.99
+
+
+@pytest.mark.parametrize("static", [False, True], ids=["dynamic", "static"])
+def test_attention_projections_run_as_one_stacked_gemm(static):
+    model, x = tiny_ast(), torch.randn(3, 48, 32)
+    quantized = quantize(model, [x] if static else None)
+    projections = ast_projections(quantized)
+    assert all(p.stacked for p in projections)
+    hidden = torch.randn(3, 10, 32)
+    with torch.no_grad():
+        stacked = linears(hidden, *projections)
+        assert projections[0]._stacked is not None  # the one-GEMM path ran
+        for got, layer in zip(stacked, projections):
+            torch.testing.assert_close(got, layer(hidden), atol=1e-5, rtol=1e-5)  # = each layer on its own
+        projections[1].weight.mul_(-1)  # a changed weight is packed again
+        torch.testing.assert_close(linears(hidden, *projections)[1], projections[1](hidden), atol=1e-5, rtol=1e-5)

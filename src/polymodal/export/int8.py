@@ -308,6 +308,9 @@ class Int8Linear(_Int8Layer):
     # The dtype the kernel writes (None: the input's). The quantiser sets attention projections
     # to bf16 for bf16 attention (ATTENTION_DTYPES).
     output_dtype: torch.dtype | None = None
+    # Attention's q / k / v (set by the quantiser): in ``forward_shared`` their weights run as one
+    # stacked GEMM (AST-base: 0.86x the time of three 768-wide ones), each output a column slice.
+    stacked = False
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, static: bool = False,
                  outliers: bool = True):
@@ -376,6 +379,9 @@ class Int8Linear(_Int8Layer):
         if len({None if q is None else q.key() for q in qparams}) != 1:
             return None
         quantized = quantize_input(x, qparams[0])  # dynamic: measured once, outliers found once
+        dtypes = {layer.output_dtype or x.dtype for layer in layers}
+        if all(layer.stacked for layer in layers) and quantized.qparams.outliers is None and len(dtypes) == 1:
+            return _stacked_forward(layers, quantized, dtypes.pop(), x.shape[:-1])
         return tuple(layer._int8_forward(quantized, dtype=layer.output_dtype or x.dtype).view(
             *x.shape[:-1], layer.out_features) for layer in layers)
 
@@ -403,6 +409,32 @@ class Int8Linear(_Int8Layer):
         mode = "static" if self.static else "dynamic"
         dtype = "" if self.output_dtype is None else f", {str(self.output_dtype).replace('torch.', '')} output"
         return f"in_features={self.in_features}, out_features={self.out_features}, int8, {mode}{dtype}"
+
+
+def _stacked_forward(layers, quantized: QuantizedInput, dtype: torch.dtype, lead: tuple) -> tuple[torch.Tensor, ...]:
+    """The layers' outputs from one GEMM over their stacked weights (packed once, re-packed when a
+    weight, scale or bias changes); each output is a view of its columns."""
+    first = layers[0]
+    key = tuple((t.data_ptr(), t._version) for layer in layers
+                for t in (layer.weight, layer.weight_scale, layer.bias) if t is not None)
+    if getattr(first, "_stacked_key", None) != key:
+        weight = torch.cat([layer.weight for layer in layers])
+        bias = None if all(layer.bias is None for layer in layers) else torch.cat([
+            layer.bias.detach() if layer.bias is not None else torch.zeros(layer.out_features) for layer in layers])
+        first._stacked = (torch.ops.onednn.qlinear_prepack(weight, None),
+                          torch.cat([layer.weight_scale for layer in layers]), bias)
+        first._stacked_key = key
+    packed, scales, bias = first._stacked
+    qx, (scale, zero_point, _), _, _ = quantized
+    width = scales.numel()
+    out = torch.ops.onednn.qlinear_pointwise(
+        qx.view(-1, qx.shape[-1]), scale, zero_point, packed, scales, torch.zeros(width, dtype=torch.long), bias,
+        1.0, 0, dtype, "none", [], "")
+    outputs, start = [], 0
+    for layer in layers:
+        outputs.append(out[:, start:start + layer.out_features].view(*lead, layer.out_features))
+        start += layer.out_features
+    return tuple(outputs)
 
 
 def _fusable_residual(residual: torch.Tensor, shape: tuple, gelu: bool) -> bool:

@@ -142,6 +142,7 @@ def _set_attention_dtype(model: nn.Module, attention_dtype: str) -> None:
         layer = model.get_submodule(name)
         if isinstance(layer, Int8Linear):
             layer.output_dtype = dtype
+            layer.stacked = True  # one GEMM for q, k and v (Int8Linear.forward_shared)
 
 
 def _check_model(model) -> None:
