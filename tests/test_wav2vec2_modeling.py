@@ -6,6 +6,7 @@ import json
 import logging
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from wav2vec2_helpers import NO_DROPOUT, TINY, VARIANT_IDS, VARIANTS, assert_close, hf_config, hf_model, padded_batch
@@ -244,12 +245,12 @@ def test_spec_augment_in_training_mode(tmp_path):
     with torch.no_grad():
         clean = ours(x).last_hidden_state
         ours.train()
-        torch.manual_seed(0)
+        np.random.seed(0)
         first = ours(x).last_hidden_state
-        torch.manual_seed(0)
+        np.random.seed(0)
         again = ours(x).last_hidden_state
     assert not torch.allclose(first, clean)
-    assert torch.equal(first, again)  # torch's RNG drives the masks
+    assert torch.equal(first, again)  # numpy's RNG drives the masks, as in Transformers
     ours.eval()
     with torch.no_grad():
         assert torch.equal(ours(x).last_hidden_state, clean)  # no masking in eval mode
@@ -271,6 +272,27 @@ def test_spec_augment_mask_distribution_matches_transformers():
     assert (ours_masks.float().mean(0) - theirs_masks.float().mean(0)).abs().max() < 0.05
     assert not ours_masks[:, 1, 31:49].any() and not ours_masks[:, 2, 13:49].any()
     assert ours_masks.sum(-1).float().mean().sub(theirs_masks.sum(-1).float().mean()).abs() < 0.2
+
+
+@pytest.mark.parametrize("prob,span,min_masks", [(0.3, 4, 2), (0.05, 10, 2), (0.0, 3, 0), (0.5, 7, 0)])
+def test_spec_augment_masks_equal_transformers_for_the_same_numpy_state(prob, span, min_masks):
+    # Same draws on numpy's RNG as Transformers: equal masks, and torch's RNG (dropout's) untouched.
+    import numpy as np
+    from transformers.models.wav2vec2.modeling_wav2vec2 import _compute_mask_indices as theirs
+
+    attention = torch.ones(4, 60, dtype=torch.long)
+    attention[1, 31:] = 0
+    attention[2, 9:] = 0  # barely room for a span
+    for seed in range(20):
+        for mask in (None, attention):
+            np.random.seed(seed)
+            expected = theirs((4, 60), prob, span, mask, min_masks=min_masks)
+            after = np.random.rand()
+            torch_state = torch.get_rng_state()
+            np.random.seed(seed)
+            ours = _compute_mask_indices((4, 60), prob, span, mask, min_masks=min_masks)
+            assert np.array_equal(ours.numpy(), expected) and np.random.rand() == after
+            assert torch.equal(torch.get_rng_state(), torch_state)
 
 
 # --------------------------------------------------------------------------- precision

@@ -5,14 +5,17 @@ Same distribution as Transformers' ``_compute_mask_indices``: per example,
 at least ``min_masks``), whose starts are drawn uniformly *without replacement* from the
 example's valid positions; spans may overlap and are clipped at the end of the sequence.
 
-The difference: Transformers draws with numpy's global RNG in a Python loop over examples;
-this draws with torch's RNG (``torch.manual_seed`` makes it reproducible) in one batched
-``topk`` over random keys. The masks have the same distribution, not the same values for a
-given seed — parity tests pass ``mask_time_indices`` explicitly.
+The draws are Transformers' own sequence on numpy's global RNG (``np.random.seed`` / the
+Trainer's ``set_seed`` make it reproducible): one ``rand`` for ``eps``, then per example a
+``choice`` without replacement over its valid starts (also for examples with no span: that
+call still consumes the stream). So the masks equal Transformers' for the same numpy state, and
+torch's RNG — dropout's — is left alone, which keeps a training step's dropout masks, and so its
+losses, equal to Transformers' with SpecAugment on. The expansion of starts into spans is batched.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ...core.errors import ConfigError, InvalidInputError
@@ -42,7 +45,7 @@ def _compute_mask_indices(
             f"SpecAugment span length {mask_length} is longer than the sequence ({length} frames). Use longer "
             "clips, a smaller mask_time_length / mask_feature_length, or apply_spec_augment=False."
         )
-    epsilon = torch.rand(1).item()  # probabilistic rounding of the span count
+    epsilon = np.random.rand(1).item()  # probabilistic rounding of the span count
     if attention_mask is not None:
         lengths = attention_mask.sum(-1).long().cpu()
     else:
@@ -52,11 +55,12 @@ def _compute_mask_indices(
         return torch.zeros(batch, length, dtype=torch.bool, device=device)
     spans = _num_spans(lengths, length, mask_prob, mask_length, min_masks, epsilon)  # (B,)
 
-    # Uniform sample without replacement: the top-k of i.i.d. random keys over the valid starts.
-    num_starts = length - mask_length + 1
-    valid = torch.arange(num_starts)[None, :] < (lengths - mask_length + 1)[:, None]  # (B, S)
-    keys = torch.rand(batch, num_starts).masked_fill(~valid, -1.0)
-    starts = keys.topk(max_spans, dim=1).indices  # (B, max_spans)
+    # Uniform starts without replacement over each example's valid positions, drawn as
+    # Transformers draws them (numpy's legacy ``choice``: a permutation of the candidates, cut).
+    starts = torch.zeros(batch, max_spans, dtype=torch.long)
+    for row, (valid_length, count) in enumerate(zip(lengths.tolist(), spans.tolist())):
+        drawn = np.random.choice(np.arange(valid_length - (mask_length - 1)), count, replace=False)
+        starts[row, :count] = torch.from_numpy(np.asarray(drawn, dtype=np.int64))
     # Examples with fewer spans repeat their first start (a no-op), or use the last (padding) frame.
     dummy = torch.where(spans > 0, starts[:, 0], length - 1)[:, None]
     starts = torch.where(torch.arange(max_spans)[None, :] < spans[:, None], starts, dummy)
