@@ -265,20 +265,31 @@ class _Int8Layer(nn.Module):
             scale, zero_point = range_to_qparams(float(low), float(high))
         self.input_scale.fill_(scale)
         self.input_zero_point.fill_(zero_point)
+        self._mark_outliers(outliers)
+
+    def _mark_outliers(self, outliers: torch.Tensor | None) -> None:
+        """Record calibrated outlier input channels in ``input_outliers`` (layers that keep the set)."""
         if hasattr(self, "input_outliers"):
             self.input_outliers.zero_()
             if outliers is not None:
                 self.input_outliers[outliers] = True
 
+    def _static_outliers(self) -> torch.Tensor | None:
+        """Sorted indices of the calibrated outlier channels, or None; re-read when the mask changes
+        (a load_state_dict writes into it)."""
+        mask = getattr(self, "input_outliers", None)
+        if mask is None:
+            return None
+        key = (mask.data_ptr(), mask._version)
+        if getattr(self, "_outliers_key", None) != key:
+            self._outliers = mask.nonzero().flatten() if bool(mask.any()) else None
+            self._outliers_key = key
+        return self._outliers
+
     def _static_qparams(self) -> InputQParams | None:
         if not self.static:
             return None
-        mask = getattr(self, "input_outliers", None)
-        key = None if mask is None else (mask.data_ptr(), mask._version)
-        if getattr(self, "_outliers_key", None) != key or key is None:  # re-read after a load_state_dict
-            self._outliers = mask.nonzero().flatten() if mask is not None and bool(mask.any()) else None
-            self._outliers_key = key
-        return InputQParams(float(self.input_scale), int(self.input_zero_point), self._outliers)
+        return InputQParams(float(self.input_scale), int(self.input_zero_point), self._static_outliers())
 
     def _packed_weight(self, pack) -> torch.Tensor:
         key = (self.weight.data_ptr(), self.weight._version)

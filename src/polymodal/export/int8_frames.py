@@ -28,7 +28,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.errors import InvalidInputError
-from . import int8 as _int8
 from .int8 import _Int8Layer, _quantize_u8, find_outliers, sampled_outliers
 
 _LEVELS = 127.0  # each row's peak maps to ±127 around the zero point 128: uint8 [1, 255]
@@ -77,20 +76,10 @@ class Int8FrameConv1d(_Int8Layer):
 
     def set_input_range(self, low: torch.Tensor, high: torch.Tensor) -> None:
         """Static mode: fix the outlier input channels from calibrated per-channel ranges (C,)."""
-        self.input_outliers.zero_()
-        outliers = find_outliers(low, high) if isinstance(low, torch.Tensor) and low.dim() == 1 else None
-        if outliers is not None:
-            self.input_outliers[outliers] = True
+        self._mark_outliers(find_outliers(low, high) if isinstance(low, torch.Tensor) and low.dim() == 1 else None)
 
     def _outlier_channels(self, x: torch.Tensor) -> torch.Tensor | None:
-        if not self.static:
-            return sampled_outliers(x, -1)
-        mask = self.input_outliers
-        key = (mask.data_ptr(), mask._version)
-        if getattr(self, "_outliers_key", None) != key:  # re-read after a load_state_dict
-            self._outliers = mask.nonzero().flatten() if bool(mask.any()) else None
-            self._outliers_key = key
-        return self._outliers
+        return self._static_outliers() if self.static else sampled_outliers(x, -1)
 
     def _taps(self) -> torch.Tensor:
         """int8 weight as (out, k·in), tap-major: the im2col row's layout."""
@@ -101,8 +90,7 @@ class Int8FrameConv1d(_Int8Layer):
 
     def forward_frames(self, x: torch.Tensor) -> torch.Tensor:
         """Frames-first: (B, T, C_in) → (B, T', C_out) float32 (the wav2vec2 inference path's layout)."""
-        if torch.jit.is_tracing():
-            raise InvalidInputError("An int8 polymodal model cannot be traced for ONNX; export the float model.")
+        onednn = self._use_onednn(x)  # (refuses ONNX tracing)
         if x.dim() != 3 or x.shape[-1] != self.in_channels:
             raise InvalidInputError(f"Int8FrameConv1d expects frames-first input (batch, frames, {self.in_channels}); "
                                     f"got shape {tuple(x.shape)}.")
@@ -132,18 +120,14 @@ class Int8FrameConv1d(_Int8Layer):
             windows = x.as_strided((batch, out_frames, kernel * channels), (frames * channels, stride * channels, 1),
                                    x.storage_offset())
             inverse = (_LEVELS / scale)[..., None]  # rows × this lie in [-127, 127]
-            onednn = _int8._ONEDNN and x.device.type == "cpu"
             if onednn:
                 rows = _quantized_rows(windows, inverse)  # (B·T', k·C) uint8
             else:
                 rows = torch.mul(windows, inverse).view(-1, kernel * channels)  # float, rounded in _matmul
-            if restore:
-                x.index_copy_(-1, outliers, picked)
-                restore = False
-            out = self._matmul(rows, onednn)  # (B·T', C_out): Σ round(row) · w
         finally:
-            if restore:
+            if restore:  # the rows are a copy now: x can have its outlier channels back
                 x.index_copy_(-1, outliers, picked)
+        out = self._matmul(rows, onednn)  # (B·T', C_out): Σ round(row) · w
         out = out.view(batch, out_frames, self.out_channels).mul_((scale / _LEVELS)[..., None])
         if self.bias is not None:
             out.add_(self.bias)
